@@ -1,0 +1,55 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "taskscope",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TaskScope", targets: ["TaskScope"]),
+        .library(name: "ScopeProtocol", targets: ["ScopeProtocol"]),
+        .library(name: "ScopeClient", targets: ["ScopeClient"]),
+        .executable(name: "taskscope", targets: ["taskscope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "ScopeProtocol"),
+        .target(
+            name: "TaskScope",
+            dependencies: [
+                "ScopeProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ScopeClient",
+            dependencies: [
+                "ScopeProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ]
+        ),
+        .executableTarget(
+            name: "taskscope",
+            dependencies: [
+                "ScopeClient",
+                "TaskScope",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ScopeProtocolTests", dependencies: ["ScopeProtocol"]),
+        .testTarget(name: "TaskScopeTests", dependencies: ["TaskScope", "ScopeProtocol"]),
+        .testTarget(name: "ScopeClientTests", dependencies: ["ScopeClient", "TaskScope", "ScopeProtocol"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["ScopeClient", "ScopeProtocol", "taskscope"]
+        ),
+    ]
+)

@@ -1,0 +1,258 @@
+import Foundation
+
+/// A request of protocol v1, without its `id`.
+public enum Request: Sendable, Hashable {
+    /// Send the hello message again.
+    case hello
+    /// Live counts.
+    case summary
+    /// A filtered, sorted page of tasks.
+    case tasks(TaskQuery)
+    /// One task with its parent and children.
+    case task(id: UInt64)
+    /// The sampler's history, the last `limit` samples (all when `nil`).
+    case history(limit: Int?)
+    /// The whole snapshot document, streamed in chunks.
+    case snapshot(SnapshotOptions)
+    /// Push a summary every `interval` seconds (the sampler's interval when `nil`).
+    case subscribe(interval: Double?)
+    /// Stop pushing summaries.
+    case unsubscribe
+
+    /// The operation's name on the wire.
+    public var operation: String {
+        switch self {
+        case .hello: "hello"
+        case .summary: "summary"
+        case .tasks: "tasks"
+        case .task: "task"
+        case .history: "history"
+        case .snapshot: "snapshot"
+        case .subscribe: "subscribe"
+        case .unsubscribe: "unsubscribe"
+        }
+    }
+
+    /// Every operation name of protocol v1.
+    public static let operations = [
+        "hello", "summary", "tasks", "task", "history", "snapshot", "subscribe", "unsubscribe",
+    ]
+
+    /// The shortest interval a subscription may ask for, in seconds.
+    public static let minimumSubscribeInterval = 0.1
+
+    /// Encodes the request as one protocol line, newline included.
+    ///
+    /// Cost: one small `JSONEncoder` pass; requests are tiny.
+    public func line(id: Int64) -> [UInt8] {
+        var fields: [String: JSONValue] = ["id": .integer(id), "op": .string(operation)]
+        switch self {
+        case .hello, .summary, .unsubscribe:
+            break
+        case .tasks(let query):
+            if let state = query.state { fields["state"] = .string(state.rawValue) }
+            if let wait = query.wait { fields["wait"] = .string(wait) }
+            if let text = query.text { fields["text"] = .string(text) }
+            if let minWait = query.minWait { fields["minWait"] = .number(minWait) }
+            fields["sort"] = .string(query.sort.rawValue)
+            if let descending = query.descending { fields["order"] = .string(descending ? "desc" : "asc") }
+            fields["offset"] = .integer(Int64(query.offset))
+            fields["limit"] = .integer(Int64(query.limit))
+        case .task(let taskID):
+            fields["task"] = .integer(Int64(clamping: taskID))
+        case .history(let limit):
+            if let limit { fields["limit"] = .integer(Int64(limit)) }
+        case .snapshot(let options):
+            if let wait = options.wait { fields["wait"] = .string(wait) }
+            fields["chunk"] = .integer(Int64(options.chunkSize))
+        case .subscribe(let interval):
+            if let interval { fields["interval"] = .number(interval) }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a dictionary of JSONValue cannot fail.
+        var bytes = [UInt8]((try? encoder.encode(fields)) ?? Data())
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+}
+
+/// A request line as the agent read it: the echoed id and the request.
+public struct RequestLine: Sendable, Hashable {
+    public var id: Int64
+    public var request: Request
+
+    public init(id: Int64, request: Request) {
+        self.id = id
+        self.request = request
+    }
+}
+
+/// Why a request line was refused, with the id to echo when the line had one.
+public struct RequestFailure: Error, Sendable, Hashable {
+    public var id: Int64?
+    public var error: ProtocolError
+
+    public init(id: Int64?, error: ProtocolError) {
+        self.id = id
+        self.error = error
+    }
+}
+
+extension RequestLine {
+    /// Parses one request line (without its newline), checking every field.
+    ///
+    /// Cost: one `JSONDecoder` pass over the line; fine for control messages.
+    public static func parse(_ line: some Collection<UInt8>) -> Result<RequestLine, RequestFailure> {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
+        } catch {
+            return .failure(.init(id: nil, error: .init(.invalidJSON, "the line is not valid JSON")))
+        }
+        guard case .object(let object) = value else {
+            return .failure(
+                .init(id: nil, error: .init(.invalidRequest, "a request must be a JSON object, not \(value.typeName)"))
+            )
+        }
+        var fields = FieldReader(object)
+        let id: Int64
+        switch object["id"] {
+        case .integer(let value)?: id = value
+        case nil:
+            return .failure(.init(id: nil, error: .init(.invalidRequest, "the request has no \"id\"")))
+        case let other?:
+            return .failure(
+                .init(id: nil, error: .init(.invalidRequest, "\"id\" must be an integer, not \(other.typeName)"))
+            )
+        }
+        fields.consume("id")
+        do {
+            let request = try parseRequest(&fields)
+            try fields.rejectUnconsumed()
+            return .success(RequestLine(id: id, request: request))
+        } catch {
+            return .failure(.init(id: id, error: error))
+        }
+    }
+
+    private static func parseRequest(_ fields: inout FieldReader) throws(ProtocolError) -> Request {
+        guard let op = try fields.string("op") else {
+            throw ProtocolError(.invalidRequest, "the request has no \"op\"")
+        }
+        switch op {
+        case "hello": return .hello
+        case "summary": return .summary
+        case "unsubscribe": return .unsubscribe
+        case "tasks":
+            var query = TaskQuery()
+            if let state = try fields.string("state") {
+                guard let filter = TaskQuery.StateFilter(rawValue: state) else {
+                    throw .init(.invalidField, "\"state\" must be one of \(listed(TaskQuery.StateFilter.allCases))")
+                }
+                query.state = filter
+            }
+            query.wait = try fields.string("wait")
+            query.text = try fields.string("text")
+            query.minWait = try fields.number("minWait", atLeast: 0)
+            if let sort = try fields.string("sort") {
+                guard let key = TaskQuery.SortKey(rawValue: sort) else {
+                    throw .init(.invalidField, "\"sort\" must be one of \(listed(TaskQuery.SortKey.allCases))")
+                }
+                query.sort = key
+            }
+            if let order = try fields.string("order") {
+                switch order {
+                case "asc": query.descending = false
+                case "desc": query.descending = true
+                default: throw .init(.invalidField, "\"order\" must be \"asc\" or \"desc\"")
+                }
+            }
+            query.offset = try fields.integer("offset", in: 0...Int.max) ?? 0
+            query.limit = try fields.integer("limit", in: 1...TaskQuery.maxLimit) ?? TaskQuery.defaultLimit
+            return .tasks(query)
+        case "task":
+            guard let taskID = try fields.integer("task", in: 1...Int.max) else {
+                throw .init(.invalidField, "\"task\" (the task id) is required")
+            }
+            return .task(id: UInt64(taskID))
+        case "history":
+            return .history(limit: try fields.integer("limit", in: 1...Int.max))
+        case "snapshot":
+            var options = SnapshotOptions()
+            options.wait = try fields.string("wait")
+            options.chunkSize =
+                try fields.integer("chunk", in: 1...SnapshotOptions.maxChunkSize) ?? SnapshotOptions.defaultChunkSize
+            return .snapshot(options)
+        case "subscribe":
+            return .subscribe(interval: try fields.number("interval", atLeast: Request.minimumSubscribeInterval))
+        default:
+            throw .init(.unknownOperation, "unknown op \"\(op)\"; protocol 1 has \(Request.operations.joined(separator: ", "))")
+        }
+    }
+
+    private static func listed<T: RawRepresentable>(_ cases: [T]) -> String where T.RawValue == String {
+        cases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+    }
+}
+
+/// Reads a request's fields by name, remembering which were read so that
+/// any field left over can be reported as unknown.
+struct FieldReader {
+    private let object: [String: JSONValue]
+    private var consumed: Set<String> = []
+
+    init(_ object: [String: JSONValue]) { self.object = object }
+
+    mutating func consume(_ key: String) { consumed.insert(key) }
+
+    mutating func string(_ key: String) throws(ProtocolError) -> String? {
+        consumed.insert(key)
+        switch object[key] {
+        case nil, .null?: return nil
+        case .string(let value)?: return value
+        case let other?: throw ProtocolError(.invalidField, "\"\(key)\" must be a string, not \(other.typeName)")
+        }
+    }
+
+    mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(ProtocolError) -> Int? {
+        consumed.insert(key)
+        let value: Int?
+        switch object[key] {
+        case nil, .null?: return nil
+        case .integer(let raw)?: value = Int(exactly: raw)
+        case .number(let raw)? where raw.rounded() == raw && abs(raw) < 9e15: value = Int(raw)
+        default: value = nil
+        }
+        guard let value, range.contains(value) else {
+            throw ProtocolError(.invalidField, "\"\(key)\" must be an integer from \(range.lowerBound)\(upperText(range))")
+        }
+        return value
+    }
+
+    mutating func number(_ key: String, atLeast minimum: Double) throws(ProtocolError) -> Double? {
+        consumed.insert(key)
+        let value: Double
+        switch object[key] {
+        case nil, .null?: return nil
+        case .integer(let raw)?: value = Double(raw)
+        case .number(let raw)?: value = raw
+        case let other?: throw ProtocolError(.invalidField, "\"\(key)\" must be a number, not \(other.typeName)")
+        }
+        guard value.isFinite, value >= minimum else {
+            throw ProtocolError(.invalidField, "\"\(key)\" must be a number of at least \(minimum)")
+        }
+        return value
+    }
+
+    func rejectUnconsumed() throws(ProtocolError) {
+        let unknown = object.keys.filter { !consumed.contains($0) }.sorted()
+        if let first = unknown.first {
+            throw ProtocolError(.unknownField, "unknown field \"\(first)\"")
+        }
+    }
+
+    private func upperText(_ range: ClosedRange<Int>) -> String {
+        range.upperBound == Int.max ? " up" : " to \(range.upperBound)"
+    }
+}

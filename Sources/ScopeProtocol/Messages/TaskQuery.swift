@@ -1,0 +1,140 @@
+/// Which tasks a `tasks` request wants, in which order, and which page of them.
+///
+/// The agent filters, sorts and pages, so a client asks only for the rows it shows.
+public struct TaskQuery: Sendable, Hashable {
+    /// Which states to keep.
+    public enum StateFilter: String, Sendable, Hashable, CaseIterable {
+        case active, waiting, finished
+        /// Active or waiting: every task that has not finished.
+        case live
+    }
+
+    /// The order of the rows.
+    public enum SortKey: String, Sendable, Hashable, CaseIterable {
+        /// By id: spawn order. Ascending by default.
+        case id
+        /// By age: oldest first by default.
+        case age
+        /// By time spent waiting: longest first by default; tasks not waiting count as zero.
+        case wait
+        /// By name, then id. Ascending by default.
+        case name
+
+        /// Whether this key sorts descending unless told otherwise.
+        public var descendingByDefault: Bool { self == .wait }
+    }
+
+    /// The largest page a request may ask for.
+    public static let maxLimit = 10_000
+    /// The page size when a request gives none.
+    public static let defaultLimit = 100
+
+    /// Keep only tasks in this state.
+    public var state: StateFilter?
+    /// Keep only tasks waiting for this reason (exact match).
+    public var wait: String?
+    /// Keep only tasks whose name, spawn site or wait site contains this text (case-insensitive).
+    public var text: String?
+    /// Keep only tasks that have been waiting at least this many seconds.
+    public var minWait: Double?
+    /// The sort key.
+    public var sort: SortKey
+    /// Sort descending; `nil` takes the key's default.
+    public var descending: Bool?
+    /// Rows to skip after filtering and sorting.
+    public var offset: Int
+    /// Rows to return at most, `1...maxLimit`.
+    public var limit: Int
+
+    public init(
+        state: StateFilter? = nil, wait: String? = nil, text: String? = nil, minWait: Double? = nil,
+        sort: SortKey = .id, descending: Bool? = nil, offset: Int = 0, limit: Int = TaskQuery.defaultLimit
+    ) {
+        self.state = state
+        self.wait = wait
+        self.text = text
+        self.minWait = minWait
+        self.sort = sort
+        self.descending = descending
+        self.offset = offset
+        self.limit = limit
+    }
+
+    /// Whether the effective order is descending.
+    public var isDescending: Bool { descending ?? sort.descendingByDefault }
+}
+
+/// The `tasks` reply: one page of the matching tasks.
+public struct TaskPage: Codable, Sendable, Hashable {
+    /// How many tasks matched the filter, over all pages.
+    public var total: Int
+    /// The offset this page starts at.
+    public var offset: Int
+    /// The rows of this page.
+    public var tasks: [TaskInfo]
+
+    public init(total: Int, offset: Int, tasks: [TaskInfo]) {
+        self.total = total
+        self.offset = offset
+        self.tasks = tasks
+    }
+}
+
+/// The `task` reply: one task with its parent and its children.
+public struct TaskDetail: Codable, Sendable, Hashable {
+    public var task: TaskInfo
+    /// The parent, when it is still known to the agent (live or retained).
+    public var parent: TaskInfo?
+    /// The children still known to the agent, by id.
+    public var children: [TaskInfo]
+
+    public init(task: TaskInfo, parent: TaskInfo?, children: [TaskInfo]) {
+        self.task = task
+        self.parent = parent
+        self.children = children
+    }
+}
+
+/// Options of a `snapshot` request.
+public struct SnapshotOptions: Sendable, Hashable {
+    /// The most tasks one chunk carries when none is given.
+    public static let defaultChunkSize = 1_000
+    /// The largest chunk a request may ask for.
+    public static let maxChunkSize = 10_000
+
+    /// Keep only tasks waiting for this reason.
+    public var wait: String?
+    /// Tasks per chunk.
+    public var chunkSize: Int
+
+    public init(wait: String? = nil, chunkSize: Int = SnapshotOptions.defaultChunkSize) {
+        self.wait = wait
+        self.chunkSize = chunkSize
+    }
+}
+
+/// The final reply of a streamed `snapshot`, after its chunks.
+public struct SnapshotDone: Codable, Sendable, Hashable {
+    /// Tasks sent over all chunks.
+    public var tasks: Int
+    /// Chunks sent, the head included.
+    public var chunks: Int
+
+    public init(tasks: Int, chunks: Int) {
+        self.tasks = tasks
+        self.chunks = chunks
+    }
+}
+
+/// The reply to `subscribe` and `unsubscribe`.
+public struct Subscription: Codable, Sendable, Hashable {
+    /// Whether summaries are now being pushed.
+    public var active: Bool
+    /// Seconds between pushed summaries (0 when not active).
+    public var interval: Double
+
+    public init(active: Bool, interval: Double) {
+        self.active = active
+        self.interval = interval
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ScopeProtocol
+import Synchronization
+
+/// A running agent: the sampler and the socket server around the registry,
+/// on one event-loop thread of its own so that the host's threads are never used.
+final class Agent: Sendable {
+    let registry: Registry
+    let sampler: Sampler
+    let configuration: TaskScope.Configuration
+    let socketPath: String
+    let logger: Logger
+    let pid: Int32
+    let processName: String
+    /// Monotonic nanoseconds when the agent started.
+    let startedAt: UInt64
+    private let group: MultiThreadedEventLoopGroup
+    private let serverChannel: any Channel
+    private let sampling: RepeatedTask
+    private let socketIdentity: FileIdentity?
+
+    private init(
+        registry: Registry, sampler: Sampler, configuration: TaskScope.Configuration, socketPath: String,
+        logger: Logger, startedAt: UInt64, group: MultiThreadedEventLoopGroup, serverChannel: any Channel,
+        sampling: RepeatedTask, socketIdentity: FileIdentity?
+    ) {
+        self.registry = registry
+        self.sampler = sampler
+        self.configuration = configuration
+        self.socketPath = socketPath
+        self.logger = logger
+        self.pid = getpid()
+        self.processName = ProcessInfo.processInfo.processName
+        self.startedAt = startedAt
+        self.group = group
+        self.serverChannel = serverChannel
+        self.sampling = sampling
+        self.socketIdentity = socketIdentity
+    }
+
+    /// Prepares the socket path, binds it and starts sampling.
+    static func start(registry: Registry, configuration: TaskScope.Configuration) throws(TaskScopeError) -> Agent {
+        let logger = Logger(label: "taskscope")
+        let location = SocketLocation()
+        let path = configuration.socketPath ?? location.socketPath(forPID: getpid())
+        guard path.utf8.count < 104 else {
+            throw TaskScopeError("socket path \(path) is longer than a unix socket path may be (103 bytes)")
+        }
+        let directory = SocketFile.parentDirectory(of: path)
+        try SocketFile.prepareDirectory(directory)
+        try SocketFile.clearStale(path)
+
+        let startedAt = AgentClock.precise()
+        let sampler = Sampler(capacity: configuration.historyCapacity, interval: configuration.sampleInterval)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let pending = PendingAgent()
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 128)
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: configuration.maxPendingOutputBytes / 4, high: configuration.maxPendingOutputBytes)
+            )
+            .childChannelInitializer { channel in
+                guard let agent = pending.agent else {
+                    return channel.close()
+                }
+                return agent.accept(channel)
+            }
+        let serverChannel: any Channel
+        do {
+            serverChannel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw TaskScopeError("cannot serve on \(path): \(error)")
+        }
+        guard chmod(path, 0o600) == 0 else {
+            let reason = String(cString: strerror(errno))
+            serverChannel.close(promise: nil)
+            try? group.syncShutdownGracefully()
+            unlink(path)
+            throw TaskScopeError("cannot make socket \(path) private (mode 0600): \(reason)")
+        }
+        let loop = group.next()
+        let interval = TimeAmount.nanoseconds(Int64(clamping: configuration.sampleInterval.nanoseconds))
+        sampler.sample(registry)
+        let sampling = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            sampler.sample(registry)
+        }
+        let agent = Agent(
+            registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,
+            startedAt: startedAt, group: group, serverChannel: serverChannel, sampling: sampling,
+            socketIdentity: SocketFile.identity(path))
+        pending.agent = agent
+        ExitCleanup.register(path: path, identity: agent.socketIdentity)
+        logger.info("taskscope agent serving", metadata: ["socket": "\(path)"])
+        return agent
+    }
+
+    /// Closes every connection, stops sampling and removes the socket.
+    func stop() {
+        sampling.cancel()
+        SocketFile.remove(socketPath, ifStill: socketIdentity)
+        ExitCleanup.unregister()
+        serverChannel.close(promise: nil)
+        do {
+            try group.syncShutdownGracefully()
+        } catch {
+            logger.warning("taskscope agent did not shut down cleanly: \(error)")
+        }
+        logger.info("taskscope agent stopped", metadata: ["socket": "\(socketPath)"])
+    }
+
+    /// Sets up a new connection after checking who is on the other end.
+    private func accept(_ channel: any Channel) -> EventLoopFuture<Void> {
+        PeerCredentials.check(channel, logger: logger).flatMapThrowing { allowed in
+            guard allowed else { throw ChannelError.inputClosed }
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: self.configuration.maxLineBytes)))
+            try sync.addHandler(ConnectionHandler(agent: self))
+        }
+    }
+
+    // MARK: What connections read
+
+    var hello: Hello {
+        Hello(
+            agentVersion: TaskScope.version, pid: pid, process: processName,
+            started: registry.clock.wall(startedAt), interval: configuration.sampleInterval.seconds,
+            maxLineBytes: configuration.maxLineBytes)
+    }
+
+    var processDescription: ProcessDescription {
+        ProcessDescription(
+            pid: pid, name: processName, agentVersion: TaskScope.version, started: registry.clock.wall(startedAt))
+    }
+
+    func summary() -> Summary {
+        let counts = registry.counts()
+        let now = AgentClock.precise()
+        return Summary(
+            pid: pid, process: processName, capturedAt: registry.clock.wall(now),
+            uptime: AgentClock.seconds(from: startedAt, to: now),
+            tasks: .init(active: counts.active, waiting: counts.waiting, finished: counts.finished),
+            totals: counts.totals, waits: counts.waits, interval: configuration.sampleInterval.seconds)
+    }
+}
+
+/// Hands the agent to connection set-up once it exists; connections that
+/// arrive in the instant before are closed.
+private final class PendingAgent: Sendable {
+    private let value = Mutex<Agent?>(nil)
+    var agent: Agent? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+/// Removes the socket when the process exits normally without `TaskScope.stop()`.
+enum ExitCleanup {
+    private static let socket = Mutex<(path: String, identity: FileIdentity?)?>(nil)
+    private static let installed = Atomic<Bool>(false)
+
+    static func register(path: String, identity: FileIdentity?) {
+        socket.withLock { $0 = (path, identity) }
+        if !installed.exchange(true, ordering: .relaxed) {
+            atexit { ExitCleanup.run() }
+        }
+    }
+
+    static func unregister() {
+        socket.withLock { $0 = nil }
+    }
+
+    private static func run() {
+        if let (path, identity) = socket.withLock({ $0 }) {
+            SocketFile.remove(path, ifStill: identity)
+        }
+    }
+}

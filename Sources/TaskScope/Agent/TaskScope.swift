@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import ScopeProtocol
+import Synchronization
+
+/// The taskscope agent: embed it in a process to make its tracked tasks
+/// visible to `taskscope list`, `snapshot` and `attach`.
+///
+/// ```swift
+/// try TaskScope.start()
+/// Task.tracked("fetch-user") {
+///     try await TaskScope.waiting(on: "db.query") { try await db.fetch(id) }
+/// }
+/// ```
+///
+/// Tracking works whether or not the agent is started; `start()` adds the
+/// sampler and the socket server.
+public enum TaskScope {
+    /// The agent's version, sent in `hello` and written into snapshots.
+    public static let version = "0.1.0"
+
+    /// The environment variable that turns the agent off when set to `1` (or `true`, `yes`).
+    public static let disableVariable = "TASKSCOPE_DISABLE"
+
+    /// The registry every tracked task of this process is recorded in.
+    static let registry = Registry()
+
+    /// Whether `TASKSCOPE_DISABLE` turned taskscope off; read once.
+    static let isDisabledByEnvironment: Bool = {
+        guard let value = ProcessInfo.processInfo.environment[disableVariable]?.lowercased() else { return false }
+        return ["1", "true", "yes", "on"].contains(value)
+    }()
+
+    /// The tracked task the current code runs in, if any.
+    @TaskLocal static var currentRecord: TaskRecord?
+
+    private static let running = Mutex<Agent?>(nil)
+
+    /// Starts the agent: the sampler and the socket server.
+    ///
+    /// Idempotent: a second call while running does nothing and returns the
+    /// running agent's socket path. Returns `nil`, and starts nothing, when
+    /// `TASKSCOPE_DISABLE=1`. Cost: a thread for the agent's event loop and one
+    /// socket; about a millisecond.
+    ///
+    /// - Throws: ``TaskScopeError`` saying what failed and where (for example
+    ///   an unwritable socket directory). The host process is otherwise unaffected.
+    @discardableResult
+    public static func start(_ configuration: Configuration = Configuration()) throws(TaskScopeError) -> String? {
+        if isDisabledByEnvironment {
+            Logger(label: "taskscope").info("taskscope is disabled by \(disableVariable)")
+            return nil
+        }
+        return try running.withLock { (agent: inout Agent?) throws(TaskScopeError) -> String? in
+            if let agent { return agent.socketPath }
+            registry.setRetention(configuration.retention)
+            let started = try Agent.start(registry: registry, configuration: configuration)
+            agent = started
+            return started.socketPath
+        }
+    }
+
+    /// Stops the agent: closes every connection, stops the sampler and removes the socket.
+    /// Tracking goes on. Cost: waits for the event loop to close, a few milliseconds.
+    public static func stop() {
+        let agent = running.withLock { (agent: inout Agent?) -> Agent? in
+            defer { agent = nil }
+            return agent
+        }
+        agent?.stop()
+    }
+
+    /// The socket path the running agent serves on, or `nil` when it is not running.
+    public static var socketPath: String? {
+        running.withLock { $0?.socketPath }
+    }
+
+    /// The id of the tracked task the caller runs in, or `nil` outside tracked tasks.
+    public static var currentTaskID: UInt64? { currentRecord?.id }
+}
+
+/// Why the agent could not start.
+public struct TaskScopeError: Error, Sendable, CustomStringConvertible {
+    /// What failed, including where: for example
+    /// `cannot create socket directory /run/user/1000/taskscope: Permission denied`.
+    public var message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { "taskscope: \(message)" }
+}

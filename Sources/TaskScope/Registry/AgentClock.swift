@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The clock of the registry: monotonic nanoseconds, read cheaply on the hot
+/// path, and turned into wall-clock Unix seconds only when someone reads.
+struct AgentClock: Sendable {
+    /// Wall-clock seconds at the moment `monotonicBase` was read.
+    let wallBase: Double
+    /// Monotonic nanoseconds at the moment `wallBase` was read.
+    let monotonicBase: UInt64
+
+    init() {
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        wallBase = Double(wall.tv_sec) + Double(wall.tv_nsec) / 1e9
+        monotonicBase = AgentClock.precise()
+    }
+
+    /// Monotonic nanoseconds from the coarse clock: a few nanoseconds to read,
+    /// a few milliseconds of resolution, which is all "time in state" needs.
+    @inline(__always)
+    static func coarse() -> UInt64 {
+        #if os(Linux)
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+        #else
+        return precise()
+        #endif
+    }
+
+    /// Monotonic nanoseconds at full resolution.
+    static func precise() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+
+    /// Unix seconds of a monotonic reading.
+    func wall(_ monotonic: UInt64) -> Double {
+        wallBase + (Double(monotonic) - Double(monotonicBase)) / 1e9
+    }
+
+    /// Seconds between two monotonic readings, never negative.
+    static func seconds(from start: UInt64, to end: UInt64) -> Double {
+        end > start ? Double(end - start) / 1e9 : 0
+    }
+}

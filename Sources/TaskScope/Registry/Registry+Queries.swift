@@ -1,0 +1,97 @@
+import ScopeProtocol
+
+extension Registry {
+    /// One page of the tasks matching `query`.
+    ///
+    /// Cost: one pass over every task under its shard lock to filter and take a
+    /// sort key, a sort of the matches, and a `TaskInfo` for the page's rows only.
+    func page(_ query: TaskQuery) -> TaskPage {
+        let now = AgentClock.coarse()
+        let needle = query.text.flatMap { $0.isEmpty ? nil : $0.lowercased() }
+        let minWaitNanos = query.minWait.map { Duration.seconds($0).nanoseconds }
+        var matches: [(record: TaskRecord, key: UInt64)] = []
+        for shard in shards {
+            shard.state.withLock { state in
+                func consider(_ record: TaskRecord) {
+                    guard Registry.matches(record, query, needle: needle, minWaitNanos: minWaitNanos, now: now)
+                    else { return }
+                    let key: UInt64
+                    switch query.sort {
+                    case .id, .name: key = record.id
+                    case .age: key = record.created
+                    case .wait: key = record.state == .waiting ? now &- min(record.stateSince, now) : 0
+                    }
+                    matches.append((record, key))
+                }
+                if query.state != .finished {
+                    for record in state.live.values { consider(record) }
+                }
+                if query.state == nil || query.state == .finished {
+                    for record in state.finished { consider(record) }
+                }
+            }
+        }
+        let descending = query.isDescending
+        switch query.sort {
+        case .name:
+            matches.sort { lhs, rhs in
+                if lhs.record.name != rhs.record.name {
+                    return (lhs.record.name < rhs.record.name) != descending
+                }
+                return lhs.key < rhs.key
+            }
+        case .age:
+            // Oldest first means ascending creation time, so "descending age" is ascending `created`.
+            matches.sort { lhs, rhs in
+                lhs.key != rhs.key ? (lhs.key < rhs.key) == descending : lhs.record.id < rhs.record.id
+            }
+        case .id, .wait:
+            matches.sort { lhs, rhs in
+                lhs.key != rhs.key ? (lhs.key < rhs.key) != descending : lhs.record.id < rhs.record.id
+            }
+        }
+        let start = min(query.offset, matches.count)
+        let end = min(start + query.limit, matches.count)
+        let rows = matches[start..<end].map { info($0.record, now: now) }
+        return TaskPage(total: matches.count, offset: query.offset, tasks: rows)
+    }
+
+    /// One task with its parent and children, or `nil` when the id is unknown.
+    ///
+    /// Cost: a pass over every task to find the children; this is a rare request.
+    func detail(id: UInt64) -> TaskDetail? {
+        guard let record = record(id: id) else { return nil }
+        let now = AgentClock.coarse()
+        let parent = record.parentID == 0 ? nil : self.record(id: record.parentID)
+        let children = records { $0.parentID == id }.sorted { $0.id < $1.id }
+        return TaskDetail(
+            task: info(record, now: now),
+            parent: parent.map { info($0, now: now) },
+            children: children.map { info($0, now: now) })
+    }
+
+    /// Whether a record passes a query's filters. Call with its shard lock held.
+    static func matches(
+        _ record: TaskRecord, _ query: TaskQuery, needle: String?, minWaitNanos: UInt64?, now: UInt64
+    ) -> Bool {
+        switch query.state {
+        case nil: break
+        case .live?: if record.state == .finished { return false }
+        case .active?: if record.state != .active { return false }
+        case .waiting?: if record.state != .waiting { return false }
+        case .finished?: if record.state != .finished { return false }
+        }
+        if let wait = query.wait, record.wait?.reason != wait { return false }
+        if let minWaitNanos {
+            guard record.state == .waiting, now &- min(record.stateSince, now) >= minWaitNanos else { return false }
+        }
+        if let needle {
+            let found =
+                record.name.lowercased().contains(needle) || record.spawnFile.lowercased().contains(needle)
+                || record.spawnFunction.lowercased().contains(needle)
+                || (record.wait?.file.lowercased().contains(needle) ?? false)
+            if !found { return false }
+        }
+        return true
+    }
+}

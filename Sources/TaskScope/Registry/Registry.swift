@@ -1,0 +1,218 @@
+import ScopeProtocol
+import Synchronization
+
+/// The live registry of tracked tasks.
+///
+/// Tasks are spread over 64 shards by id, each behind its own lock; every
+/// operation on the hot path (spawn, wait begin, wait end, finish) takes one
+/// shard lock for a few field writes and never holds it across user code.
+/// Aggregation happens on the reading side.
+final class Registry: Sendable {
+    static let shardCount = 64
+
+    let clock = AgentClock()
+    let shards: [RegistryShard]
+    private let nextID = Atomic<UInt64>(1)
+    private let maxFinishedAge: Atomic<UInt64>
+    private let retainedCount: Atomic<Int>
+
+    /// Creates an empty registry keeping at most `retention.count` finished
+    /// tasks (rounded up to a multiple of the shard count) for at most `retention.age`.
+    init(retention: TaskScope.Retention = .init()) {
+        retainedCount = Atomic(retention.count)
+        maxFinishedAge = Atomic(retention.age.nanoseconds)
+        let perShard = Registry.perShardCapacity(retention.count)
+        shards = (0..<Registry.shardCount).map { _ in RegistryShard(finishedCapacity: perShard) }
+    }
+
+    /// Changes how many finished tasks are kept and for how long.
+    func setRetention(_ retention: TaskScope.Retention) {
+        retainedCount.store(retention.count, ordering: .relaxed)
+        maxFinishedAge.store(retention.age.nanoseconds, ordering: .relaxed)
+        let perShard = Registry.perShardCapacity(retention.count)
+        let cutoff = finishedCutoff(now: AgentClock.coarse())
+        for shard in shards {
+            shard.state.withLock {
+                $0.finishedCapacity = perShard
+                $0.pruneFinished(finishedBefore: cutoff)
+            }
+        }
+    }
+
+    var retention: TaskScope.Retention {
+        .init(
+            count: retainedCount.load(ordering: .relaxed),
+            age: .nanoseconds(Int64(clamping: maxFinishedAge.load(ordering: .relaxed))))
+    }
+
+    private static func perShardCapacity(_ count: Int) -> Int {
+        count <= 0 ? 0 : (count + shardCount - 1) / shardCount
+    }
+
+    private func finishedCutoff(now: UInt64) -> UInt64 {
+        let age = maxFinishedAge.load(ordering: .relaxed)
+        return now > age ? now - age : 0
+    }
+
+    // MARK: Hot path
+
+    /// Records a new task and returns its record. Cost: one atomic increment,
+    /// one allocation, one shard lock.
+    func spawn(name: String, parentID: UInt64, file: String, line: Int, function: String) -> TaskRecord {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let shard = shards[Int(id % UInt64(Registry.shardCount))]
+        let record = TaskRecord(
+            id: id, name: name, parentID: parentID, spawnFile: file, spawnLine: line, spawnFunction: function,
+            created: AgentClock.coarse(), shard: shard)
+        shard.state.withLock {
+            $0.live[id] = record
+            $0.spawned &+= 1
+        }
+        return record
+    }
+
+    /// Marks the task finished and moves it to the retained finished tasks.
+    func finish(_ record: TaskRecord, outcome: TaskOutcome, errorType: String? = nil) {
+        let now = AgentClock.coarse()
+        let cutoff = finishedCutoff(now: now)
+        record.shard.state.withLock { shard in
+            guard shard.live.removeValue(forKey: record.id) != nil else { return }
+            if let wait = record.wait { shard.countWait(wait.reason, by: -1) }
+            record.state = .finished
+            record.wait = nil
+            record.outcome = outcome
+            record.errorType = errorType
+            record.stateSince = now
+            switch outcome {
+            case .completed: shard.completed &+= 1
+            case .cancelled: shard.cancelled &+= 1
+            case .failed: shard.failed &+= 1
+            }
+            if shard.finishedCapacity > 0 {
+                shard.finished.append(record)
+            }
+            shard.pruneFinished(finishedBefore: cutoff)
+        }
+    }
+
+    /// Puts the task into a labelled wait and returns what it replaced.
+    func beginWait(_ record: TaskRecord, reason: String, file: String, line: Int) -> WaitToken {
+        let now = AgentClock.coarse()
+        return record.shard.state.withLock { shard in
+            let token = WaitToken(previous: record.wait, previousSince: record.stateSince)
+            guard record.state != .finished else { return token }
+            if let previous = record.wait { shard.countWait(previous.reason, by: -1) }
+            record.wait = WaitFrame(reason: reason, file: file, line: line)
+            record.state = .waiting
+            record.stateSince = now
+            shard.countWait(reason, by: 1)
+            return token
+        }
+    }
+
+    /// Ends the wait begun with `token`, restoring any enclosing wait.
+    func endWait(_ record: TaskRecord, _ token: WaitToken) {
+        let now = AgentClock.coarse()
+        record.shard.state.withLock { shard in
+            guard record.state != .finished else { return }
+            if let current = record.wait { shard.countWait(current.reason, by: -1) }
+            record.wait = token.previous
+            if let previous = token.previous {
+                shard.countWait(previous.reason, by: 1)
+                record.state = .waiting
+                record.stateSince = token.previousSince
+            } else {
+                record.state = .active
+                record.stateSince = now
+            }
+        }
+    }
+
+    /// Records that the task was cancelled (the first time only).
+    func markCancelled(_ record: TaskRecord) {
+        let now = AgentClock.coarse()
+        record.shard.state.withLock { _ in
+            if record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Counts by state and reason, and running totals. Cost: 64 lock
+    /// acquisitions and a merge of the per-shard reason tables; no task is visited.
+    func counts() -> Counts {
+        var counts = Counts()
+        let cutoff = finishedCutoff(now: AgentClock.coarse())
+        for shard in shards {
+            shard.state.withLock { state in
+                state.pruneFinished(finishedBefore: cutoff)
+                counts.live += state.live.count
+                counts.waiting += state.waiting
+                counts.finished += state.finished.count
+                counts.totals.spawned &+= state.spawned
+                counts.totals.completed &+= state.completed
+                counts.totals.cancelled &+= state.cancelled
+                counts.totals.failed &+= state.failed
+                for (reason, count) in state.waitsByReason {
+                    counts.waits[reason, default: 0] += count
+                }
+            }
+        }
+        return counts
+    }
+
+    /// The current state of one record.
+    func info(_ record: TaskRecord, now: UInt64 = AgentClock.coarse()) -> TaskInfo {
+        record.shard.state.withLock { _ in record.info(clock: clock, now: now) }
+    }
+
+    /// The record with this id, live or retained.
+    func record(id: UInt64) -> TaskRecord? {
+        let shard = shards[Int(id % UInt64(Registry.shardCount))]
+        return shard.state.withLock { state in
+            state.live[id] ?? state.finished.first { $0.id == id }
+        }
+    }
+
+    /// Every record, live and retained, for which `keep` is true (called with
+    /// the record's shard lock held), in no particular order.
+    func records(where keep: (TaskRecord) -> Bool) -> [TaskRecord] {
+        var result: [TaskRecord] = []
+        let cutoff = finishedCutoff(now: AgentClock.coarse())
+        for shard in shards {
+            shard.state.withLock { state in
+                state.pruneFinished(finishedBefore: cutoff)
+                for record in state.live.values where keep(record) { result.append(record) }
+                for record in state.finished where keep(record) { result.append(record) }
+            }
+        }
+        return result
+    }
+}
+
+/// The registry's counters, summed over its shards.
+struct Counts: Sendable, Equatable {
+    var live = 0
+    var waiting = 0
+    var finished = 0
+    var totals = Summary.Totals(spawned: 0, completed: 0, cancelled: 0, failed: 0)
+    var waits: [String: Int] = [:]
+
+    var active: Int { live - waiting }
+}
+
+extension Duration {
+    /// This duration in whole nanoseconds, clamped to `0...UInt64.max`.
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : whole &+ UInt64(attoseconds / 1_000_000_000)
+    }
+
+    /// This duration in seconds.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,75 @@
+import ScopeProtocol
+
+/// One tracked task, as the registry keeps it.
+///
+/// The immutable fields are set at spawn. The mutable ones are only read or
+/// written while holding the lock of `shard`, so a state change costs one
+/// uncontended lock and no allocation.
+final class TaskRecord: @unchecked Sendable {
+    let id: UInt64
+    let name: String
+    /// The parent's id, or 0 for a root task.
+    let parentID: UInt64
+    let spawnFile: String
+    let spawnLine: Int
+    let spawnFunction: String
+    /// Monotonic nanoseconds at spawn.
+    let created: UInt64
+    let shard: RegistryShard
+
+    // Guarded by `shard`'s lock.
+    var state: TaskState = .active
+    var outcome: TaskOutcome?
+    var errorType: String?
+    var wait: WaitFrame?
+    /// Monotonic nanoseconds when the current state (or current wait) began.
+    var stateSince: UInt64
+    /// Monotonic nanoseconds when the task was cancelled, or 0.
+    var cancelledAt: UInt64 = 0
+
+    init(
+        id: UInt64, name: String, parentID: UInt64, spawnFile: String, spawnLine: Int, spawnFunction: String,
+        created: UInt64, shard: RegistryShard
+    ) {
+        self.id = id
+        self.name = name
+        self.parentID = parentID
+        self.spawnFile = spawnFile
+        self.spawnLine = spawnLine
+        self.spawnFunction = spawnFunction
+        self.created = created
+        self.stateSince = created
+        self.shard = shard
+    }
+
+    /// The record as the wire shows it. Call with `shard`'s lock held.
+    func info(clock: AgentClock, now: UInt64) -> TaskInfo {
+        TaskInfo(
+            id: id,
+            name: name,
+            parent: parentID == 0 ? nil : parentID,
+            state: state,
+            outcome: outcome,
+            error: errorType,
+            wait: wait?.reason,
+            waitSite: wait.map { SourceSite(file: $0.file, line: $0.line) },
+            spawnSite: SourceSite(file: spawnFile, line: spawnLine, function: spawnFunction),
+            created: clock.wall(created),
+            inState: AgentClock.seconds(from: stateSince, to: now),
+            cancelled: cancelledAt != 0
+        )
+    }
+}
+
+/// What a task is waiting for: the reason and the line of the await.
+struct WaitFrame: Sendable {
+    var reason: String
+    var file: String
+    var line: Int
+}
+
+/// What a wait replaced, so that ending it restores an enclosing wait.
+struct WaitToken: Sendable {
+    var previous: WaitFrame?
+    var previousSince: UInt64
+}

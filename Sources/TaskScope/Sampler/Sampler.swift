@@ -1,0 +1,35 @@
+import NIOCore
+import ScopeProtocol
+import Synchronization
+
+/// Records counts by state and by wait reason at each tick into a fixed ring,
+/// so a client that attaches late still sees the recent past.
+final class Sampler: Sendable {
+    let capacity: Int
+    let interval: Duration
+    private let ring: Mutex<CircularBuffer<HistorySample>>
+
+    init(capacity: Int, interval: Duration) {
+        self.capacity = max(1, capacity)
+        self.interval = interval
+        ring = Mutex(CircularBuffer(initialCapacity: min(self.capacity, 1024)))
+    }
+
+    /// Takes one sample of `registry`. Cost: one `Registry.counts()`, no task visited.
+    func sample(_ registry: Registry) {
+        let counts = registry.counts()
+        let sample = HistorySample(
+            time: registry.clock.wall(AgentClock.precise()), active: counts.active, waiting: counts.waiting,
+            totals: counts.totals, waits: counts.waits)
+        ring.withLock { ring in
+            if ring.count >= capacity { ring.removeFirst() }
+            ring.append(sample)
+        }
+    }
+
+    /// The last `limit` samples (all when `nil`), oldest first.
+    func history(limit: Int? = nil) -> History {
+        let samples = ring.withLock { ring in Array(ring.suffix(limit ?? ring.count)) }
+        return History(interval: interval.seconds, capacity: capacity, samples: samples)
+    }
+}

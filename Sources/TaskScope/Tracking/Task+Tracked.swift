@@ -1,0 +1,93 @@
+extension Task where Failure == Never {
+    /// Starts a task that taskscope tracks: a normal unstructured `Task`,
+    /// recorded with a name, its parent tracked task, its spawn site, its
+    /// state and waits, and its outcome.
+    ///
+    /// Cost: about one plain `Task {}` spawn plus one allocation, one lock and
+    /// a task-local binding.
+    @discardableResult
+    public static func tracked(
+        _ name: String,
+        priority: TaskPriority? = nil,
+        fileID: String = #fileID,
+        line: Int = #line,
+        function: String = #function,
+        operation: sending @escaping @isolated(any) () async -> Success
+    ) -> Task<Success, Never> {
+        guard let record = TaskScope.recordSpawn(name: name, fileID: fileID, line: line, function: function) else {
+            return Task(name: name, priority: priority, operation: operation)
+        }
+        return Task(name: name, priority: priority) {
+            await TaskScope.run(record, operation)
+        }
+    }
+}
+
+extension Task where Failure == any Error {
+    /// Starts a throwing task that taskscope tracks; see the non-throwing
+    /// `tracked(_:priority:operation:)`. A thrown `CancellationError` (or any
+    /// error thrown after cancellation) finishes it `cancelled`; any other error `failed`.
+    @discardableResult
+    public static func tracked(
+        _ name: String,
+        priority: TaskPriority? = nil,
+        fileID: String = #fileID,
+        line: Int = #line,
+        function: String = #function,
+        operation: sending @escaping @isolated(any) () async throws -> Success
+    ) -> Task<Success, any Error> {
+        guard let record = TaskScope.recordSpawn(name: name, fileID: fileID, line: line, function: function) else {
+            return Task(name: name, priority: priority, operation: operation)
+        }
+        return Task(name: name, priority: priority) {
+            try await TaskScope.runThrowing(record, operation)
+        }
+    }
+}
+
+extension TaskScope {
+    /// Records a spawn with the caller's tracked task as parent; `nil` when disabled.
+    static func recordSpawn(name: String, fileID: String, line: Int, function: String) -> TaskRecord? {
+        guard !isDisabledByEnvironment else { return nil }
+        return registry.spawn(
+            name: name, parentID: currentRecord?.id ?? 0, file: fileID, line: line, function: function)
+    }
+
+    static func run<Success: Sendable>(
+        _ record: TaskRecord, _ operation: @isolated(any) () async -> Success
+    ) async -> Success {
+        let value = await withTaskCancellationHandler {
+            await $currentRecord.withValue(record) { await operation() }
+        } onCancel: {
+            record.markCancelledInRegistry()
+        }
+        registry.finish(record, outcome: .completed)
+        return value
+    }
+
+    static func runThrowing<Success: Sendable>(
+        _ record: TaskRecord, _ operation: @isolated(any) () async throws -> Success
+    ) async throws -> Success {
+        do {
+            let value = try await withTaskCancellationHandler {
+                try await $currentRecord.withValue(record) { try await operation() }
+            } onCancel: {
+                record.markCancelledInRegistry()
+            }
+            registry.finish(record, outcome: .completed)
+            return value
+        } catch {
+            let cancelled = error is CancellationError || Task<Never, Never>.isCancelled
+            registry.finish(
+                record, outcome: cancelled ? .cancelled : .failed,
+                errorType: cancelled ? nil : String(reflecting: type(of: error)))
+            throw error
+        }
+    }
+}
+
+extension TaskRecord {
+    fileprivate func markCancelledInRegistry() {
+        TaskScope.registry.markCancelled(self)
+    }
+}
