@@ -56,7 +56,7 @@ public enum Wire {
     /// Cost: one `JSONEncoder` pass; use ``JSONWriter`` for bulk data.
     public static func line(_ message: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var bytes: [UInt8]
         do {
             bytes = [UInt8](try encoder.encode(message))

@@ -54,11 +54,17 @@ final class TaskRecord: @unchecked Sendable {
             wait: wait?.reason,
             waitSite: wait.map { SourceSite(file: $0.file, line: $0.line) },
             spawnSite: SourceSite(file: spawnFile, line: spawnLine, function: spawnFunction),
-            created: clock.wall(created),
-            inState: AgentClock.seconds(from: stateSince, to: now),
+            created: milliseconds(clock.wall(created)),
+            inState: milliseconds(AgentClock.seconds(from: stateSince, to: now)),
             cancelled: cancelledAt != 0
         )
     }
+}
+
+/// Seconds rounded to the millisecond: the clock's resolution, and short on the wire.
+@inline(__always)
+func milliseconds(_ seconds: Double) -> Double {
+    (seconds * 1000).rounded() / 1000
 }
 
 /// What a task is waiting for: the reason and the line of the await.

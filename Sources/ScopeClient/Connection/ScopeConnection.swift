@@ -1,0 +1,264 @@
+import Foundation
+import NIOCore
+import NIOExtras
+import NIOFoundationCompat
+import NIOPosix
+import ScopeProtocol
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A connection to one agent: sends requests, awaits their replies, and
+/// streams snapshots and pushed summaries.
+///
+/// Requests may be issued concurrently; replies are matched by id.
+public final class ScopeConnection: Sendable {
+    /// The socket path this connection is attached to.
+    public let path: String
+    /// What the agent said when the connection opened.
+    public let hello: Hello
+    private let channel: any Channel
+    private let router: NIOLoopBound<ReplyRouter>
+    private let nextID = Atomic<Int64>(1)
+    private let requestTimeout: Duration
+
+    private init(path: String, hello: Hello, channel: any Channel, router: NIOLoopBound<ReplyRouter>, requestTimeout: Duration) {
+        self.path = path
+        self.hello = hello
+        self.channel = channel
+        self.router = router
+        self.requestTimeout = requestTimeout
+    }
+
+    deinit { channel.close(promise: nil) }
+
+    /// Connects to the agent at `path` and reads its hello.
+    ///
+    /// - Throws: ``ScopeClientError`` naming what is wrong with the path
+    ///   (missing, not a socket, stale, refused, not taskscope, wrong version).
+    public static func connect(
+        to path: String, timeout: Duration = .seconds(3), requestTimeout: Duration = .seconds(30),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(ScopeClientError) -> ScopeConnection {
+        try checkSocketFile(path)
+        let loop = group.next()
+        let helloPromise = loop.makePromise(of: ByteBuffer.self)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: loop)
+                .connectTimeout(.nanoseconds(Int64(clamping: timeout.nanosecondsClamped)))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
+                        try sync.addHandler(ReplyRouter(helloPromise: helloPromise, path: path))
+                    }
+                }
+                .connect(unixDomainSocketPath: path).get()
+        } catch {
+            helloPromise.fail(ScopeClientError.disconnected(path))
+            throw mapConnectError(error, path: path)
+        }
+        let timer = loop.scheduleTask(in: .nanoseconds(Int64(clamping: timeout.nanosecondsClamped))) {
+            helloPromise.fail(ScopeClientError.notTaskscope(path))
+        }
+        let helloLine: ByteBuffer
+        do {
+            helloLine = try await helloPromise.futureResult.get()
+            timer.cancel()
+        } catch {
+            timer.cancel()
+            channel.close(promise: nil)
+            if case ScopeClientError.disconnected = error { throw .notTaskscope(path) }
+            throw (error as? ScopeClientError) ?? .notTaskscope(path)
+        }
+        guard let hello = try? JSONDecoder().decode(Hello.self, from: helloLine), hello.type == "hello",
+            hello.agent == Hello.agentName
+        else {
+            channel.close(promise: nil)
+            throw .notTaskscope(path)
+        }
+        guard hello.protocol == Hello.currentProtocol else {
+            channel.close(promise: nil)
+            throw .unsupportedProtocol(path: path, version: hello.protocol)
+        }
+        let router: NIOLoopBound<ReplyRouter>
+        do {
+            router = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ReplyRouter.self), eventLoop: channel.eventLoop)
+            }.get()
+        } catch {
+            channel.close(promise: nil)
+            throw .disconnected(path)
+        }
+        return ScopeConnection(path: path, hello: hello, channel: channel, router: router, requestTimeout: requestTimeout)
+    }
+
+    /// Closes the connection.
+    public func close() {
+        channel.close(promise: nil)
+    }
+
+    // MARK: Requests
+
+    /// Live counts by state and wait reason.
+    public func summary() async throws(ScopeClientError) -> Summary {
+        try await request(.summary)
+    }
+
+    /// One page of tasks, filtered and sorted by the agent.
+    public func tasks(_ query: TaskQuery) async throws(ScopeClientError) -> TaskPage {
+        try await request(.tasks(query))
+    }
+
+    /// One task with its parent and children.
+    public func task(id: UInt64) async throws(ScopeClientError) -> TaskDetail {
+        try await request(.task(id: id))
+    }
+
+    /// The sampler's history, the last `limit` samples (all when `nil`).
+    public func history(limit: Int? = nil) async throws(ScopeClientError) -> History {
+        try await request(.history(limit: limit))
+    }
+
+    /// Asks the agent to push a summary every `interval` (its sampler's interval
+    /// when `nil`) and returns the pushed summaries; ends when the connection closes
+    /// or ``unsubscribe()`` is called.
+    public func subscribe(interval: Duration? = nil) async throws(ScopeClientError) -> AsyncStream<Summary> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Summary.self, bufferingPolicy: .bufferingNewest(64))
+        let router = self.router
+        do {
+            try await channel.eventLoop.submit { router.value.setPushes(continuation) }.get()
+        } catch {
+            throw .disconnected(path)
+        }
+        let _: Subscription = try await request(.subscribe(interval: interval?.secondsValue))
+        return stream
+    }
+
+    /// Stops pushed summaries.
+    public func unsubscribe() async throws(ScopeClientError) {
+        let _: Subscription = try await request(.unsubscribe)
+        let router = self.router
+        try? await channel.eventLoop.submit { router.value.setPushes(nil) }.get()
+    }
+
+    /// Sends a request and decodes its reply as `Result`.
+    public func request<Result: Codable & Sendable>(
+        _ request: Request, as type: Result.Type = Result.self
+    ) async throws(ScopeClientError) -> Result {
+        let line = try await send(request, timeout: requestTimeout, onChunk: nil)
+        return try Self.decodeReply(line, as: Result.self)
+    }
+
+    /// Streams a snapshot: `onChunk` is called, on the connection's event loop
+    /// and in order, with each chunk's kind (``Wire/headChunk`` first, then
+    /// ``Wire/tasksChunk``s) and its JSON data, undecoded. Throwing from it
+    /// abandons the snapshot.
+    public func snapshot(
+        _ options: SnapshotOptions = SnapshotOptions(),
+        onChunk: @escaping @Sendable (_ kind: String, _ data: ByteBufferView) throws -> Void
+    ) async throws(ScopeClientError) -> SnapshotDone {
+        let line = try await send(.snapshot(options), timeout: nil) { kind, line in
+            try onChunk(kind, try ScopeConnection.chunkData(line))
+        }
+        return try Self.decodeReply(line, as: SnapshotDone.self)
+    }
+
+    private func send(
+        _ request: Request, timeout: Duration?, onChunk: (@Sendable (String, ByteBuffer) throws -> Void)?
+    ) async throws(ScopeClientError) -> ByteBuffer {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let loop = channel.eventLoop
+        let promise = loop.makePromise(of: ByteBuffer.self)
+        let router = self.router
+        let channel = self.channel
+        let path = self.path
+        loop.execute {
+            router.value.expect(id: id, .init(promise: promise, onChunk: onChunk))
+            channel.writeAndFlush(ByteBuffer(bytes: request.line(id: id))).whenFailure { _ in
+                promise.fail(ScopeClientError.disconnected(path))
+            }
+        }
+        var timer: Scheduled<Void>?
+        if let timeout {
+            timer = loop.scheduleTask(in: .nanoseconds(Int64(clamping: timeout.nanosecondsClamped))) {
+                promise.fail(ScopeClientError.timedOut("no reply to \(request.operation) from \(path)"))
+            }
+        }
+        defer { timer?.cancel() }
+        do {
+            return try await promise.futureResult.get()
+        } catch let error as ScopeClientError {
+            throw error
+        } catch {
+            throw .badReply("\(error)")
+        }
+    }
+
+    static func decodeReply<Result: Codable & Sendable>(_ line: ByteBuffer, as: Result.Type) throws(ScopeClientError) -> Result {
+        if let envelope = try? JSONDecoderCache.decoder.decode(Envelope.self, from: line), let error = envelope.error {
+            throw .server(error)
+        }
+        do {
+            return try JSONDecoderCache.decoder.decode(Reply<Result>.self, from: line).result
+        } catch {
+            throw .badReply("\(error)")
+        }
+    }
+
+    /// The data of a chunk line: the bytes between its prefix and its closing brace.
+    static func chunkData(_ line: ByteBuffer) throws(ScopeClientError) -> ByteBufferView {
+        let view = line.readableBytesView
+        let marker = Array(#","data":"#.utf8)
+        guard let start = view.firstRange(of: marker)?.upperBound, view.last == UInt8(ascii: "}") else {
+            throw .badReply("a snapshot chunk without data")
+        }
+        return view[start..<view.index(before: view.endIndex)]
+    }
+
+    // MARK: Errors
+
+    private static func checkSocketFile(_ path: String) throws(ScopeClientError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            switch errno {
+            case ENOENT, ENOTDIR: throw .noSuchFile(path)
+            case EACCES: throw .permissionDenied(path)
+            default: throw .connection(path: path, reason: String(cString: strerror(errno)))
+            }
+        }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else { throw .notASocket(path) }
+    }
+
+    private static func mapConnectError(_ error: any Error, path: String) -> ScopeClientError {
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case ECONNREFUSED: return .staleSocket(path)
+            case EACCES, EPERM: return .permissionDenied(path)
+            case ENOENT: return .noSuchFile(path)
+            default: return .connection(path: path, reason: String(cString: strerror(io.errnoCode)))
+            }
+        }
+        if error is ChannelError { return .timedOut("connecting to \(path)") }
+        return .connection(path: path, reason: "\(error)")
+    }
+}
+
+extension Duration {
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : max(0, whole &+ attoseconds / 1_000_000_000)
+    }
+
+    var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

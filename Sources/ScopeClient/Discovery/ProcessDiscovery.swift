@@ -1,0 +1,103 @@
+import Foundation
+import ScopeProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One attachable process, as `taskscope list` shows it.
+public struct AttachableProcess: Codable, Sendable, Hashable {
+    public var pid: Int32
+    public var process: String
+    public var socket: String
+    /// Seconds since the agent started.
+    public var uptime: Double
+    /// Tracked tasks that have not finished.
+    public var liveTasks: Int
+    public var agentVersion: String
+}
+
+/// What a scan of the socket directory found.
+public struct Discovery: Sendable {
+    /// Processes that answered, by pid.
+    public var processes: [AttachableProcess] = []
+    /// Stale sockets (nobody listening) that were removed.
+    public var removedStale: [String] = []
+    /// Sockets that could not be read, with the reason.
+    public var problems: [(path: String, error: ScopeClientError)] = []
+    /// The directory that was scanned.
+    public var directory: String
+}
+
+/// Finds the agents of this user: every socket in the socket directory (and
+/// `$TASKSCOPE_SOCKET`), asking each for its hello and summary, and removing
+/// the stale ones nobody listens on.
+public enum ProcessDiscovery {
+    /// Scans for attachable processes. Cost: one short connection per socket, in parallel.
+    public static func scan(location: SocketLocation = SocketLocation(), timeout: Duration = .seconds(2)) async
+        -> Discovery
+    {
+        var discovery = Discovery(directory: location.directory)
+        var paths = socketPaths(in: location.directory)
+        if let explicit = location.explicitSocket, !paths.contains(explicit), access(explicit, F_OK) == 0 {
+            paths.append(explicit)
+        }
+        let results = await withTaskGroup(of: (String, Result<AttachableProcess, ScopeClientError>).self) { group in
+            for path in paths {
+                group.addTask { (path, await probe(path, timeout: timeout)) }
+            }
+            var results: [(String, Result<AttachableProcess, ScopeClientError>)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        for (path, result) in results.sorted(by: { $0.0 < $1.0 }) {
+            switch result {
+            case .success(let process):
+                discovery.processes.append(process)
+            case .failure(.staleSocket):
+                if removeStale(path) {
+                    discovery.removedStale.append(path)
+                } else {
+                    discovery.problems.append((path, .staleSocket(path)))
+                }
+            case .failure(let error):
+                discovery.problems.append((path, error))
+            }
+        }
+        discovery.processes.sort { $0.pid < $1.pid }
+        return discovery
+    }
+
+    private static func probe(_ path: String, timeout: Duration) async -> Result<AttachableProcess, ScopeClientError> {
+        do {
+            let connection = try await ScopeConnection.connect(to: path, timeout: timeout, requestTimeout: timeout)
+            defer { connection.close() }
+            let summary = try await connection.summary()
+            let hello = connection.hello
+            return .success(
+                AttachableProcess(
+                    pid: hello.pid, process: hello.process, socket: path, uptime: summary.uptime,
+                    liveTasks: summary.tasks.live, agentVersion: hello.agentVersion))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    static func socketPaths(in directory: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.filter { $0.hasSuffix(SocketLocation.socketSuffix) }.sorted().map { "\(directory)/\($0)" }
+    }
+
+    /// Removes a socket nobody listens on, if it is a socket of this user.
+    static func removeStale(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK, info.st_uid == geteuid() else {
+            return false
+        }
+        return unlink(path) == 0
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import ScopeProtocol
+
+/// The grouped, human report of a snapshot: a header with the process and its
+/// counts, then one line per group of live tasks (count, reason, longest
+/// time, wait site, spawn site), largest group first.
+///
+/// Built incrementally, so a million tasks can stream through it in constant memory
+/// per group.
+public struct GroupedReport: Sendable {
+    private var groups: [TaskGroup.Key: TaskGroup] = [:]
+    /// The snapshot's head, when known.
+    public var head: SnapshotHead?
+    /// Live tasks added.
+    public private(set) var liveTasks = 0
+
+    public init(head: SnapshotHead? = nil) { self.head = head }
+
+    /// Adds a task; finished tasks are counted in the header only.
+    public mutating func add(_ task: TaskInfo) {
+        guard task.state != .finished else { return }
+        liveTasks += 1
+        let key = TaskGroup.Key(task)
+        groups[key, default: TaskGroup(key: key)].add(task)
+    }
+
+    /// The groups, largest first; ties by longest time, then by site.
+    public var sortedGroups: [TaskGroup] {
+        groups.values.sorted { lhs, rhs in
+            if lhs.count != rhs.count { return lhs.count > rhs.count }
+            if lhs.longest != rhs.longest { return lhs.longest > rhs.longest }
+            return lhs.key.spawnSite.description < rhs.key.spawnSite.description
+        }
+    }
+
+    /// The report as text.
+    public func render() -> String {
+        var lines: [String] = []
+        if let head {
+            let when = Date(timeIntervalSince1970: head.capturedAt).ISO8601Format()
+            let summary = head.summary
+            lines.append(
+                "taskscope snapshot of \(head.process.name) (pid \(head.process.pid)) at \(when), "
+                    + "up \(DurationText.format(summary.uptime))")
+            lines.append(
+                "tasks: \(summary.tasks.live) live (\(summary.tasks.active) active, \(summary.tasks.waiting) waiting), "
+                    + "\(summary.tasks.finished) finished retained; totals: \(summary.totals.spawned) spawned, "
+                    + "\(summary.totals.completed) completed, \(summary.totals.cancelled) cancelled, "
+                    + "\(summary.totals.failed) failed")
+            if let filter = head.filter { lines.append("filter: tasks waiting for \(filter)") }
+            lines.append("")
+        }
+        let rows = sortedGroups
+        guard !rows.isEmpty else {
+            lines.append("no live tracked tasks")
+            return lines.joined(separator: "\n") + "\n"
+        }
+        let table = rows.map { group -> [String] in
+            [
+                "\(group.count)", group.key.reason ?? "(active)", DurationText.format(group.longest),
+                group.key.waitSite?.description ?? "-",
+                "\(group.key.spawnSite) \(group.key.spawnSite.function ?? "")".trimmingCharacters(in: .whitespaces),
+                group.sampleIDs.map(String.init).joined(separator: ","),
+            ]
+        }
+        let header = ["TASKS", "REASON", "LONGEST", "WAIT SITE", "SPAWN SITE", "IDS"]
+        let widths = header.indices.map { column in
+            ([header[column]] + table.map { $0[column] }).map(\.count).max() ?? 0
+        }
+        func format(_ row: [String]) -> String {
+            row.indices.map { column in
+                let cell = row[column]
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                // Counts and durations are right-aligned, text left-aligned; the last column is not padded.
+                if column == 0 || column == 2 { return padding + cell }
+                return column == row.count - 1 ? cell : cell + padding
+            }.joined(separator: "  ")
+        }
+        lines.append(format(header))
+        lines.append(contentsOf: table.map(format))
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,55 @@
+import ScopeProtocol
+
+/// Everything that can go wrong between the CLI and an agent, each with one
+/// line that tells a person what happened and, where it helps, what to do.
+public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No process has this pid.
+    case noSuchProcess(Int32)
+    /// The process exists but serves no socket where its pid says it would.
+    case noAgent(pid: Int32, path: String)
+    /// Nothing exists at this path.
+    case noSuchFile(String)
+    /// The path exists but is not a unix socket.
+    case notASocket(String)
+    /// A socket file whose process has gone: nobody is listening.
+    case staleSocket(String)
+    /// The socket belongs to someone this user may not connect to.
+    case permissionDenied(String)
+    /// Something listens there but does not speak the taskscope protocol.
+    case notTaskscope(String)
+    /// The agent speaks a protocol version this client does not.
+    case unsupportedProtocol(path: String, version: Int)
+    /// The agent did not answer in time.
+    case timedOut(String)
+    /// The connection closed before the reply arrived.
+    case disconnected(String)
+    /// The agent answered with an error reply.
+    case server(ProtocolError)
+    /// A reply could not be understood.
+    case badReply(String)
+    /// Reading or writing a local file failed.
+    case file(path: String, reason: String)
+    /// Any other connection failure.
+    case connection(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noSuchProcess(let pid): "no process with pid \(pid)"
+        case .noAgent(let pid, let path):
+            "process \(pid) has no taskscope agent (no socket at \(path)); does it call TaskScope.start()?"
+        case .noSuchFile(let path): "\(path): no such file or directory"
+        case .notASocket(let path): "\(path) is not a socket"
+        case .staleSocket(let path): "nobody is listening on \(path) (stale socket: the process has exited)"
+        case .permissionDenied(let path): "\(path): permission denied (the agent only accepts its own user and root)"
+        case .notTaskscope(let path): "\(path) is not a taskscope socket (it did not say hello)"
+        case .unsupportedProtocol(let path, let version):
+            "\(path) speaks taskscope protocol \(version); this client speaks \(Hello.currentProtocol)"
+        case .timedOut(let what): "timed out: \(what)"
+        case .disconnected(let path): "the process behind \(path) closed the connection"
+        case .server(let error): "the agent refused the request: \(error.message) (\(error.code))"
+        case .badReply(let detail): "the agent sent a reply this client cannot read: \(detail)"
+        case .file(let path, let reason): "\(path): \(reason)"
+        case .connection(let path, let reason): "cannot connect to \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TaskScope
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run a built-in workload with the taskscope agent, to try taskscope on.",
+        discussion: """
+            The workload sleeps, waits on labelled calls (db.query, http.get, disk.write), finishes, \
+            fails and gets cancelled in a parent/child tree, and leaves a few tasks waiting forever. \
+            It runs until interrupted.
+            """)
+
+    @Flag(help: "Only serve the agent's socket (print its path and run until interrupted).")
+    var serve = false
+
+    func run() async throws {
+        try await reportingFailures {
+            guard let socket = try TaskScope.start() else {
+                throw CLIFailure("the agent is disabled by \(TaskScope.disableVariable); unset it to run the demo")
+            }
+            let workload = DemoWorkload.start()
+            let pid = getpid()
+            print("taskscope demo: pid \(pid), socket \(socket)")
+            if !serve {
+                print("In another terminal, try:")
+                print("  taskscope list")
+                print("  taskscope snapshot \(pid) --format text")
+            }
+            print("Press Ctrl-C to stop.")
+            fflush(nil)  // stdout may be a pipe: make the socket path visible now
+            await waitForTermination()
+            workload.cancel()
+            TaskScope.stop()
+        }
+    }
+
+    /// Returns when SIGINT or SIGTERM arrives.
+    private func waitForTermination() async {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { continuation.yield(signalNumber) }
+            source.resume()
+            sources.append(source)
+        }
+        for await _ in stream { break }
+        sources.forEach { $0.cancel() }
+    }
+}

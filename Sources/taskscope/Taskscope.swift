@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Taskscope: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "taskscope",
+        abstract: "The top of Swift concurrency: see the tasks of a running Swift process and what they wait on.",
+        version: "0.1.0",
+        subcommands: [ListCommand.self, SnapshotCommand.self, DemoCommand.self]
+    )
+}
