@@ -45,12 +45,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ScopeProtocolTests", dependencies: ["ScopeProtocol"]),
-        .testTarget(name: "TaskScopeTests", dependencies: ["TaskScope", "ScopeProtocol"]),
-        .testTarget(name: "ScopeClientTests", dependencies: ["ScopeClient", "TaskScope", "ScopeProtocol"]),
+        .testTarget(name: "TaskScopeTests", dependencies: ["TaskScope", "ScopeProtocol", "TestSupport"]),
+        .testTarget(
+            name: "ScopeClientTests", dependencies: ["ScopeClient", "TaskScope", "ScopeProtocol", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ScopeClient", "ScopeProtocol", "taskscope"]
+            dependencies: ["ScopeClient", "ScopeProtocol", "TestSupport", "taskscope"]
         ),
     ]
 )

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+@testable import ScopeProtocol
+
+@Suite struct RequestParsingTests {
+    private func parse(_ text: String) -> Result<RequestLine, RequestFailure> {
+        RequestLine.parse(Array(text.utf8))
+    }
+
+    private func request(_ text: String) throws -> Request {
+        try parse(text).get().request
+    }
+
+    private func failure(_ text: String) -> RequestFailure? {
+        if case .failure(let failure) = parse(text) { return failure }
+        return nil
+    }
+
+    @Test func parsesEveryOperationWithDefaults() throws {
+        #expect(try request(#"{"id":1,"op":"hello"}"#) == .hello)
+        #expect(try request(#"{"id":1,"op":"summary"}"#) == .summary)
+        #expect(try request(#"{"id":1,"op":"tasks"}"#) == .tasks(TaskQuery()))
+        #expect(try request(#"{"id":1,"op":"task","task":7}"#) == .task(id: 7))
+        #expect(try request(#"{"id":1,"op":"history"}"#) == .history(limit: nil))
+        #expect(try request(#"{"id":1,"op":"snapshot"}"#) == .snapshot(SnapshotOptions()))
+        #expect(try request(#"{"id":1,"op":"subscribe"}"#) == .subscribe(interval: nil))
+        #expect(try request(#"{"id":1,"op":"unsubscribe"}"#) == .unsubscribe)
+    }
+
+    @Test func echoesTheID() throws {
+        #expect(try parse(#"{"id":9876543210,"op":"summary"}"#).get().id == 9_876_543_210)
+    }
+
+    @Test func parsesEveryTaskQueryField() throws {
+        let parsed = try request(
+            #"{"id":2,"op":"tasks","state":"waiting","wait":"db.query","text":"fetch","minWait":1.5,"sort":"wait","order":"asc","offset":20,"limit":50}"#
+        )
+        #expect(
+            parsed
+                == .tasks(
+                    TaskQuery(
+                        state: .waiting, wait: "db.query", text: "fetch", minWait: 1.5, sort: .wait, descending: false,
+                        offset: 20, limit: 50)))
+    }
+
+    @Test func roundTripsEveryRequestThroughItsLine() throws {
+        let requests: [Request] = [
+            .hello, .summary, .unsubscribe, .task(id: 42), .history(limit: 3), .history(limit: nil),
+            .tasks(TaskQuery(state: .live, wait: "sleep", text: "a\"b", minWait: 0.25, sort: .name, descending: true, offset: 5, limit: 10)),
+            .snapshot(SnapshotOptions(wait: "sleep", chunkSize: 10)), .subscribe(interval: 0.5), .subscribe(interval: nil),
+        ]
+        for (index, original) in requests.enumerated() {
+            var line = original.line(id: Int64(index))
+            #expect(line.last == UInt8(ascii: "\n"))
+            line.removeLast()
+            let parsed = try RequestLine.parse(line).get()
+            #expect(parsed.id == Int64(index))
+            #expect(parsed.request == original)
+        }
+    }
+
+    @Test func refusesLinesThatAreNotJSON() {
+        for text in ["", "garbage", "{\"id\":1,", "\u{FF}\u{FE}", "{\"id\":1 \"op\":\"summary\"}"] {
+            let failure = failure(text)
+            #expect(failure?.error.code == .invalidJSON, "\(text)")
+            #expect(failure?.id == nil)
+        }
+        // Invalid UTF-8 bytes.
+        let bytes: [UInt8] = [0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D]
+        if case .failure(let failure) = RequestLine.parse(bytes) {
+            #expect(failure.error.code == .invalidJSON)
+        } else {
+            Issue.record("invalid UTF-8 was accepted")
+        }
+    }
+
+    @Test func refusesRequestsThatAreNotObjectsOrLackIDOrOp() {
+        #expect(failure("[1,2]")?.error.code == .invalidRequest)
+        #expect(failure("42")?.error.code == .invalidRequest)
+        #expect(failure(#"{"op":"summary"}"#)?.error.code == .invalidRequest)
+        #expect(failure(#"{"id":"1","op":"summary"}"#)?.error.code == .invalidRequest)
+        #expect(failure(#"{"id":1.5,"op":"summary"}"#)?.error.code == .invalidRequest)
+        let noOp = failure(#"{"id":3}"#)
+        #expect(noOp?.error.code == .invalidRequest)
+        #expect(noOp?.id == 3)
+    }
+
+    @Test func refusesUnknownOperationsNamingTheKnownOnes() {
+        let failure = failure(#"{"id":4,"op":"explode"}"#)
+        #expect(failure?.id == 4)
+        #expect(failure?.error.code == .unknownOperation)
+        #expect(failure?.error.message.contains("summary") == true)
+    }
+
+    @Test func refusesBadFieldsWithTheFieldNamed() {
+        let cases: [(String, String)] = [
+            (#"{"id":1,"op":"tasks","limit":0}"#, "limit"),
+            (#"{"id":1,"op":"tasks","limit":10001}"#, "limit"),
+            (#"{"id":1,"op":"tasks","limit":"10"}"#, "limit"),
+            (#"{"id":1,"op":"tasks","offset":-1}"#, "offset"),
+            (#"{"id":1,"op":"tasks","offset":1e300}"#, "offset"),
+            (#"{"id":1,"op":"tasks","state":"sleeping"}"#, "state"),
+            (#"{"id":1,"op":"tasks","sort":"colour"}"#, "sort"),
+            (#"{"id":1,"op":"tasks","order":"up"}"#, "order"),
+            (#"{"id":1,"op":"tasks","minWait":-1}"#, "minWait"),
+            (#"{"id":1,"op":"tasks","wait":5}"#, "wait"),
+            (#"{"id":1,"op":"task"}"#, "task"),
+            (#"{"id":1,"op":"task","task":0}"#, "task"),
+            (#"{"id":1,"op":"history","limit":0}"#, "limit"),
+            (#"{"id":1,"op":"snapshot","chunk":0}"#, "chunk"),
+            (#"{"id":1,"op":"subscribe","interval":0.01}"#, "interval"),
+            (#"{"id":1,"op":"subscribe","interval":true}"#, "interval"),
+        ]
+        for (text, field) in cases {
+            let failure = failure(text)
+            #expect(failure?.id == 1, "\(text)")
+            #expect(failure?.error.code == .invalidField, "\(text)")
+            #expect(failure?.error.message.contains("\"\(field)\"") == true, "\(text): \(String(describing: failure))")
+        }
+    }
+
+    @Test func refusesUnknownFields() {
+        let failure = failure(#"{"id":1,"op":"summary","verbose":true}"#)
+        #expect(failure?.error.code == .unknownField)
+        #expect(failure?.error.message.contains("verbose") == true)
+    }
+
+    @Test func nullFieldsMeanAbsent() throws {
+        #expect(try request(#"{"id":1,"op":"tasks","wait":null,"limit":null}"#) == .tasks(TaskQuery()))
+    }
+}

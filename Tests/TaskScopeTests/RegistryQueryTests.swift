@@ -1,0 +1,90 @@
+import ScopeProtocol
+import Testing
+
+@testable import TaskScope
+
+@Suite struct RegistryQueryTests {
+    /// Ten tasks, ids 1...10: the even ones wait (2, 6 and 10 on "db.query", 4 and 8 on
+    /// "sleep"), 9 has finished; names run from "task-10" down to "task-01", but 3 is "Special-Worker".
+    private func populated() -> (Registry, [TaskRecord]) {
+        let registry = Registry()
+        var records: [TaskRecord] = []
+        for index in 1...10 {
+            let name = index == 3 ? "Special-Worker" : "task-\(String(format: "%02d", 11 - index))"
+            records.append(
+                registry.spawn(name: name, parentID: 0, file: "App/File\(index % 2).swift", line: index, function: "f()"))
+        }
+        for record in records where record.id % 2 == 0 {
+            let reason = record.id % 4 == 0 ? "sleep" : "db.query"
+            _ = registry.beginWait(record, reason: reason, file: "App/Wait.swift", line: Int(record.id))
+        }
+        registry.finish(records[8], outcome: .completed)
+        return (registry, records)
+    }
+
+    private func ids(_ page: TaskPage) -> [UInt64] { page.tasks.map(\.id) }
+
+    @Test func defaultsToEveryTaskByID() {
+        let (registry, _) = populated()
+        let page = registry.page(TaskQuery())
+        #expect(page.total == 10)
+        #expect(ids(page) == Array(1...10))
+    }
+
+    @Test func filtersByState() {
+        let (registry, _) = populated()
+        #expect(ids(registry.page(TaskQuery(state: .waiting))) == [2, 4, 6, 8, 10])
+        #expect(ids(registry.page(TaskQuery(state: .active))) == [1, 3, 5, 7])
+        #expect(ids(registry.page(TaskQuery(state: .finished))) == [9])
+        #expect(ids(registry.page(TaskQuery(state: .live))) == [1, 2, 3, 4, 5, 6, 7, 8, 10])
+    }
+
+    @Test func filtersByWaitReason() {
+        let (registry, _) = populated()
+        #expect(ids(registry.page(TaskQuery(wait: "db.query"))) == [2, 6, 10])
+        #expect(ids(registry.page(TaskQuery(wait: "sleep"))) == [4, 8])
+        #expect(registry.page(TaskQuery(wait: "nothing")).total == 0)
+    }
+
+    @Test func filtersByTextInNameOrSitesIgnoringCase() {
+        let (registry, _) = populated()
+        #expect(ids(registry.page(TaskQuery(text: "special"))) == [3])
+        #expect(ids(registry.page(TaskQuery(text: "FILE1"))) == [1, 3, 5, 7, 9])
+        #expect(ids(registry.page(TaskQuery(text: "wait.swift"))) == [2, 4, 6, 8, 10])
+    }
+
+    @Test func filtersByMinimumWait() {
+        let (registry, records) = populated()
+        #expect(registry.page(TaskQuery(minWait: 0)).total == 5)
+        #expect(registry.page(TaskQuery(minWait: 3600)).total == 0)
+        // Backdate one wait by two seconds.
+        records[3].shard.state.withLock { _ in records[3].stateSince -= 2_000_000_000 }
+        #expect(ids(registry.page(TaskQuery(minWait: 1.5))) == [4])
+    }
+
+    @Test func sortsByEachKeyBothWays() {
+        let (registry, records) = populated()
+        #expect(ids(registry.page(TaskQuery(sort: .id, descending: true))) == Array((1...10).reversed()))
+        // Names are task-10 ... task-01 for ids 1...10 (except id 3).
+        #expect(ids(registry.page(TaskQuery(state: .active, sort: .name))) == [3, 7, 5, 1])
+        #expect(ids(registry.page(TaskQuery(state: .active, sort: .name, descending: true))) == [1, 5, 7, 3])
+        records[5].shard.state.withLock { _ in records[5].stateSince -= 9_000_000_000 }
+        records[1].shard.state.withLock { _ in records[1].stateSince -= 5_000_000_000 }
+        let byWait = ids(registry.page(TaskQuery(state: .waiting, sort: .wait)))
+        #expect(Array(byWait.prefix(2)) == [6, 2])
+        let byWaitAscending = ids(registry.page(TaskQuery(state: .waiting, sort: .wait, descending: false)))
+        #expect(Array(byWaitAscending.suffix(2)) == [2, 6])
+        #expect(ids(registry.page(TaskQuery(state: .active, sort: .age))) == [1, 3, 5, 7])
+    }
+
+    @Test func pagesWithOffsetAndLimit() {
+        let (registry, _) = populated()
+        let page = registry.page(TaskQuery(offset: 3, limit: 4))
+        #expect(page.total == 10)
+        #expect(page.offset == 3)
+        #expect(ids(page) == [4, 5, 6, 7])
+        let beyond = registry.page(TaskQuery(offset: 50, limit: 4))
+        #expect(beyond.total == 10)
+        #expect(beyond.tasks.isEmpty)
+    }
+}

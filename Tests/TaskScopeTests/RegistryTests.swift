@@ -1,0 +1,162 @@
+import ScopeProtocol
+import Testing
+
+@testable import TaskScope
+
+@Suite struct RegistryTests {
+    private func spawn(_ registry: Registry, _ name: String, parent: UInt64 = 0, line: Int = 1) -> TaskRecord {
+        registry.spawn(name: name, parentID: parent, file: "App/Main.swift", line: line, function: "main()")
+    }
+
+    @Test func spawnedTasksAreActiveWithSequentialIDs() {
+        let registry = Registry()
+        let first = spawn(registry, "a")
+        let second = spawn(registry, "b")
+        #expect(second.id == first.id + 1)
+        let info = registry.info(first)
+        #expect(info.state == .active)
+        #expect(info.name == "a")
+        #expect(info.spawnSite == SourceSite(file: "App/Main.swift", line: 1, function: "main()"))
+        #expect(info.parent == nil)
+        #expect(info.outcome == nil)
+        #expect(!info.cancelled)
+        let counts = registry.counts()
+        #expect(counts.live == 2)
+        #expect(counts.active == 2)
+        #expect(counts.totals.spawned == 2)
+    }
+
+    @Test func waitsChangeStateAndCountsByReason() {
+        let registry = Registry()
+        let task = spawn(registry, "w")
+        let token = registry.beginWait(task, reason: "db.query", file: "App/DB.swift", line: 9)
+        var info = registry.info(task)
+        #expect(info.state == .waiting)
+        #expect(info.wait == "db.query")
+        #expect(info.waitSite == SourceSite(file: "App/DB.swift", line: 9))
+        #expect(registry.counts().waits == ["db.query": 1])
+        #expect(registry.counts().waiting == 1)
+        registry.endWait(task, token)
+        info = registry.info(task)
+        #expect(info.state == .active)
+        #expect(info.wait == nil)
+        #expect(info.waitSite == nil)
+        #expect(registry.counts().waits.isEmpty)
+        #expect(registry.counts().waiting == 0)
+    }
+
+    @Test func nestedWaitsRestoreTheOuterWait() {
+        let registry = Registry()
+        let task = spawn(registry, "n")
+        let outer = registry.beginWait(task, reason: "http.get", file: "A.swift", line: 1)
+        let inner = registry.beginWait(task, reason: "sleep", file: "A.swift", line: 2)
+        #expect(registry.info(task).wait == "sleep")
+        #expect(registry.counts().waits == ["sleep": 1])
+        registry.endWait(task, inner)
+        #expect(registry.info(task).wait == "http.get")
+        #expect(registry.info(task).waitSite?.line == 1)
+        #expect(registry.counts().waits == ["http.get": 1])
+        registry.endWait(task, outer)
+        #expect(registry.info(task).state == .active)
+        #expect(registry.counts().waiting == 0)
+    }
+
+    @Test func finishingRecordsTheOutcomeAndKeepsTotals() {
+        let registry = Registry()
+        let done = spawn(registry, "done")
+        let failed = spawn(registry, "failed")
+        let cancelled = spawn(registry, "cancelled")
+        let waiting = spawn(registry, "waiting")
+        _ = registry.beginWait(waiting, reason: "sleep", file: "A.swift", line: 1)
+        registry.finish(done, outcome: .completed)
+        registry.finish(failed, outcome: .failed, errorType: "App.Boom")
+        registry.markCancelled(cancelled)
+        registry.finish(cancelled, outcome: .cancelled)
+        registry.finish(waiting, outcome: .completed)
+        registry.finish(done, outcome: .failed)  // a second finish changes nothing
+        #expect(registry.info(done).outcome == .completed)
+        #expect(registry.info(failed).outcome == .failed)
+        #expect(registry.info(failed).error == "App.Boom")
+        #expect(registry.info(cancelled).outcome == .cancelled)
+        #expect(registry.info(cancelled).cancelled)
+        #expect(registry.info(waiting).wait == nil)
+        let counts = registry.counts()
+        #expect(counts.live == 0)
+        #expect(counts.waiting == 0)
+        #expect(counts.waits.isEmpty)
+        #expect(counts.finished == 4)
+        #expect(counts.totals == Summary.Totals(spawned: 4, completed: 2, cancelled: 1, failed: 1))
+    }
+
+    @Test func retentionBoundsTheFinishedTasksButNotTheTotals() {
+        let registry = Registry(retention: .init(count: 128, age: .seconds(3600)))
+        for index in 0..<1_000 {
+            registry.finish(spawn(registry, "t\(index)"), outcome: .completed)
+        }
+        let counts = registry.counts()
+        #expect(counts.finished <= 128)
+        #expect(counts.finished >= 64)
+        #expect(counts.totals.spawned == 1_000)
+        #expect(counts.totals.completed == 1_000)
+        // The most recently finished are the ones kept.
+        #expect(registry.record(id: 1_000) != nil)
+        #expect(registry.record(id: 1) == nil)
+    }
+
+    @Test func retentionOfZeroKeepsNothing() {
+        let registry = Registry(retention: .init(count: 0))
+        registry.finish(spawn(registry, "t"), outcome: .completed)
+        #expect(registry.counts().finished == 0)
+        #expect(registry.counts().totals.completed == 1)
+    }
+
+    @Test func retentionDropsFinishedTasksOlderThanTheAge() {
+        let registry = Registry(retention: .init(count: 1_000, age: .zero))
+        let task = spawn(registry, "old")
+        registry.finish(task, outcome: .completed)
+        // With an age of zero, any finished task is past its age by the next read.
+        let clockTicked = AgentClock.coarse()
+        while AgentClock.coarse() == clockTicked {}
+        #expect(registry.counts().finished == 0)
+        #expect(registry.record(id: task.id) == nil)
+    }
+
+    @Test func changingRetentionPrunesAtOnce() {
+        let registry = Registry(retention: .init(count: 6400))
+        for index in 0..<640 {
+            registry.finish(spawn(registry, "t\(index)"), outcome: .completed)
+        }
+        #expect(registry.counts().finished == 640)
+        registry.setRetention(.init(count: 64))
+        #expect(registry.counts().finished == 64)
+        #expect(registry.retention.count == 64)
+    }
+
+    @Test func cancellationIsRecordedOnce() {
+        let registry = Registry()
+        let task = spawn(registry, "c")
+        #expect(!registry.info(task).cancelled)
+        registry.markCancelled(task)
+        let first = task.shard.state.withLock { _ in task.cancelledAt }
+        registry.markCancelled(task)
+        #expect(task.shard.state.withLock { _ in task.cancelledAt } == first)
+        #expect(registry.info(task).cancelled)
+    }
+
+    @Test func detailHasParentAndChildren() throws {
+        let registry = Registry()
+        let parent = spawn(registry, "parent")
+        let childA = spawn(registry, "a", parent: parent.id)
+        let childB = spawn(registry, "b", parent: parent.id)
+        _ = spawn(registry, "unrelated")
+        registry.finish(childB, outcome: .completed)
+        let detail = try #require(registry.detail(id: parent.id))
+        #expect(detail.task.id == parent.id)
+        #expect(detail.parent == nil)
+        #expect(detail.children.map(\.id) == [childA.id, childB.id])
+        let child = try #require(registry.detail(id: childA.id))
+        #expect(child.parent?.id == parent.id)
+        #expect(child.task.parent == parent.id)
+        #expect(registry.detail(id: 999) == nil)
+    }
+}

@@ -1,0 +1,132 @@
+import ScopeProtocol
+import TestSupport
+import Testing
+
+@testable import TaskScope
+
+/// Tests of `Task.tracked` and labelled waits, against the process-wide
+/// registry; each test names its tasks uniquely so tests can run in parallel.
+@Suite struct TrackedTaskTests {
+    private func lookup(_ name: String) -> TaskInfo? {
+        TaskScope.registry.records { $0.name == name }.first.map { TaskScope.registry.info($0) }
+    }
+
+    private func unique(_ base: String) -> String { "\(base)-\(UInt64.random(in: 0...UInt64.max))" }
+
+    struct Boom: Error {}
+
+    @Test func aTrackedTaskIsRecordedWithItsSpawnSiteAndCompletes() async throws {
+        let name = unique("complete")
+        let line = #line + 1
+        let task = Task.tracked(name) { 41 + 1 }
+        #expect(await task.value == 42)
+        let info = try #require(lookup(name))
+        #expect(info.state == .finished)
+        #expect(info.outcome == .completed)
+        #expect(info.spawnSite.file == #fileID)
+        #expect(info.spawnSite.line == line)
+        #expect(info.spawnSite.function == "aTrackedTaskIsRecordedWithItsSpawnSiteAndCompletes()")
+    }
+
+    @Test func aTaskStartedInsideATrackedTaskIsItsChild() async throws {
+        let parentName = unique("parent")
+        let childName = unique("child")
+        let ids = await Task.tracked(parentName) { () async -> (UInt64?, UInt64?) in
+            let parentID = TaskScope.currentTaskID
+            let childParent = await Task.tracked(childName) { () async -> UInt64? in
+                TaskScope.currentRecord?.parentID
+            }.value
+            return (parentID, childParent)
+        }.value
+        let parent = try #require(lookup(parentName))
+        let child = try #require(lookup(childName))
+        #expect(ids.0 == parent.id)
+        #expect(ids.1 == parent.id)
+        #expect(child.parent == parent.id)
+        #expect(parent.parent == nil)
+    }
+
+    @Test func aThrowingTaskFailsWithItsErrorType() async throws {
+        let name = unique("fail")
+        let task = Task.tracked(name) { () async throws -> Int in throw Boom() }
+        await #expect(throws: Boom.self) { try await task.value }
+        let info = try #require(lookup(name))
+        #expect(info.outcome == .failed)
+        #expect(info.error?.hasSuffix("Boom") == true)
+    }
+
+    @Test func aTaskCancelledWhileSleepingFinishesCancelled() async throws {
+        let name = unique("cancel")
+        let task = Task.tracked(name) { try await TaskScope.sleep(for: .seconds(600)) }
+        try await eventually("the task sleeps") { lookup(name)?.wait == WaitReason.sleep }
+        let sleeping = try #require(lookup(name))
+        #expect(sleeping.state == .waiting)
+        #expect(sleeping.waitSite?.file == #fileID)
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        let info = try #require(lookup(name))
+        #expect(info.outcome == .cancelled)
+        #expect(info.cancelled)
+        #expect(info.wait == nil)
+    }
+
+    @Test func aCancelledTaskThatReturnsIsCompletedButMarkedCancelled() async throws {
+        let name = unique("ignores-cancel")
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        let task = Task.tracked(name) {
+            for await _ in gate { break }
+        }
+        try await eventually("the task is recorded") { lookup(name) != nil }
+        task.cancel()
+        try await eventually("the cancellation is recorded") { lookup(name)?.cancelled == true }
+        open.finish()
+        await task.value
+        let info = try #require(lookup(name))
+        #expect(info.outcome == .completed)
+        #expect(info.cancelled)
+    }
+
+    @Test func aLabelledWaitShowsWhileItLasts() async throws {
+        let name = unique("labelled")
+        let (gate, open) = AsyncStream.makeStream(of: Int.self)
+        let line = #line + 2
+        let task = Task.tracked(name) { () async -> Int in
+            await TaskScope.waiting(on: "db.query") {
+                var iterator = gate.makeAsyncIterator()
+                return await iterator.next() ?? -1
+            }
+        }
+        try await eventually("the wait shows") { lookup(name)?.state == .waiting }
+        let waiting = try #require(lookup(name))
+        #expect(waiting.wait == "db.query")
+        #expect(waiting.waitSite == SourceSite(file: #fileID, line: line))
+        #expect(TaskScope.registry.counts().waits["db.query", default: 0] >= 1)
+        open.yield(7)
+        #expect(await task.value == 7)
+        let finished = try #require(lookup(name))
+        #expect(finished.state == .finished)
+        #expect(finished.wait == nil)
+    }
+
+    @Test func aLabelledWaitOutsideATrackedTaskJustRuns() async throws {
+        let before = TaskScope.registry.counts().totals.spawned
+        let value = try await TaskScope.waiting(on: "x") { () async throws -> String in "ran" }
+        #expect(value == "ran")
+        #expect(TaskScope.currentTaskID == nil)
+        #expect(TaskScope.registry.counts().totals.spawned >= before)
+    }
+
+    @Test func errorsThrownInsideAWaitPropagateAndEndTheWait() async throws {
+        let name = unique("wait-throws")
+        let task = Task.tracked(name) { () async throws -> Void in
+            do {
+                try await TaskScope.waiting(on: "http.get") { () async throws(Boom) -> Void in throw Boom() }
+            } catch {
+                #expect(TaskScope.currentRecord.map { TaskScope.registry.info($0).state } == .active)
+                throw error
+            }
+        }
+        await #expect(throws: Boom.self) { try await task.value }
+        #expect(lookup(name)?.outcome == .failed)
+    }
+}
