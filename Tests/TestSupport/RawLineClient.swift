@@ -66,7 +66,8 @@ public final class RawLineClient {
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count == 0 { return nil }
+            // A peer that closes with our bytes unread resets the connection: an end all the same.
+            if count == 0 || (count < 0 && errno == ECONNRESET) { return nil }
             guard count > 0 else { throw Failure(description: "read: \(String(cString: strerror(errno)))") }
             pending.append(contentsOf: chunk[..<count])
         }

@@ -1,0 +1,36 @@
+import Foundation
+import ScopeClient
+import TestSupport
+
+@testable import TaskScope
+
+/// An in-process agent on its own registry and socket, for client tests.
+final class ClientTestAgent {
+    let directory: String
+    let path: String
+    let agent: Agent
+    var registry: Registry { agent.registry }
+
+    init(sampleInterval: Duration = .milliseconds(100)) throws {
+        directory = try makeTemporaryDirectory("cli")
+        path = "\(directory)/\(getpid()).sock"
+        agent = try Agent.start(
+            registry: Registry(), configuration: .init(socketPath: path, sampleInterval: sampleInterval))
+    }
+
+    func stop() {
+        agent.stop()
+        removeTree(directory)
+    }
+
+    /// Spawns `count` tasks named `prefix-N`; every third waits on `reason`.
+    @discardableResult
+    func populate(_ count: Int, prefix: String = "task", reason: String = "db.query") -> [TaskRecord] {
+        (0..<count).map { index in
+            let record = registry.spawn(
+                name: "\(prefix)-\(index)", parentID: 0, file: "App/Work.swift", line: 10 + index % 3, function: "work()")
+            if index % 3 == 0 { _ = registry.beginWait(record, reason: reason, file: "App/Work.swift", line: 50) }
+            return record
+        }
+    }
+}

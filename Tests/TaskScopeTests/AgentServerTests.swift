@@ -1,0 +1,325 @@
+import Foundation
+import ScopeProtocol
+import TestSupport
+import Testing
+
+@testable import TaskScope
+
+/// The agent's socket server, spoken to as `socat` would: raw lines on a unix socket.
+@Suite struct AgentServerTests {
+    /// An agent on its own registry and socket, stopped when the body ends.
+    private func withAgent(
+        _ configure: (inout TaskScope.Configuration) -> Void = { _ in },
+        _ body: (Agent, String) async throws -> Void
+    ) async throws {
+        let directory = try makeTemporaryDirectory("srv")
+        defer { removeTree(directory) }
+        var configuration = TaskScope.Configuration(
+            socketPath: "\(directory)/sub/agent.sock", sampleInterval: .milliseconds(50))
+        configure(&configuration)
+        let agent = try Agent.start(registry: Registry(), configuration: configuration)
+        defer { agent.stop() }
+        try await body(agent, configuration.socketPath!)
+    }
+
+    private func mode(_ path: String) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.posixPermissions] as? Int) ?? -1
+    }
+
+    @Test func createsAPrivateDirectoryAndSocketAndRemovesItOnStop() async throws {
+        let directory = try makeTemporaryDirectory("perm")
+        defer { removeTree(directory) }
+        let path = "\(directory)/nested/dir/agent.sock"
+        let agent = try Agent.start(registry: Registry(), configuration: .init(socketPath: path))
+        #expect(try mode("\(directory)/nested/dir") == 0o700)
+        #expect(try mode(path) == 0o600)
+        agent.stop()
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func tightensAnExistingDirectoryThatIsTooOpen() async throws {
+        let directory = try makeTemporaryDirectory("open")
+        defer { removeTree(directory) }
+        chmod(directory, 0o777)
+        let agent = try Agent.start(registry: Registry(), configuration: .init(socketPath: "\(directory)/a.sock"))
+        agent.stop()
+        #expect(try mode(directory) == 0o700)
+    }
+
+    @Test func replacesAStaleSocketButNeverAnotherFile() async throws {
+        let directory = try makeTemporaryDirectory("stale")
+        defer { removeTree(directory) }
+        let path = "\(directory)/agent.sock"
+        // A stale socket: bound once, its listener gone.
+        let first = try Agent.start(registry: Registry(), configuration: .init(socketPath: path))
+        first.stop()
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: path.utf8)
+            buffer[path.utf8.count] = 0
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        close(fd)
+        #expect(FileManager.default.fileExists(atPath: path))
+        let second = try Agent.start(registry: Registry(), configuration: .init(socketPath: path))
+        second.stop()
+
+        let regular = "\(directory)/regular.sock"
+        FileManager.default.createFile(atPath: regular, contents: Data("precious".utf8))
+        let error = #expect(throws: TaskScopeError.self) {
+            try Agent.start(registry: Registry(), configuration: .init(socketPath: regular))
+        }
+        #expect(error?.message.contains("\(regular) exists and is not a socket") == true)
+        #expect(try String(contentsOfFile: regular, encoding: .utf8) == "precious")
+    }
+
+    @Test func refusesToStealALiveSocket() async throws {
+        try await withAgent { _, path in
+            let error = #expect(throws: TaskScopeError.self) {
+                try Agent.start(registry: Registry(), configuration: .init(socketPath: path))
+            }
+            #expect(error?.message.contains("already serving on \(path)") == true)
+            // The first agent still answers.
+            let client = try RawLineClient(path: path)
+            #expect(try client.readObject()["type"] as? String == "hello")
+        }
+    }
+
+    @Test func reportsWhereItCannotStart() {
+        let error = #expect(throws: TaskScopeError.self) {
+            try Agent.start(registry: Registry(), configuration: .init(socketPath: "/proc/taskscope-test/agent.sock"))
+        }
+        #expect(error?.description.hasPrefix("taskscope: cannot create socket directory /proc/taskscope-test") == true)
+        let long = "/tmp/" + String(repeating: "x", count: 120) + "/a.sock"
+        let tooLong = #expect(throws: TaskScopeError.self) {
+            try Agent.start(registry: Registry(), configuration: .init(socketPath: long))
+        }
+        #expect(tooLong?.message.contains("longer than a unix socket path may be") == true)
+    }
+
+    @Test func startIsIdempotentAndStopRemovesTheSocket() throws {
+        let directory = try makeTemporaryDirectory("global")
+        defer { removeTree(directory) }
+        let path = "\(directory)/global.sock"
+        let first = try TaskScope.start(.init(socketPath: path))
+        let second = try TaskScope.start(.init(socketPath: "\(directory)/other.sock"))
+        #expect(first == path)
+        #expect(second == path)
+        #expect(TaskScope.socketPath == path)
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: "\(directory)/other.sock"))
+        TaskScope.stop()
+        #expect(TaskScope.socketPath == nil)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func saysHelloFirst() async throws {
+        try await withAgent { agent, path in
+            let hello = try RawLineClient(path: path).readObject()
+            #expect(hello["type"] as? String == "hello")
+            #expect(hello["protocol"] as? Int == 1)
+            #expect(hello["agent"] as? String == "taskscope")
+            #expect(hello["pid"] as? Int == Int(getpid()))
+            #expect(hello["maxLineBytes"] as? Int == 1 << 20)
+            #expect(hello["agentVersion"] as? String == TaskScope.version)
+        }
+    }
+
+    @Test func answersSummaryTasksTaskAndHistory() async throws {
+        try await withAgent { agent, path in
+            let registry = agent.registry
+            let parent = registry.spawn(name: "parent", parentID: 0, file: "A.swift", line: 1, function: "f()")
+            let child = registry.spawn(name: "child", parentID: parent.id, file: "A.swift", line: 2, function: "f()")
+            _ = registry.beginWait(child, reason: "db.query", file: "A.swift", line: 3)
+            let done = registry.spawn(name: "done", parentID: 0, file: "A.swift", line: 4, function: "f()")
+            registry.finish(done, outcome: .failed, errorType: "E")
+
+            let client = try RawLineClient(path: path)
+            _ = try client.readObject()
+            let summary = try client.request(#"{"id":1,"op":"summary"}"#)
+            #expect(summary["id"] as? Int == 1)
+            let result = try #require(summary["result"] as? [String: Any])
+            let tasks = try #require(result["tasks"] as? [String: Int])
+            #expect(tasks == ["active": 1, "waiting": 1, "finished": 1])
+            #expect(result["waits"] as? [String: Int] == ["db.query": 1])
+            let totals = try #require(result["totals"] as? [String: Int])
+            #expect(totals == ["spawned": 3, "completed": 0, "cancelled": 0, "failed": 1])
+
+            let page = try client.request(#"{"id":2,"op":"tasks","state":"waiting","limit":5}"#)
+            let pageResult = try #require(page["result"] as? [String: Any])
+            #expect(pageResult["total"] as? Int == 1)
+            let rows = try #require(pageResult["tasks"] as? [[String: Any]])
+            #expect(rows.first?["name"] as? String == "child")
+            #expect(rows.first?["wait"] as? String == "db.query")
+
+            let detail = try client.request(#"{"id":3,"op":"task","task":\#(parent.id)}"#)
+            let detailResult = try #require(detail["result"] as? [String: Any])
+            let children = try #require(detailResult["children"] as? [[String: Any]])
+            #expect(children.map { $0["id"] as? Int } == [Int(child.id)])
+
+            let missing = try client.request(#"{"id":4,"op":"task","task":999999}"#)
+            #expect(missing["id"] as? Int == 4)
+            #expect((missing["error"] as? [String: Any])?["code"] as? String == "not-found")
+
+            try await eventually("two samples") {
+                let history = try client.request(#"{"id":5,"op":"history"}"#)
+                let samples = (history["result"] as? [String: Any])?["samples"] as? [[String: Any]]
+                return (samples?.count ?? 0) >= 2
+            }
+            let limited = try client.request(#"{"id":6,"op":"history","limit":1}"#)
+            let limitedResult = try #require(limited["result"] as? [String: Any])
+            #expect((limitedResult["samples"] as? [Any])?.count == 1)
+            #expect(limitedResult["capacity"] as? Int == 600)
+            #expect(limitedResult["interval"] as? Double == 0.05)
+        }
+    }
+
+    @Test func everyBadRequestGetsAnErrorAndTheConnectionStaysUsable() async throws {
+        try await withAgent { _, path in
+            let client = try RawLineClient(path: path)
+            _ = try client.readObject()
+            let cases: [(String, String, Int?)] = [
+                ("not json", "invalid-json", nil),
+                (#"{"id":7,"op":"launch"}"#, "unknown-op", 7),
+                (#"{"id":8,"op":"tasks","limit":-5}"#, "invalid-field", 8),
+                (#"{"id":9,"op":"summary","extra":1}"#, "unknown-field", 9),
+                (#"{"op":"summary"}"#, "invalid-request", nil),
+                ("[]", "invalid-request", nil),
+            ]
+            for (line, code, id) in cases {
+                let reply = try client.request(line)
+                let error = try #require(reply["error"] as? [String: Any], "\(line)")
+                #expect(error["code"] as? String == code, "\(line)")
+                #expect(!(error["message"] as? String ?? "").isEmpty)
+                #expect(reply["id"] as? Int == id, "\(line)")
+                #expect(reply.keys.contains("id"), "every error reply carries an id key, even null")
+            }
+            #expect(try client.request(#"{"id":10,"op":"summary"}"#)["result"] != nil)
+        }
+    }
+
+    @Test func aLineOverTheLimitGetsAnErrorAndTheConnectionCloses() async throws {
+        try await withAgent({ $0.maxLineBytes = 1024 }) { _, path in
+            let client = try RawLineClient(path: path)
+            _ = try client.readObject()
+            try client.send(#"{"id":1,"op":"summary","pad":""# + String(repeating: "x", count: 2000) + #""}"#)
+            let reply = try client.readObject()
+            #expect((reply["error"] as? [String: Any])?["code"] as? String == "line-too-long")
+            #expect(client.isClosedByPeer())
+
+            // A line that never ends is cut off the same way, without waiting for a newline.
+            let endless = try RawLineClient(path: path)
+            _ = try endless.readObject()
+            try endless.write(Array(repeating: UInt8(ascii: "a"), count: 4096))
+            let cut = try endless.readObject()
+            #expect((cut["error"] as? [String: Any])?["code"] as? String == "line-too-long")
+            #expect(endless.isClosedByPeer())
+
+            // The agent still serves others.
+            let other = try RawLineClient(path: path)
+            _ = try other.readObject()
+            #expect(try other.request(#"{"id":2,"op":"summary"}"#)["result"] != nil)
+        }
+    }
+
+    @Test func answersManyRequestsInOneWriteInOrder() async throws {
+        try await withAgent { _, path in
+            let client = try RawLineClient(path: path)
+            _ = try client.readObject()
+            let count = 2_000
+            let batch = (1...count).map { #"{"id":\#($0),"op":"summary"}"# + "\n" }.joined()
+            try client.write(Array(batch.utf8))
+            for expected in 1...count {
+                #expect(try client.readObject()["id"] as? Int == expected)
+            }
+        }
+    }
+
+    @Test func servesSeveralClientsAtOnce() async throws {
+        try await withAgent { _, path in
+            let clients = try (0..<20).map { _ in try RawLineClient(path: path) }
+            for client in clients { _ = try client.readObject() }
+            for (index, client) in clients.enumerated() {
+                try client.send(#"{"id":\#(index),"op":"summary"}"#)
+            }
+            for (index, client) in clients.enumerated() {
+                #expect(try client.readObject()["id"] as? Int == index)
+            }
+        }
+    }
+
+    @Test func pushesSummariesToSubscribersUntilUnsubscribed() async throws {
+        try await withAgent { _, path in
+            let client = try RawLineClient(path: path)
+            _ = try client.readObject()
+            let reply = try client.request(#"{"id":1,"op":"subscribe","interval":0.1}"#)
+            #expect((reply["result"] as? [String: Any])?["active"] as? Bool == true)
+            for _ in 0..<3 {
+                let push = try client.readObject()
+                #expect(push["type"] as? String == "summary")
+                #expect(push["id"] == nil)
+                #expect((push["summary"] as? [String: Any])?["tasks"] != nil)
+            }
+            try client.send(#"{"id":2,"op":"unsubscribe"}"#)
+            var sawReply = false
+            while !sawReply {
+                let line = try client.readObject()
+                sawReply = line["id"] as? Int == 2
+            }
+            // After the reply no more pushes: the next line is the answer to the next request.
+            #expect(try client.request(#"{"id":3,"op":"hello"}"#)["id"] as? Int == 3)
+        }
+    }
+
+    @Test func streamsASnapshotInChunks() async throws {
+        try await withAgent { agent, path in
+            for index in 0..<25 {
+                let record = agent.registry.spawn(name: "t\(index)", parentID: 0, file: "A.swift", line: index, function: "f()")
+                if index % 5 == 0 { _ = agent.registry.beginWait(record, reason: "sleep", file: "A.swift", line: 99) }
+            }
+            let client = try RawLineClient(path: path)
+            _ = try client.readObject()
+            try client.send(#"{"id":4,"op":"snapshot","chunk":10}"#)
+            let headLine = try #require(try client.readLine())
+            #expect(headLine.hasPrefix(#"{"id":4,"chunk":"head","data":{"#))
+            let head = try client.decodeChunk(headLine)
+            #expect(head["format"] as? String == "taskscope.snapshot")
+            var tasks: [[String: Any]] = []
+            var final: [String: Any] = [:]
+            while true {
+                let line = try #require(try client.readLine())
+                if line.hasPrefix(#"{"id":4,"chunk":"tasks","data":["#) {
+                    tasks += try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])["data"]
+                        as? [[String: Any]] ?? []
+                } else {
+                    final = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                    break
+                }
+            }
+            #expect(tasks.count == 25)
+            #expect(tasks.map { $0["id"] as? Int } == (1...25).map { $0 })
+            #expect(final["id"] as? Int == 4)
+            #expect((final["result"] as? [String: Any])?["tasks"] as? Int == 25)
+            #expect((final["result"] as? [String: Any])?["chunks"] as? Int == 4)
+
+            try client.send(#"{"id":5,"op":"snapshot","wait":"sleep"}"#)
+            _ = try client.readLine()
+            let filtered = try #require(try client.readLine())
+            let data = try #require(try JSONSerialization.jsonObject(with: Data(filtered.utf8)) as? [String: Any])
+            #expect((data["data"] as? [[String: Any]])?.count == 5)
+        }
+    }
+}
+
+extension RawLineClient {
+    /// The `data` of a chunk line, as an object.
+    func decodeChunk(_ line: String) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        return object?["data"] as? [String: Any] ?? [:]
+    }
+}
