@@ -43,6 +43,7 @@ let package = Package(
                 "ScopeClient",
                 "TaskScope",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Logging
 import TaskScope
 
 #if canImport(Glibc)
@@ -22,6 +23,12 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
+            // The agent's informational lines would only repeat what the demo prints; keep warnings.
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = .warning
+                return handler
+            }
             guard let socket = try TaskScope.start() else {
                 throw CLIFailure("the agent is disabled by \(TaskScope.disableVariable); unset it to run the demo")
             }

@@ -1,0 +1,152 @@
+import Foundation
+import ScopeProtocol
+import TestSupport
+import Testing
+
+/// The real `taskscope` binary against the real demo process.
+@Suite(.serialized) struct EndToEndTests {
+    @Test func listShowsTheDemoAsTableAndJSON() async throws {
+        let demo = try await DemoProcess()
+        let table = try CLI.run(["list"], environment: demo.environment)
+        #expect(table.status == 0)
+        let lines = table.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("PID") == true)
+        #expect(lines.contains { $0.hasPrefix("\(demo.pid)  taskscope") && $0.hasSuffix(demo.socket) })
+
+        let json = try CLI.run(["list", "--json"], environment: demo.environment)
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let processes = try #require(object["processes"] as? [[String: Any]])
+        #expect(processes.count == 1)
+        #expect(processes.first?["pid"] as? Int == Int(demo.pid))
+        #expect((processes.first?["liveTasks"] as? Int ?? 0) > 0)
+        #expect(try await demo.interrupt() == 0)
+    }
+
+    @Test func snapshotWritesAValidDocumentAtomically() async throws {
+        let demo = try await DemoProcess()
+        let output = "\(demo.directory)/out/snap.json"
+        try FileManager.default.createDirectory(atPath: "\(demo.directory)/out", withIntermediateDirectories: true)
+        let result = try CLI.run(["snapshot", "\(demo.pid)", "-o", output], environment: demo.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        let document = try SnapshotDocument.decode(try Data(contentsOf: URL(fileURLWithPath: output)))
+        #expect(document.process.pid == demo.pid)
+        let names = Set(document.tasks.map(\.name))
+        #expect(names.contains("demo-service"))
+        #expect(names.contains("lock-waiter"))
+        #expect(document.tasks.filter { $0.wait == "queue.pop" }.count == 3)
+        #expect(document.tasks.contains { $0.parent != nil })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(demo.directory)/out") == ["snap.json"])
+
+        // The socket path is a target too, and --wait filters.
+        let filtered = try CLI.run(["snapshot", demo.socket, "--wait", "queue.pop"], environment: demo.environment)
+        #expect(filtered.status == 0)
+        let filteredDocument = try SnapshotDocument.decode(Data(filtered.stdout.utf8))
+        #expect(filteredDocument.tasks.count == 3)
+        #expect(filteredDocument.tasks.allSatisfy { $0.wait == "queue.pop" })
+        #expect(try await demo.interrupt() == 0)
+    }
+
+    @Test func theTextReportGroupsTheDemosTasks() async throws {
+        let demo = try await DemoProcess()
+        try await eventually("the demo's workers are waiting") {
+            let result = try CLI.run(["snapshot", "\(demo.pid)", "--format", "text"], environment: demo.environment)
+            return result.stdout.contains("queue.pop")
+        }
+        let result = try CLI.run(["snapshot", "\(demo.pid)", "--format", "text"], environment: demo.environment)
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("taskscope snapshot of taskscope (pid \(demo.pid))"))
+        #expect(lines.contains { $0.hasPrefix("TASKS  REASON") })
+        let queue = try #require(lines.first { $0.contains("queue.pop") })
+        #expect(queue.hasPrefix("    3  queue.pop") || queue.hasPrefix("3  queue.pop"))
+        #expect(queue.contains("DemoWorkload.swift"))
+        #expect(lines.contains { $0.contains("lock.acquire") })
+
+        let waitOnly = try CLI.run(
+            ["snapshot", "\(demo.pid)", "--format", "text", "--wait", "lock.acquire"], environment: demo.environment)
+        let rows = waitOnly.stdout.split(separator: "\n").drop { !$0.hasPrefix("TASKS") }.dropFirst()
+        #expect(rows.count == 1)
+        #expect(rows.first?.contains("lock.acquire") == true)
+        #expect(waitOnly.stdout.contains("filter: tasks waiting for lock.acquire"))
+        #expect(try await demo.interrupt() == 0)
+    }
+
+    @Test func theProtocolCanBeSpokenByHand() async throws {
+        let demo = try await DemoProcess()
+        let client = try RawLineClient(path: demo.socket)
+        let hello = try client.readObject()
+        #expect(hello["type"] as? String == "hello")
+        #expect(hello["pid"] as? Int == Int(demo.pid))
+        let summary = try client.request(#"{"id":1,"op":"summary"}"#)
+        let counts = try #require((summary["result"] as? [String: Any])?["tasks"] as? [String: Int])
+        #expect(counts["waiting", default: 0] >= 4)
+        let page = try client.request(#"{"id":2,"op":"tasks","wait":"lock.acquire"}"#)
+        let rows = try #require((page["result"] as? [String: Any])?["tasks"] as? [[String: Any]])
+        #expect(rows.map { $0["name"] as? String } == ["lock-waiter"])
+        let error = try client.request(#"{"id":3,"op":"tasks","sort":"sideways"}"#)
+        #expect((error["error"] as? [String: Any])?["code"] as? String == "invalid-field")
+        #expect(try await demo.interrupt() == 0)
+    }
+
+    @Test func stoppingRemovesTheSocketAndAKilledProcessLeavesAStaleOneThatListCleans() async throws {
+        let demo = try await DemoProcess()
+        #expect(try await demo.interrupt() == 0)
+        #expect(!FileManager.default.fileExists(atPath: demo.socket))
+        let empty = try CLI.run(["list"], environment: demo.environment)
+        #expect(empty.stdout == "no attachable processes (looked in \(demo.directory))\n")
+
+        let killed = try await DemoProcess()
+        try await killed.killHard()
+        #expect(FileManager.default.fileExists(atPath: killed.socket))
+        let cleaned = try CLI.run(["list"], environment: killed.environment)
+        #expect(cleaned.status == 0)
+        #expect(cleaned.stdout.contains("removed stale socket \(killed.socket)"))
+        #expect(!FileManager.default.fileExists(atPath: killed.socket))
+    }
+
+    @Test func badInputGetsOneClearLineAndAFailingExit() async throws {
+        let directory = try makeTemporaryDirectory("err")
+        defer { removeTree(directory) }
+        let environment = ["TASKSCOPE_DIR": directory]
+        func expectFailure(_ arguments: [String], _ message: String, env: [String: String] = environment) throws {
+            let result = try CLI.run(arguments, environment: env)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr == "taskscope: \(message)\n", "\(arguments)")
+            #expect(result.stdout.isEmpty, "\(arguments)")
+        }
+        try expectFailure(["snapshot", "2000000000"], "no process with pid 2000000000")
+        let own = getpid()
+        try expectFailure(
+            ["snapshot", "\(own)"],
+            "process \(own) has no taskscope agent (no socket at \(directory)/\(own).sock); does it call TaskScope.start()?")
+        try expectFailure(["snapshot", "/etc/hostname"], "/etc/hostname is not a socket")
+        try expectFailure(["snapshot", "\(directory)/none.sock"], "\(directory)/none.sock: no such file or directory")
+        try expectFailure(
+            ["snapshot", "1", "-o", "/nonexistent-dir/x.json"],
+            "/nonexistent-dir/x.json: cannot write here: No such file or directory")
+        try expectFailure(
+            ["demo", "--serve"], "the agent is disabled by TASKSCOPE_DISABLE; unset it to run the demo",
+            env: ["TASKSCOPE_DISABLE": "1"])
+
+        let badFormat = try CLI.run(["snapshot", "1", "--format", "yaml"])
+        #expect(badFormat.status != 0)
+        #expect(badFormat.stderr.contains("yaml"))
+        #expect(!badFormat.stderr.contains("Fatal error"))
+    }
+
+    @Test func anUnwritableOutputFailsBeforeTouchingTheProcessAndLeavesNothing() async throws {
+        let demo = try await DemoProcess()
+        let target = "\(demo.directory)/exists.json"
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: target))
+        let missingDirectory = try CLI.run(["snapshot", "\(demo.pid)", "-o", "\(demo.directory)/no/such/dir.json"], environment: demo.environment)
+        #expect(missingDirectory.status == 1)
+        // A good export over an existing file replaces it whole.
+        let replaced = try CLI.run(["snapshot", "\(demo.pid)", "-o", target], environment: demo.environment)
+        #expect(replaced.status == 0)
+        #expect(try SnapshotDocument.decode(try Data(contentsOf: URL(fileURLWithPath: target))).tasks.count > 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: demo.directory).allSatisfy { !$0.contains(".tmp-") })
+        #expect(try await demo.interrupt() == 0)
+    }
+}
