@@ -1,6 +1,11 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+// Our own targets build with warnings as errors when TASKSCOPE_STRICT is set
+// (scripts/test sets it, so CI does), never the dependencies.
+let strict: [SwiftSetting] =
+    Context.environment["TASKSCOPE_STRICT"] == nil ? [] : [.treatAllWarnings(as: .error)]
+
 let package = Package(
     name: "taskscope",
     platforms: [.macOS(.v15)],
@@ -17,7 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        .target(name: "ScopeProtocol"),
+        .target(name: "ScopeProtocol", swiftSettings: strict),
         .target(
             name: "TaskScope",
             dependencies: [
@@ -25,7 +30,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .target(
             name: "ScopeClient",
@@ -35,7 +41,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .executableTarget(
             name: "taskscope",
@@ -44,16 +51,20 @@ let package = Package(
                 "TaskScope",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strict
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "ScopeProtocolTests", dependencies: ["ScopeProtocol"]),
-        .testTarget(name: "TaskScopeTests", dependencies: ["TaskScope", "ScopeProtocol", "TestSupport"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "ScopeProtocolTests", dependencies: ["ScopeProtocol"], swiftSettings: strict),
         .testTarget(
-            name: "ScopeClientTests", dependencies: ["ScopeClient", "TaskScope", "ScopeProtocol", "TestSupport"]),
+            name: "TaskScopeTests", dependencies: ["TaskScope", "ScopeProtocol", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ScopeClientTests", dependencies: ["ScopeClient", "TaskScope", "ScopeProtocol", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ScopeClient", "ScopeProtocol", "TestSupport", "taskscope"]
+            dependencies: ["ScopeClient", "ScopeProtocol", "TestSupport", "taskscope"],
+            swiftSettings: strict
         ),
     ]
 )

@@ -5,7 +5,9 @@ import TestSupport
 /// The built `taskscope` executable, beside the test bundle.
 enum CLI {
     static var executable: URL {
-        let testBinary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        let testBinary = URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0])
         return testBinary.deletingLastPathComponent().appendingPathComponent("taskscope")
     }
 
@@ -71,7 +73,9 @@ final class DemoProcess: @unchecked Sendable {
 
     /// Reads `taskscope demo: pid N, socket PATH`.
     private static func parseAnnouncement(_ text: String) -> (Int32, String)? {
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("taskscope demo: pid ") }) else { return nil }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("taskscope demo: pid ") }) else {
+            return nil
+        }
         let parts = line.dropFirst("taskscope demo: pid ".count).split(separator: ", socket ")
         guard parts.count == 2, let pid = Int32(parts[0]) else { return nil }
         return (pid, String(parts[1]))

@@ -120,7 +120,8 @@ import Testing
         let own = getpid()
         try expectFailure(
             ["snapshot", "\(own)"],
-            "process \(own) has no taskscope agent (no socket at \(directory)/\(own).sock); does it call TaskScope.start()?")
+            "process \(own) has no taskscope agent (no socket at \(directory)/\(own).sock); does it call TaskScope.start()?"
+        )
         try expectFailure(["snapshot", "/etc/hostname"], "/etc/hostname is not a socket")
         try expectFailure(["snapshot", "\(directory)/none.sock"], "\(directory)/none.sock: no such file or directory")
         try expectFailure(
@@ -140,13 +141,15 @@ import Testing
         let demo = try await DemoProcess()
         let target = "\(demo.directory)/exists.json"
         try Data("keep".utf8).write(to: URL(fileURLWithPath: target))
-        let missingDirectory = try CLI.run(["snapshot", "\(demo.pid)", "-o", "\(demo.directory)/no/such/dir.json"], environment: demo.environment)
+        let missingDirectory = try CLI.run(
+            ["snapshot", "\(demo.pid)", "-o", "\(demo.directory)/no/such/dir.json"], environment: demo.environment)
         #expect(missingDirectory.status == 1)
         // A good export over an existing file replaces it whole.
         let replaced = try CLI.run(["snapshot", "\(demo.pid)", "-o", target], environment: demo.environment)
         #expect(replaced.status == 0)
         #expect(try SnapshotDocument.decode(try Data(contentsOf: URL(fileURLWithPath: target))).tasks.count > 0)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: demo.directory).allSatisfy { !$0.contains(".tmp-") })
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: demo.directory).allSatisfy { !$0.contains(".tmp-") })
         #expect(try await demo.interrupt() == 0)
     }
 }

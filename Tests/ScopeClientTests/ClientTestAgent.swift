@@ -28,7 +28,8 @@ final class ClientTestAgent {
     func populate(_ count: Int, prefix: String = "task", reason: String = "db.query") -> [TaskRecord] {
         (0..<count).map { index in
             let record = registry.spawn(
-                name: "\(prefix)-\(index)", parentID: 0, file: "App/Work.swift", line: 10 + index % 3, function: "work()")
+                name: "\(prefix)-\(index)", parentID: 0, file: "App/Work.swift", line: 10 + index % 3,
+                function: "work()")
             if index % 3 == 0 { _ = registry.beginWait(record, reason: reason, file: "App/Work.swift", line: 50) }
             return record
         }

@@ -13,9 +13,10 @@ import Testing
         let stale = "\(agent.directory)/999999.sock"
         try FakeServer.bindOnly(stale)
         let notOurs = "\(agent.directory)/notes.txt"
-        FileManager.default.createFile(atPath: notOurs, contents: Data("keep".utf8))
+        #expect(FileManager.default.createFile(atPath: notOurs, contents: Data("keep".utf8)))
 
-        let discovery = await ProcessDiscovery.scan(location: SocketLocation(environment: ["TASKSCOPE_DIR": agent.directory]))
+        let discovery = await ProcessDiscovery.scan(
+            location: SocketLocation(environment: ["TASKSCOPE_DIR": agent.directory]))
         #expect(discovery.directory == agent.directory)
         #expect(discovery.processes.count == 1)
         let process = try #require(discovery.processes.first)
@@ -30,7 +31,9 @@ import Testing
 
     @Test func anEmptyOrMissingDirectoryListsNothing() async throws {
         let discovery = await ProcessDiscovery.scan(
-            location: SocketLocation(environment: ["TASKSCOPE_DIR": "/tmp/taskscope-missing-\(UInt32.random(in: 0...UInt32.max))"]))
+            location: SocketLocation(environment: [
+                "TASKSCOPE_DIR": "/tmp/taskscope-missing-\(UInt32.random(in: 0...UInt32.max))"
+            ]))
         #expect(discovery.processes.isEmpty)
         #expect(discovery.removedStale.isEmpty)
     }

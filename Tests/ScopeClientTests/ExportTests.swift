@@ -29,7 +29,9 @@ import Testing
         #expect(!document.history.samples.isEmpty)
         #expect(document.filter == nil)
         // No temporary file is left beside it.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: agent.directory).filter { $0.contains(".tmp-") }.isEmpty)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: agent.directory).filter { $0.contains(".tmp-") }.isEmpty
+        )
     }
 
     @Test func anExportOfNoTasksIsStillADocument() async throws {
@@ -121,7 +123,9 @@ final class MemorySink: ByteSink, @unchecked Sendable {
         #expect(error?.description == "/nonexistent-dir/snap.json: cannot write here: No such file or directory")
         let directory = try makeTemporaryDirectory("isdir")
         defer { removeTree(directory) }
-        #expect(throws: ScopeClientError.file(path: directory, reason: "is a directory")) { try AtomicFile(path: directory) }
+        #expect(throws: ScopeClientError.file(path: directory, reason: "is a directory")) {
+            try AtomicFile(path: directory)
+        }
     }
 }
 
@@ -145,7 +149,10 @@ final class MemorySink: ByteSink, @unchecked Sendable {
                     id: UInt64(id), name: "t", state: .waiting, wait: "sleep", waitSite: SourceSite(file: "A", line: 1),
                     spawnSite: SourceSite(file: "B", line: 2), created: 0, inState: Double(id)))
         }
-        report.add(TaskInfo(id: 99, name: "f", state: .finished, outcome: .completed, spawnSite: SourceSite(file: "B", line: 2), created: 0, inState: 0))
+        report.add(
+            TaskInfo(
+                id: 99, name: "f", state: .finished, outcome: .completed, spawnSite: SourceSite(file: "B", line: 2),
+                created: 0, inState: 0))
         let group = report.sortedGroups
         #expect(group.count == 1)
         #expect(group[0].count == 8)

@@ -120,7 +120,7 @@ import Testing
             _ = try await ScopeConnection.connect(to: "\(directory)/none.sock")
         }
         let file = "\(directory)/file.sock"
-        FileManager.default.createFile(atPath: file, contents: Data())
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
         await #expect(throws: ScopeClientError.notASocket(file)) {
             _ = try await ScopeConnection.connect(to: file)
         }
@@ -144,7 +144,9 @@ import Testing
         let future = "\(directory)/future.sock"
         let newer = try FakeServer(
             path: future,
-            greeting: #"{"type":"hello","protocol":2,"agent":"taskscope","agentVersion":"9","pid":1,"process":"p","started":0,"interval":1,"maxLineBytes":1}"# + "\n")
+            greeting:
+                #"{"type":"hello","protocol":2,"agent":"taskscope","agentVersion":"9","pid":1,"process":"p","started":0,"interval":1,"maxLineBytes":1}"#
+                + "\n")
         defer { newer.stop() }
         await #expect(throws: ScopeClientError.unsupportedProtocol(path: future, version: 2)) {
             _ = try await ScopeConnection.connect(to: future, timeout: .seconds(2))

@@ -47,8 +47,12 @@ import Testing
     @Test func roundTripsEveryRequestThroughItsLine() throws {
         let requests: [Request] = [
             .hello, .summary, .unsubscribe, .task(id: 42), .history(limit: 3), .history(limit: nil),
-            .tasks(TaskQuery(state: .live, wait: "sleep", text: "a\"b", minWait: 0.25, sort: .name, descending: true, offset: 5, limit: 10)),
-            .snapshot(SnapshotOptions(wait: "sleep", chunkSize: 10)), .subscribe(interval: 0.5), .subscribe(interval: nil),
+            .tasks(
+                TaskQuery(
+                    state: .live, wait: "sleep", text: "a\"b", minWait: 0.25, sort: .name, descending: true, offset: 5,
+                    limit: 10)),
+            .snapshot(SnapshotOptions(wait: "sleep", chunkSize: 10)), .subscribe(interval: 0.5),
+            .subscribe(interval: nil),
         ]
         for (index, original) in requests.enumerated() {
             var line = original.line(id: Int64(index))

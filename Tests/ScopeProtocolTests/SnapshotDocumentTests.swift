@@ -11,7 +11,8 @@ import Testing
         let head = SnapshotHead(
             process: ProcessDescription(pid: 1, name: "p", agentVersion: "0.1.0", started: 5), capturedAt: 10,
             filter: nil, summary: summary, history: History(interval: 1, capacity: 600, samples: []))
-        let task = TaskInfo(id: 1, name: "t", state: .active, spawnSite: SourceSite(file: "f", line: 1), created: 5, inState: 5)
+        let task = TaskInfo(
+            id: 1, name: "t", state: .active, spawnSite: SourceSite(file: "f", line: 1), created: 5, inState: 5)
         return SnapshotDocument(head: head, tasks: [task])
     }
 

@@ -12,7 +12,8 @@ import Testing
         for index in 1...10 {
             let name = index == 3 ? "Special-Worker" : "task-\(String(format: "%02d", 11 - index))"
             records.append(
-                registry.spawn(name: name, parentID: 0, file: "App/File\(index % 2).swift", line: index, function: "f()"))
+                registry.spawn(
+                    name: name, parentID: 0, file: "App/File\(index % 2).swift", line: index, function: "f()"))
         }
         for record in records where record.id % 2 == 0 {
             let reason = record.id % 4 == 0 ? "sleep" : "db.query"

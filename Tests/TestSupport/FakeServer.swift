@@ -49,9 +49,13 @@ public final class FakeServer: @unchecked Sendable {
             buffer[path.utf8.count] = 0
         }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
-        guard result == 0 else { throw RawLineClient.Failure(description: "bind \(path): \(String(cString: strerror(errno)))") }
+        guard result == 0 else {
+            throw RawLineClient.Failure(description: "bind \(path): \(String(cString: strerror(errno)))")
+        }
         return fd
     }
 }

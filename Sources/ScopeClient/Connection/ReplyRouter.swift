@@ -1,6 +1,6 @@
 import Foundation
-import NIOFoundationCompat
 import NIOCore
+import NIOFoundationCompat
 import ScopeProtocol
 
 /// Routes incoming lines on the client side: the hello, replies by id,

@@ -28,7 +28,9 @@ public final class ScopeConnection: Sendable {
     private let nextID = Atomic<Int64>(1)
     private let requestTimeout: Duration
 
-    private init(path: String, hello: Hello, channel: any Channel, router: NIOLoopBound<ReplyRouter>, requestTimeout: Duration) {
+    private init(
+        path: String, hello: Hello, channel: any Channel, router: NIOLoopBound<ReplyRouter>, requestTimeout: Duration
+    ) {
         self.path = path
         self.hello = hello
         self.channel = channel
@@ -91,13 +93,15 @@ public final class ScopeConnection: Sendable {
         let router: NIOLoopBound<ReplyRouter>
         do {
             router = try await channel.eventLoop.submit {
-                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ReplyRouter.self), eventLoop: channel.eventLoop)
+                NIOLoopBound(
+                    try channel.pipeline.syncOperations.handler(type: ReplyRouter.self), eventLoop: channel.eventLoop)
             }.get()
         } catch {
             channel.close(promise: nil)
             throw .disconnected(path)
         }
-        return ScopeConnection(path: path, hello: hello, channel: channel, router: router, requestTimeout: requestTimeout)
+        return ScopeConnection(
+            path: path, hello: hello, channel: channel, router: router, requestTimeout: requestTimeout)
     }
 
     /// Closes the connection.
@@ -202,7 +206,9 @@ public final class ScopeConnection: Sendable {
         }
     }
 
-    static func decodeReply<Result: Codable & Sendable>(_ line: ByteBuffer, as: Result.Type) throws(ScopeClientError) -> Result {
+    static func decodeReply<Result: Codable & Sendable>(
+        _ line: ByteBuffer, as: Result.Type
+    ) throws(ScopeClientError) -> Result {
         if let envelope = try? JSONDecoderCache.decoder.decode(Envelope.self, from: line), let error = envelope.error {
             throw .server(error)
         }

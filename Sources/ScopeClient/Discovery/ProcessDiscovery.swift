@@ -38,7 +38,9 @@ public struct Discovery: Sendable {
 /// the stale ones nobody listens on.
 public enum ProcessDiscovery {
     /// Scans for attachable processes. Cost: one short connection per socket, in parallel.
-    public static func scan(location: SocketLocation = SocketLocation(), timeout: Duration = .seconds(2)) async
+    public static func scan(
+        location: SocketLocation = SocketLocation(), timeout: Duration = .seconds(2)
+    ) async
         -> Discovery
     {
         var discovery = Discovery(directory: location.directory)

@@ -187,7 +187,8 @@ extension RequestLine {
         case "subscribe":
             return .subscribe(interval: try fields.number("interval", atLeast: Request.minimumSubscribeInterval))
         default:
-            throw .init(.unknownOperation, "unknown op \"\(op)\"; protocol 1 has \(Request.operations.joined(separator: ", "))")
+            throw .init(
+                .unknownOperation, "unknown op \"\(op)\"; protocol 1 has \(Request.operations.joined(separator: ", "))")
         }
     }
 
@@ -225,7 +226,8 @@ struct FieldReader {
         default: value = nil
         }
         guard let value, range.contains(value) else {
-            throw ProtocolError(.invalidField, "\"\(key)\" must be an integer from \(range.lowerBound)\(upperText(range))")
+            throw ProtocolError(
+                .invalidField, "\"\(key)\" must be an integer from \(range.lowerBound)\(upperText(range))")
         }
         return value
     }

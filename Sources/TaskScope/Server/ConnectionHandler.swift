@@ -85,14 +85,18 @@ final class ConnectionHandler: ChannelInboundHandler {
             if let detail = agent.registry.detail(id: taskID) {
                 send(Reply(id: id, result: detail), context: context)
             } else {
-                send(ErrorReply(id: id, error: .init(.notFound, "no task \(taskID) (finished too long ago, or never existed)")), context: context)
+                send(
+                    ErrorReply(
+                        id: id, error: .init(.notFound, "no task \(taskID) (finished too long ago, or never existed)")),
+                    context: context)
             }
         case .history(let limit):
             send(Reply(id: id, result: agent.sampler.history(limit: limit)), context: context)
         case .snapshot(let options):
             startSnapshot(id: id, options: options, context: context)
         case .subscribe(let interval):
-            subscribe(id: id, interval: interval.map { Duration.seconds($0) } ?? agent.sampler.interval, context: context)
+            subscribe(
+                id: id, interval: interval.map { Duration.seconds($0) } ?? agent.sampler.interval, context: context)
         case .unsubscribe:
             subscription?.cancel()
             subscription = nil
@@ -138,7 +142,9 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func startSnapshot(id: Int64, options: SnapshotOptions, context: ChannelHandlerContext) {
         guard snapshot == nil else {
-            send(ErrorReply(id: id, error: .init(.busy, "a snapshot is already streaming on this connection")), context: context)
+            send(
+                ErrorReply(id: id, error: .init(.busy, "a snapshot is already streaming on this connection")),
+                context: context)
             return
         }
         let registry = agent.registry
@@ -167,7 +173,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         if stream.isDone {
             snapshot = nil
-            send(Reply(id: stream.id, result: SnapshotDone(tasks: stream.sent, chunks: stream.chunks)), context: context)
+            send(
+                Reply(id: stream.id, result: SnapshotDone(tasks: stream.sent, chunks: stream.chunks)), context: context)
         } else {
             snapshot = stream
         }

@@ -39,14 +39,19 @@ struct ListCommand: AsyncParsableCommand {
             return text + "no attachable processes (looked in \(discovery.directory))\n"
         }
         let rows = discovery.processes.map { process in
-            ["\(process.pid)", process.process, DurationText.format(process.uptime), "\(process.liveTasks)", process.socket]
+            [
+                "\(process.pid)", process.process, DurationText.format(process.uptime), "\(process.liveTasks)",
+                process.socket,
+            ]
         }
         let header = ["PID", "PROCESS", "UPTIME", "TASKS", "SOCKET"]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
-            text += row.indices.map { column in
-                column == row.count - 1 ? row[column] : row[column].padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ") + "\n"
+            text +=
+                row.indices.map { column in
+                    column == row.count - 1
+                        ? row[column] : row[column].padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                }.joined(separator: "  ") + "\n"
         }
         return text
     }
@@ -60,7 +65,8 @@ struct ListCommand: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(
-            Output(directory: discovery.directory, processes: discovery.processes, removedStale: discovery.removedStale))
+            Output(directory: discovery.directory, processes: discovery.processes, removedStale: discovery.removedStale)
+        )
         return String(decoding: data, as: UTF8.self)
     }
 }

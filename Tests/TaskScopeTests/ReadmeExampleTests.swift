@@ -1,0 +1,12 @@
+import Testing
+
+@testable import TaskScope
+
+@Suite struct ReadmeExampleTests {
+    @Test func theReadmeExampleLabelsItsWaits() async throws {
+        let user = try await Task.tracked("readme-fetch") { try await fetchUser(7) }.value
+        #expect(user.id == 7)
+        let record = try #require(TaskScope.registry.records { $0.name == "readme-fetch" }.first)
+        #expect(TaskScope.registry.info(record).outcome == .completed)
+    }
+}
