@@ -56,3 +56,21 @@ import Testing
         #expect(String(decoding: writer.bytes, as: UTF8.self) == "[0,0,3,0.125]")
     }
 }
+
+@Suite struct ChunkFramingTests {
+    @Test func readsTheFramingOfAChunkLine() throws {
+        let line = Wire.chunkPrefix(id: 42, kind: Wire.tasksChunk) + Array("[1,2]}".utf8)
+        let header = try #require(Wire.chunkHeader(line))
+        #expect(header.id == 42)
+        #expect(header.kind == "tasks")
+        #expect(Array(line[header.dataOffset...]) == Array("[1,2]}".utf8))
+    }
+
+    @Test func refusesLinesThatAreNotChunks() {
+        #expect(Wire.chunkHeader(Array(#"{"id":1,"result":{}}"#.utf8)) == nil)
+        #expect(Wire.chunkHeader(Array(#"{"type":"summary"}"#.utf8)) == nil)
+        #expect(Wire.chunkHeader(Array(#"{"id":,"chunk":"x","data":1}"#.utf8)) == nil)
+        #expect(Wire.chunkHeader(Array(#"{"id":1,"chunk":"x""#.utf8)) == nil)
+        #expect(Wire.chunkHeader([UInt8]()) == nil)
+    }
+}

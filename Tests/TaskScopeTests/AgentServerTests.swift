@@ -278,6 +278,43 @@ import Testing
         }
     }
 
+    @Test func aSecondSnapshotWhileOneStreamsIsRefusedAsBusy() async throws {
+        try await withAgent({ $0.maxPendingOutputBytes = 16 * 1024 }) { agent, path in
+            for index in 0..<3_000 {
+                _ = agent.registry.spawn(name: "t\(index)", parentID: 0, file: "A.swift", line: 1, function: "f()")
+            }
+            let client = try RawLineClient(path: path)
+            _ = try client.readObject()
+            // Both requests arrive in one read; the first snapshot cannot finish before the
+            // second is read, because its output stops at the 16 KiB mark until we read.
+            try client.write(
+                Array(#"{"id":1,"op":"snapshot","chunk":1}"#.utf8) + [10] + Array(#"{"id":2,"op":"snapshot"}"#.utf8) + [
+                    10
+                ])
+            var busy: [String: Any]?
+            var done: [String: Any]?
+            while done == nil {
+                let line = try #require(try client.readLine())
+                guard !line.hasPrefix(#"{"id":1,"chunk""#) else { continue }
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                if object["id"] as? Int == 2 { busy = object }
+                if object["id"] as? Int == 1 { done = object }
+            }
+            #expect((busy?["error"] as? [String: Any])?["code"] as? String == "busy")
+            #expect((done?["result"] as? [String: Any])?["tasks"] as? Int == 3_000)
+        }
+    }
+
+    @Test func helloCanBeAskedForAgain() async throws {
+        try await withAgent { _, path in
+            let client = try RawLineClient(path: path)
+            _ = try client.readObject()
+            let reply = try client.request(#"{"id":11,"op":"hello"}"#)
+            #expect(reply["id"] as? Int == 11)
+            #expect((reply["result"] as? [String: Any])?["agent"] as? String == "taskscope")
+        }
+    }
+
     @Test func streamsASnapshotInChunks() async throws {
         try await withAgent { agent, path in
             for index in 0..<25 {

@@ -39,22 +39,28 @@ final class ReplyRouter: ChannelInboundHandler {
             helloPromise.succeed(line)
             return
         }
+        // Chunks are routed by their fixed prefix: decoding a large chunk only to find its id would double the cost.
+        if let chunk = Wire.chunkHeader(line.readableBytesView) {
+            guard let entry = pending[chunk.id] else { return }
+            let dataLength = line.readableBytes - chunk.dataOffset - 1
+            do {
+                guard dataLength >= 0, line.readableBytesView.last == UInt8(ascii: "}"),
+                    let data = line.getSlice(at: line.readerIndex + chunk.dataOffset, length: dataLength)
+                else {
+                    throw ScopeClientError.badReply("a snapshot chunk without its closing brace")
+                }
+                try entry.onChunk?(chunk.kind, data)
+            } catch {
+                pending[chunk.id] = nil
+                entry.promise.fail(error)
+            }
+            return
+        }
         guard let envelope = try? JSONDecoderCache.decoder.decode(Envelope.self, from: line) else {
             failAll(ScopeClientError.badReply("a line that is not a protocol message"), context: context)
             return
         }
-        if let id = envelope.id, var entry = pending[id] {
-            if let kind = envelope.chunk {
-                do {
-                    try entry.onChunk?(kind, line)
-                } catch {
-                    pending[id] = nil
-                    entry.promise.fail(error)
-                }
-                return
-            }
-            pending[id] = nil
-            entry.onChunk = nil
+        if let id = envelope.id, let entry = pending.removeValue(forKey: id) {
             entry.promise.succeed(line)
         } else if envelope.type == "summary", let pushes {
             if let push = try? JSONDecoderCache.decoder.decode(SummaryPush.self, from: line) {

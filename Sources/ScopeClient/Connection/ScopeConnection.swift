@@ -169,8 +169,8 @@ public final class ScopeConnection: Sendable {
         _ options: SnapshotOptions = SnapshotOptions(),
         onChunk: @escaping @Sendable (_ kind: String, _ data: ByteBufferView) throws -> Void
     ) async throws(ScopeClientError) -> SnapshotDone {
-        let line = try await send(.snapshot(options), timeout: nil) { kind, line in
-            try onChunk(kind, try ScopeConnection.chunkData(line))
+        let line = try await send(.snapshot(options), timeout: nil) { kind, data in
+            try onChunk(kind, data.readableBytesView)
         }
         return try Self.decodeReply(line, as: SnapshotDone.self)
     }
@@ -217,16 +217,6 @@ public final class ScopeConnection: Sendable {
         } catch {
             throw .badReply("\(error)")
         }
-    }
-
-    /// The data of a chunk line: the bytes between its prefix and its closing brace.
-    static func chunkData(_ line: ByteBuffer) throws(ScopeClientError) -> ByteBufferView {
-        let view = line.readableBytesView
-        let marker = Array(#","data":"#.utf8)
-        guard let start = view.firstRange(of: marker)?.upperBound, view.last == UInt8(ascii: "}") else {
-            throw .badReply("a snapshot chunk without data")
-        }
-        return view[start..<view.index(before: view.endIndex)]
     }
 
     // MARK: Errors

@@ -76,6 +76,30 @@ public enum Wire {
         Array(#"{"id":\#(id),"chunk":"\#(kind)","data":"#.utf8)
     }
 
+    /// Reads the framing of a snapshot chunk line without decoding it: the
+    /// request id, the chunk kind, and the byte offset where its data begins.
+    /// `nil` when the line is not a chunk. Cost: a scan of the prefix only.
+    public static func chunkHeader(_ line: some Collection<UInt8>) -> (id: Int64, kind: String, dataOffset: Int)? {
+        let bytes = line.prefix(80)
+        let opening = Array(#"{"id":"#.utf8)
+        let middle = Array(#","chunk":""#.utf8)
+        let closing = Array(#"","data":"#.utf8)
+        guard bytes.starts(with: opening) else { return nil }
+        var index = bytes.index(bytes.startIndex, offsetBy: opening.count)
+        var digits = ""
+        while index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") || (bytes[index] >= 48 && bytes[index] <= 57) {
+            digits.append(Character(UnicodeScalar(bytes[index])))
+            index = bytes.index(after: index)
+        }
+        guard let id = Int64(digits), bytes[index...].starts(with: middle) else { return nil }
+        index = bytes.index(index, offsetBy: middle.count)
+        guard let quote = bytes[index...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+        let kind = String(decoding: bytes[index..<quote], as: UTF8.self)
+        guard bytes[quote...].starts(with: closing) else { return nil }
+        let offset = bytes.distance(from: bytes.startIndex, to: quote) + closing.count
+        return (id, kind, offset)
+    }
+
     /// Chunk kind of the first chunk: the snapshot document without its tasks.
     public static let headChunk = "head"
     /// Chunk kind of the chunks that carry an array of tasks.

@@ -15,6 +15,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let agent: Agent
     private var subscription: Scheduled<Void>?
     private var snapshot: SnapshotStream?
+    private var pumpScheduled = false
 
     init(agent: Agent) { self.agent = agent }
 
@@ -53,7 +54,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         let writable = context.channel.isWritable
         context.channel.setOption(.autoRead, value: writable).whenFailure { _ in }
-        if writable { pumpSnapshot(context: context) }
+        if writable, snapshot != nil, !pumpScheduled {
+            // Writability returns inside our own flush; pumping from here would recurse once per
+            // watermark cycle. Resume from the event loop instead.
+            pumpScheduled = true
+            context.eventLoop.assumeIsolated().execute {
+                self.pumpScheduled = false
+                self.pumpSnapshot(context: context)
+            }
+        }
         context.fireChannelWritabilityChanged()
     }
 

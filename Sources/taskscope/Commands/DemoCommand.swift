@@ -29,6 +29,8 @@ struct DemoCommand: AsyncParsableCommand {
                 handler.logLevel = .warning
                 return handler
             }
+            // Catch the signals before announcing the socket, so that an early Ctrl-C is not lost.
+            let termination = TerminationSignals()
             guard let socket = try TaskScope.start() else {
                 throw CLIFailure("the agent is disabled by \(TaskScope.disableVariable); unset it to run the demo")
             }
@@ -42,23 +44,32 @@ struct DemoCommand: AsyncParsableCommand {
             }
             print("Press Ctrl-C to stop.")
             fflush(nil)  // stdout may be a pipe: make the socket path visible now
-            await waitForTermination()
+            await termination.wait()
             workload.cancel()
             TaskScope.stop()
         }
     }
+}
 
-    /// Returns when SIGINT or SIGTERM arrives.
-    private func waitForTermination() async {
+/// SIGINT and SIGTERM, caught from creation on and delivered as an await.
+final class TerminationSignals {
+    private let stream: AsyncStream<Int32>
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
+        self.stream = stream
+        sources = [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)  // the source below receives it instead
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { continuation.yield(signalNumber) }
             source.resume()
-            sources.append(source)
+            return source
         }
+    }
+
+    /// Returns when the first signal arrives.
+    func wait() async {
         for await _ in stream { break }
         sources.forEach { $0.cancel() }
     }
