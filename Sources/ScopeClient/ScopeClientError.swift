@@ -13,6 +13,8 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case notASocket(String)
     /// A socket file whose process has gone: nobody is listening.
     case staleSocket(String)
+    /// A stale socket that was found and removed on the way.
+    case staleSocketRemoved(String)
     /// The socket belongs to someone this user may not connect to.
     case permissionDenied(String)
     /// Something listens there but does not speak the taskscope protocol.
@@ -40,6 +42,8 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .noSuchFile(let path): "\(path): no such file or directory"
         case .notASocket(let path): "\(path) is not a socket"
         case .staleSocket(let path): "nobody is listening on \(path) (stale socket: the process has exited)"
+        case .staleSocketRemoved(let path):
+            "nobody is listening on \(path) (the process has exited); removed the stale socket"
         case .permissionDenied(let path): "\(path): permission denied (the agent only accepts its own user and root)"
         case .notTaskscope(let path): "\(path) is not a taskscope socket (it did not say hello)"
         case .unsupportedProtocol(let path, let version):

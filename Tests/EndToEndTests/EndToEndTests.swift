@@ -99,11 +99,21 @@ import Testing
 
         let killed = try await DemoProcess()
         try await killed.killHard()
-        #expect(FileManager.default.fileExists(atPath: killed.socket))
-        let cleaned = try CLI.run(["list"], environment: killed.environment)
-        #expect(cleaned.status == 0)
-        #expect(cleaned.stdout.contains("removed stale socket \(killed.socket)"))
+        let snapshot = try CLI.run(["snapshot", killed.socket], environment: killed.environment)
+        #expect(snapshot.status == 1)
+        #expect(
+            snapshot.stderr
+                == "taskscope: nobody is listening on \(killed.socket) (the process has exited); removed the stale socket\n"
+        )
         #expect(!FileManager.default.fileExists(atPath: killed.socket))
+
+        let killedAgain = try await DemoProcess()
+        try await killedAgain.killHard()
+        #expect(FileManager.default.fileExists(atPath: killedAgain.socket))
+        let cleaned = try CLI.run(["list"], environment: killedAgain.environment)
+        #expect(cleaned.status == 0)
+        #expect(cleaned.stdout.contains("removed stale socket \(killedAgain.socket)"))
+        #expect(!FileManager.default.fileExists(atPath: killedAgain.socket))
     }
 
     @Test func badInputGetsOneClearLineAndAFailingExit() async throws {

@@ -49,10 +49,15 @@ public enum Target: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Connects to the target.
+    /// Connects to the target, removing its socket if it turns out to be stale.
     public func connect(location: SocketLocation = SocketLocation()) async throws(ScopeClientError) -> ScopeConnection {
         let path = try socketPath(location: location)
-        let connection = try await ScopeConnection.connect(to: path)
+        let connection: ScopeConnection
+        do {
+            connection = try await ScopeConnection.connect(to: path)
+        } catch .staleSocket(let stale) where ProcessDiscovery.removeStale(stale) {
+            throw .staleSocketRemoved(stale)
+        }
         if case .pid(let pid) = self, connection.hello.pid != pid {
             connection.close()
             throw .noAgent(pid: pid, path: path)
