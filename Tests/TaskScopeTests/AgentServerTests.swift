@@ -54,19 +54,7 @@ import Testing
         // A stale socket: bound once, its listener gone.
         let first = try Agent.start(registry: Registry(), configuration: .init(socketPath: path))
         first.stop()
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: path.utf8)
-            buffer[path.utf8.count] = 0
-        }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        close(fd)
+        try FakeServer.bindOnly(path)
         #expect(FileManager.default.fileExists(atPath: path))
         let second = try Agent.start(registry: Registry(), configuration: .init(socketPath: path))
         second.stop()
