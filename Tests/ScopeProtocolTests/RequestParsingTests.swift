@@ -84,6 +84,7 @@ import Testing
         #expect(failure("42")?.error.code == .invalidRequest)
         #expect(failure(#"{"op":"summary"}"#)?.error.code == .invalidRequest)
         #expect(failure(#"{"id":"1","op":"summary"}"#)?.error.code == .invalidRequest)
+        #expect(failure(#"{"id":1,"op":5}"#)?.error.code == .invalidRequest)
         #expect(failure(#"{"id":1.5,"op":"summary"}"#)?.error.code == .invalidRequest)
         let noOp = failure(#"{"id":3}"#)
         #expect(noOp?.error.code == .invalidRequest)
@@ -115,6 +116,8 @@ import Testing
             (#"{"id":1,"op":"snapshot","chunk":0}"#, "chunk"),
             (#"{"id":1,"op":"subscribe","interval":0.01}"#, "interval"),
             (#"{"id":1,"op":"subscribe","interval":true}"#, "interval"),
+            (#"{"id":1,"op":"subscribe","interval":1e30}"#, "interval"),
+            (#"{"id":1,"op":"tasks","minWait":1e30}"#, "minWait"),
         ]
         for (text, field) in cases {
             let failure = failure(text)
@@ -122,6 +125,10 @@ import Testing
             #expect(failure?.error.code == .invalidField, "\(text)")
             #expect(failure?.error.message.contains("\"\(field)\"") == true, "\(text): \(String(describing: failure))")
         }
+    }
+
+    @Test func numbersBeyondDoubleAreNotJSONThisAgentReads() {
+        #expect(failure(#"{"id":1,"op":"tasks","minWait":1e400}"#)?.error.code == .invalidJSON)
     }
 
     @Test func refusesUnknownFields() {

@@ -38,12 +38,24 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
-    @Test func tightensAnExistingDirectoryThatIsTooOpen() async throws {
+    @Test func tightensItsOwnDirectoryButLeavesAChosenOneAlone() async throws {
         let directory = try makeTemporaryDirectory("open")
         defer { removeTree(directory) }
         chmod(directory, 0o777)
-        let agent = try Agent.start(registry: Registry(), configuration: .init(socketPath: "\(directory)/a.sock"))
-        agent.stop()
+        // A socket path chosen explicitly ($TASKSCOPE_SOCKET) may sit in a shared directory: never chmod it.
+        let chosen = try Agent.start(
+            registry: Registry(), configuration: .init(),
+            location: SocketLocation(environment: ["TASKSCOPE_SOCKET": "\(directory)/chosen.sock"]))
+        #expect(chosen.socketPath == "\(directory)/chosen.sock")
+        #expect(try mode(chosen.socketPath) == 0o600)
+        chosen.stop()
+        #expect(try mode(directory) == 0o777)
+        // taskscope's own directory ($TASKSCOPE_DIR) is made private.
+        let own = try Agent.start(
+            registry: Registry(), configuration: .init(),
+            location: SocketLocation(environment: ["TASKSCOPE_DIR": directory]))
+        #expect(own.socketPath == "\(directory)/\(getpid()).sock")
+        own.stop()
         #expect(try mode(directory) == 0o700)
     }
 
@@ -189,7 +201,12 @@ import Testing
                 #expect(reply["id"] as? Int == id, "\(line)")
                 #expect(reply.keys.contains("id"), "every error reply carries an id key, even null")
             }
-            #expect(try client.request(#"{"id":10,"op":"summary"}"#)["result"] != nil)
+            // Blank and whitespace-only lines are ignored: the next line read answers the next request.
+            try client.send("")
+            try client.send("  \t ")
+            let next = try client.request(#"{"id":10,"op":"summary"}"#)
+            #expect(next["id"] as? Int == 10)
+            #expect(next["result"] != nil)
         }
     }
 

@@ -75,7 +75,21 @@ import Testing
         #expect(Array(byWait.prefix(2)) == [6, 2])
         let byWaitAscending = ids(registry.page(TaskQuery(state: .waiting, sort: .wait, descending: false)))
         #expect(Array(byWaitAscending.suffix(2)) == [2, 6])
-        #expect(ids(registry.page(TaskQuery(state: .active, sort: .age))) == [1, 3, 5, 7])
+    }
+
+    @Test func sortsByAgeOldestFirstUnlessAskedOtherwise() {
+        let registry = Registry()
+        var records: [TaskRecord] = []
+        for index in 0..<3 {
+            // Spawn each on a later tick of the coarse clock, so ages differ.
+            let tick = AgentClock.coarse()
+            while AgentClock.coarse() == tick {}
+            records.append(registry.spawn(name: "t\(index)", parentID: 0, file: "F", line: 1, function: "f"))
+        }
+        let ids = records.map(\.id)
+        #expect(self.ids(registry.page(TaskQuery(sort: .age))) == ids)
+        #expect(self.ids(registry.page(TaskQuery(sort: .age, descending: true))) == ids)
+        #expect(self.ids(registry.page(TaskQuery(sort: .age, descending: false))) == ids.reversed())
     }
 
     @Test func pagesWithOffsetAndLimit() {

@@ -40,6 +40,8 @@ public enum Request: Sendable, Hashable {
 
     /// The shortest interval a subscription may ask for, in seconds.
     public static let minimumSubscribeInterval = 0.1
+    /// The longest interval a subscription may ask for, in seconds (an hour).
+    public static let maximumSubscribeInterval = 3600.0
 
     /// Encodes the request as one protocol line, newline included.
     ///
@@ -137,8 +139,14 @@ extension RequestLine {
     }
 
     private static func parseRequest(_ fields: inout FieldReader) throws(ProtocolError) -> Request {
-        guard let op = try fields.string("op") else {
-            throw ProtocolError(.invalidRequest, "the request has no \"op\"")
+        let op: String
+        do throws(ProtocolError) {
+            guard let name = try fields.string("op") else {
+                throw ProtocolError(.invalidRequest, "the request has no \"op\"")
+            }
+            op = name
+        } catch {
+            throw ProtocolError(.invalidRequest, error.message)
         }
         switch op {
         case "hello": return .hello
@@ -154,7 +162,7 @@ extension RequestLine {
             }
             query.wait = try fields.string("wait")
             query.text = try fields.string("text")
-            query.minWait = try fields.number("minWait", atLeast: 0)
+            query.minWait = try fields.number("minWait", in: 0...TaskQuery.maxMinWait)
             if let sort = try fields.string("sort") {
                 guard let key = TaskQuery.SortKey(rawValue: sort) else {
                     throw .init(.invalidField, "\"sort\" must be one of \(listed(TaskQuery.SortKey.allCases))")
@@ -185,7 +193,9 @@ extension RequestLine {
                 try fields.integer("chunk", in: 1...SnapshotOptions.maxChunkSize) ?? SnapshotOptions.defaultChunkSize
             return .snapshot(options)
         case "subscribe":
-            return .subscribe(interval: try fields.number("interval", atLeast: Request.minimumSubscribeInterval))
+            return .subscribe(
+                interval: try fields.number(
+                    "interval", in: Request.minimumSubscribeInterval...Request.maximumSubscribeInterval))
         default:
             throw .init(
                 .unknownOperation, "unknown op \"\(op)\"; protocol 1 has \(Request.operations.joined(separator: ", "))")
@@ -232,7 +242,7 @@ struct FieldReader {
         return value
     }
 
-    mutating func number(_ key: String, atLeast minimum: Double) throws(ProtocolError) -> Double? {
+    mutating func number(_ key: String, in range: ClosedRange<Double>) throws(ProtocolError) -> Double? {
         consumed.insert(key)
         let value: Double
         switch object[key] {
@@ -241,8 +251,9 @@ struct FieldReader {
         case .number(let raw)?: value = raw
         case let other?: throw ProtocolError(.invalidField, "\"\(key)\" must be a number, not \(other.typeName)")
         }
-        guard value.isFinite, value >= minimum else {
-            throw ProtocolError(.invalidField, "\"\(key)\" must be a number of at least \(minimum)")
+        guard value.isFinite, range.contains(value) else {
+            throw ProtocolError(
+                .invalidField, "\"\(key)\" must be a number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }

@@ -13,7 +13,7 @@ public struct TaskQuery: Sendable, Hashable {
     public enum SortKey: String, Sendable, Hashable, CaseIterable {
         /// By id: spawn order. Ascending by default.
         case id
-        /// By age: oldest first by default.
+        /// By age: oldest first by default (descending age).
         case age
         /// By time spent waiting: longest first by default; tasks not waiting count as zero.
         case wait
@@ -21,11 +21,13 @@ public struct TaskQuery: Sendable, Hashable {
         case name
 
         /// Whether this key sorts descending unless told otherwise.
-        public var descendingByDefault: Bool { self == .wait }
+        public var descendingByDefault: Bool { self == .wait || self == .age }
     }
 
     /// The largest page a request may ask for.
     public static let maxLimit = 10_000
+    /// The largest `minWait` a request may give, in seconds (about 31 years).
+    public static let maxMinWait = 1e9
     /// The page size when a request gives none.
     public static let defaultLimit = 100
 

@@ -42,15 +42,17 @@ final class Agent: Sendable {
     }
 
     /// Prepares the socket path, binds it and starts sampling.
-    static func start(registry: Registry, configuration: TaskScope.Configuration) throws(TaskScopeError) -> Agent {
+    static func start(
+        registry: Registry, configuration: TaskScope.Configuration, location: SocketLocation = SocketLocation()
+    ) throws(TaskScopeError) -> Agent {
         let logger = Logger(label: "taskscope")
-        let location = SocketLocation()
         let path = configuration.socketPath ?? location.socketPath(forPID: getpid())
         guard path.utf8.count < 104 else {
             throw TaskScopeError("socket path \(path) is longer than a unix socket path may be (103 bytes)")
         }
         let directory = SocketFile.parentDirectory(of: path)
-        try SocketFile.prepareDirectory(directory)
+        let chosenPath = configuration.socketPath ?? location.explicitSocket
+        try SocketFile.prepareDirectory(directory, owned: chosenPath == nil)
         try SocketFile.clearStale(path)
 
         let startedAt = AgentClock.precise()

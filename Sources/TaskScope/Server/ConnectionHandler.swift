@@ -42,9 +42,15 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
             context.close(promise: nil)
         case .line(let line):
-            guard line.readableBytes > 0 else { return }  // blank lines are ignored, as in a shell
+            // Blank lines are ignored, as in a shell.
+            guard line.readableBytesView.contains(where: { !Self.isJSONWhitespace($0) }) else { return }
             handle(line, context: context)
         }
+    }
+
+    private static func isJSONWhitespace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+            || byte == UInt8(ascii: "\n")
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -56,11 +56,10 @@ struct LineFrameDecoder: ByteToMessageDecoder {
     mutating func decodeLast(
         context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
     ) throws -> DecodingState {
-        // A last line without its newline is still a request; anything else is dropped.
+        // Complete lines still go through; a last line without its newline is dropped,
+        // since the connection is closing and its reply could not be delivered.
         while try decode(context: context, buffer: &buffer) == .continue {}
-        if !overflowed, buffer.readableBytes > 0, let line = buffer.readSlice(length: buffer.readableBytes) {
-            context.fireChannelRead(wrapInboundOut(.line(line)))
-        }
+        buffer.moveReaderIndex(to: buffer.writerIndex)
         return .needMoreData
     }
 }

@@ -9,11 +9,17 @@ import Darwin
 /// The file-system side of the agent's socket: its private directory, and
 /// what to do about whatever already sits at the socket's path.
 enum SocketFile {
-    /// Makes sure `directory` exists as a directory owned by this user with mode 0700,
-    /// creating it (and missing parents) when absent.
-    static func prepareDirectory(_ directory: String) throws(TaskScopeError) {
+    /// Makes sure `directory` exists, creating it (and missing parents) with mode 0700.
+    ///
+    /// With `owned`, the directory is taskscope's own: it must belong to this
+    /// user and is made 0700 if it is more open. Without, it is a directory the
+    /// user chose for one socket (`$TASKSCOPE_SOCKET`), perhaps shared like
+    /// `/tmp` or `$HOME`, and is left as it is: the socket's own mode protects it.
+    static func prepareDirectory(_ directory: String, owned: Bool) throws(TaskScopeError) {
         var info = stat()
-        if lstat(directory, &info) != 0 {
+        // taskscope's own directory must not be a symbolic link; one the user chose may be (`/var/run`).
+        let inspect: (String, inout stat) -> Int32 = owned ? { lstat($0, &$1) } : { stat($0, &$1) }
+        if inspect(directory, &info) != 0 {
             guard errno == ENOENT else { throw failure("cannot inspect socket directory \(directory)") }
             let parent = parentDirectory(of: directory)
             if parent != directory, access(parent, F_OK) != 0 {
@@ -22,11 +28,12 @@ enum SocketFile {
             guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
                 throw failure("cannot create socket directory \(directory)")
             }
-            guard lstat(directory, &info) == 0 else { throw failure("cannot inspect socket directory \(directory)") }
+            guard inspect(directory, &info) == 0 else { throw failure("cannot inspect socket directory \(directory)") }
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR else {
             throw TaskScopeError("socket directory \(directory) exists but is not a directory (or is a symbolic link)")
         }
+        guard owned else { return }
         guard info.st_uid == geteuid() else {
             throw TaskScopeError(
                 "socket directory \(directory) belongs to uid \(info.st_uid), not to this process's uid \(geteuid())")
