@@ -50,6 +50,17 @@ public struct GroupedReport: Sendable {
             if let filter = head.filter { lines.append("filter: tasks waiting for \(filter)") }
             lines.append("")
         }
+        if let head, !head.warnings.isEmpty {
+            lines.append("WARNINGS")
+            for warning in head.warnings {
+                lines.append("  \(warning.severity.rawValue) \(warning.rule.rawValue): \(warning.message)")
+                if !warning.taskIDs.isEmpty {
+                    lines.append("    tasks: \(warning.taskIDs.map(String.init).joined(separator: ","))")
+                }
+                lines.append("    fix: \(warning.hint)")
+            }
+            lines.append("")
+        }
         let rows = sortedGroups
         guard !rows.isEmpty else {
             lines.append("no live tracked tasks")
@@ -78,6 +89,38 @@ public struct GroupedReport: Sendable {
         }
         lines.append(format(header))
         lines.append(contentsOf: table.map(format))
+        if let head, !head.resources.isEmpty {
+            lines.append("")
+            lines.append(contentsOf: resourceLines(head.resources))
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// How many resources the report lists; the rest are counted.
+    public static let resourceLimit = 50
+
+    private func resourceLines(_ resources: [ResourceInfo]) -> [String] {
+        let ordered = resources.sorted { lhs, rhs in lhs.orphaned != rhs.orphaned ? lhs.orphaned : lhs.id < rhs.id }
+        let rows = ordered.prefix(GroupedReport.resourceLimit).map { resource -> [String] in
+            let blocked = (resource.blockedSending ?? 0) + (resource.blockedReceiving ?? 0) + (resource.waiting ?? 0)
+            return [
+                resource.orphaned ? "!" : "", "\(resource.id)", resource.kind.rawValue, resource.name, resource.state,
+                "\(blocked)",
+                resource.owner.map { "\($0)\(resource.ownerFinished == true ? " (finished)" : "")" } ?? "-",
+                resource.site.description,
+            ]
+        }
+        let header = ["", "RESOURCE", "KIND", "NAME", "STATE", "WAITING", "OWNER", "SITE"]
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        var lines = ([header] + rows).map { row in
+            row.indices.map { column in
+                column == row.count - 1
+                    ? row[column] : row[column] + String(repeating: " ", count: widths[column] - row[column].count)
+            }.joined(separator: " ")
+        }
+        if ordered.count > GroupedReport.resourceLimit {
+            lines.append("… and \(ordered.count - GroupedReport.resourceLimit) more resources")
+        }
+        return lines
     }
 }

@@ -134,6 +134,14 @@ extension TaskInfo {
         writer.number(inState)
         writer.raw(",\"cancelled\":")
         writer.bool(cancelled)
+        if let resource {
+            writer.raw(",\"resource\":")
+            writer.integer(resource)
+        }
+        if let adopted {
+            writer.raw(",\"adopted\":")
+            writer.bool(adopted)
+        }
         writer.raw("}")
     }
 }

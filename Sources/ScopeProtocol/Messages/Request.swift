@@ -12,6 +12,10 @@ public enum Request: Sendable, Hashable {
     case task(id: UInt64)
     /// The sampler's history, the last `limit` samples (all when `nil`).
     case history(limit: Int?)
+    /// Tracked channels, timers, tickers, semaphores and continuations.
+    case resources(ResourceQuery)
+    /// The leak warnings, evaluated now.
+    case warnings
     /// The whole snapshot document, streamed in chunks.
     case snapshot(SnapshotOptions)
     /// Push a summary every `interval` seconds (the sampler's interval when `nil`).
@@ -27,6 +31,8 @@ public enum Request: Sendable, Hashable {
         case .tasks: "tasks"
         case .task: "task"
         case .history: "history"
+        case .resources: "resources"
+        case .warnings: "warnings"
         case .snapshot: "snapshot"
         case .subscribe: "subscribe"
         case .unsubscribe: "unsubscribe"
@@ -35,7 +41,8 @@ public enum Request: Sendable, Hashable {
 
     /// Every operation name of protocol v1.
     public static let operations = [
-        "hello", "summary", "tasks", "task", "history", "snapshot", "subscribe", "unsubscribe",
+        "hello", "summary", "tasks", "task", "history", "resources", "warnings", "snapshot", "subscribe",
+        "unsubscribe",
     ]
 
     /// The shortest interval a subscription may ask for, in seconds.
@@ -49,8 +56,13 @@ public enum Request: Sendable, Hashable {
     public func line(id: Int64) -> [UInt8] {
         var fields: [String: JSONValue] = ["id": .integer(id), "op": .string(operation)]
         switch self {
-        case .hello, .summary, .unsubscribe:
+        case .hello, .summary, .unsubscribe, .warnings:
             break
+        case .resources(let query):
+            if let kind = query.kind { fields["kind"] = .string(kind.rawValue) }
+            if query.orphanedOnly { fields["orphaned"] = .bool(true) }
+            fields["offset"] = .integer(Int64(query.offset))
+            fields["limit"] = .integer(Int64(query.limit))
         case .tasks(let query):
             if let state = query.state { fields["state"] = .string(state.rawValue) }
             if let wait = query.wait { fields["wait"] = .string(wait) }
@@ -152,6 +164,19 @@ extension RequestLine {
         case "hello": return .hello
         case "summary": return .summary
         case "unsubscribe": return .unsubscribe
+        case "warnings": return .warnings
+        case "resources":
+            var query = ResourceQuery()
+            if let kind = try fields.string("kind") {
+                guard let parsed = ResourceKind(rawValue: kind) else {
+                    throw .init(.invalidField, "\"kind\" must be one of \(listed(ResourceKind.allCases))")
+                }
+                query.kind = parsed
+            }
+            query.orphanedOnly = try fields.bool("orphaned") ?? false
+            query.offset = try fields.integer("offset", in: 0...Int.max) ?? 0
+            query.limit = try fields.integer("limit", in: 1...TaskQuery.maxLimit) ?? TaskQuery.defaultLimit
+            return .resources(query)
         case "tasks":
             var query = TaskQuery()
             if let state = try fields.string("state") {
@@ -223,6 +248,15 @@ struct FieldReader {
         case nil, .null?: return nil
         case .string(let value)?: return value
         case let other?: throw ProtocolError(.invalidField, "\"\(key)\" must be a string, not \(other.typeName)")
+        }
+    }
+
+    mutating func bool(_ key: String) throws(ProtocolError) -> Bool? {
+        consumed.insert(key)
+        switch object[key] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?: throw ProtocolError(.invalidField, "\"\(key)\" must be a boolean, not \(other.typeName)")
         }
     }
 

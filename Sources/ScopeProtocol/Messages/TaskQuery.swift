@@ -140,3 +140,24 @@ public struct Subscription: Codable, Sendable, Hashable {
         self.interval = interval
     }
 }
+
+/// Which resources a `resources` request wants.
+public struct ResourceQuery: Sendable, Hashable {
+    /// Keep only resources of this kind.
+    public var kind: ResourceKind?
+    /// Keep only resources a definite leak rule holds for.
+    public var orphanedOnly: Bool
+    /// Rows to skip (orphans come first, then by id).
+    public var offset: Int
+    /// Rows to return at most, `1...TaskQuery.maxLimit`.
+    public var limit: Int
+
+    public init(
+        kind: ResourceKind? = nil, orphanedOnly: Bool = false, offset: Int = 0, limit: Int = TaskQuery.defaultLimit
+    ) {
+        self.kind = kind
+        self.orphanedOnly = orphanedOnly
+        self.offset = offset
+        self.limit = limit
+    }
+}

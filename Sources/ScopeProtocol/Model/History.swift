@@ -10,13 +10,32 @@ public struct HistorySample: Codable, Sendable, Hashable {
     public var totals: Summary.Totals
     /// Waiting tasks by wait reason at that moment.
     public var waits: [String: Int]
+    /// Live tasks of the busiest spawn sites (`file:line`) at that moment; a bounded few.
+    public var sites: [String: Int]
 
-    public init(time: Double, active: Int, waiting: Int, totals: Summary.Totals, waits: [String: Int]) {
+    public init(
+        time: Double, active: Int, waiting: Int, totals: Summary.Totals, waits: [String: Int],
+        sites: [String: Int] = [:]
+    ) {
         self.time = time
         self.active = active
         self.waiting = waiting
         self.totals = totals
         self.waits = waits
+        self.sites = sites
+    }
+
+    private enum CodingKeys: String, CodingKey { case time, active, waiting, totals, waits, sites }
+
+    /// Reads a sample; `sites` may be absent (older snapshots).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        time = try container.decode(Double.self, forKey: .time)
+        active = try container.decode(Int.self, forKey: .active)
+        waiting = try container.decode(Int.self, forKey: .waiting)
+        totals = try container.decode(Summary.Totals.self, forKey: .totals)
+        waits = try container.decode([String: Int].self, forKey: .waits)
+        sites = try container.decodeIfPresent([String: Int].self, forKey: .sites) ?? [:]
     }
 }
 

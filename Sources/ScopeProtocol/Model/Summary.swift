@@ -47,10 +47,14 @@ public struct Summary: Codable, Sendable, Hashable {
     public var waits: [String: Int]
     /// The sampler's interval in seconds.
     public var interval: Double
+    /// Leak warnings by rule name, as of the sampler's last tick.
+    public var warnings: [String: Int]
+    /// Tracked resources by kind.
+    public var resources: [String: Int]
 
     public init(
         pid: Int32, process: String, capturedAt: Double, uptime: Double, tasks: StateCounts, totals: Totals,
-        waits: [String: Int], interval: Double
+        waits: [String: Int], interval: Double, warnings: [String: Int] = [:], resources: [String: Int] = [:]
     ) {
         self.pid = pid
         self.process = process
@@ -60,5 +64,26 @@ public struct Summary: Codable, Sendable, Hashable {
         self.totals = totals
         self.waits = waits
         self.interval = interval
+        self.warnings = warnings
+        self.resources = resources
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case pid, process, capturedAt, uptime, tasks, totals, waits, interval, warnings, resources
+    }
+
+    /// Reads a summary; `warnings` and `resources` may be absent (older snapshots).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        pid = try container.decode(Int32.self, forKey: .pid)
+        process = try container.decode(String.self, forKey: .process)
+        capturedAt = try container.decode(Double.self, forKey: .capturedAt)
+        uptime = try container.decode(Double.self, forKey: .uptime)
+        tasks = try container.decode(StateCounts.self, forKey: .tasks)
+        totals = try container.decode(Totals.self, forKey: .totals)
+        waits = try container.decode([String: Int].self, forKey: .waits)
+        interval = try container.decode(Double.self, forKey: .interval)
+        warnings = try container.decodeIfPresent([String: Int].self, forKey: .warnings) ?? [:]
+        resources = try container.decodeIfPresent([String: Int].self, forKey: .resources) ?? [:]
     }
 }

@@ -28,12 +28,17 @@ public struct TaskInfo: Codable, Sendable, Hashable {
     public var inState: Double
     /// Whether the task has been cancelled.
     public var cancelled: Bool
+    /// The resource (channel, timer, semaphore, continuation) it waits on, while waiting on one.
+    public var resource: UInt64?
+    /// Set for an untracked task seen waiting on a tracked primitive: it is
+    /// shown with what can be known (its `Task.name`, its wait) and only while it waits.
+    public var adopted: Bool?
 
     /// Creates a task record; the agent and tests use this, clients decode it.
     public init(
         id: UInt64, name: String, parent: UInt64? = nil, state: TaskState, outcome: TaskOutcome? = nil,
         error: String? = nil, wait: String? = nil, waitSite: SourceSite? = nil, spawnSite: SourceSite,
-        created: Double, inState: Double, cancelled: Bool = false
+        created: Double, inState: Double, cancelled: Bool = false, resource: UInt64? = nil, adopted: Bool? = nil
     ) {
         self.id = id
         self.name = name
@@ -47,6 +52,8 @@ public struct TaskInfo: Codable, Sendable, Hashable {
         self.created = created
         self.inState = inState
         self.cancelled = cancelled
+        self.resource = resource
+        self.adopted = adopted
     }
 
     /// Seconds this task has been waiting, or zero when it is not waiting.

@@ -30,14 +30,14 @@ public struct SnapshotHead: Codable, Sendable, Hashable {
     public var filter: String?
     public var summary: Summary
     public var history: History
-    /// Channels, timers, semaphores and continuations (filled by the leak rules).
-    public var resources: [JSONValue]
-    /// Leak warnings (filled by the leak rules).
-    public var warnings: [JSONValue]
+    /// Every tracked channel, timer, ticker, semaphore and pending or leaked continuation.
+    public var resources: [ResourceInfo]
+    /// Every leak warning at capture time, definite ones first.
+    public var warnings: [Warning]
 
     public init(
         process: ProcessDescription, capturedAt: Double, filter: String?, summary: Summary, history: History,
-        resources: [JSONValue] = [], warnings: [JSONValue] = []
+        resources: [ResourceInfo] = [], warnings: [Warning] = []
     ) {
         self.format = SnapshotDocument.formatName
         self.version = SnapshotDocument.currentVersion
@@ -66,8 +66,8 @@ public struct SnapshotDocument: Codable, Sendable, Hashable {
     public var filter: String?
     public var summary: Summary
     public var history: History
-    public var resources: [JSONValue]
-    public var warnings: [JSONValue]
+    public var resources: [ResourceInfo]
+    public var warnings: [Warning]
     public var tasks: [TaskInfo]
 
     public init(head: SnapshotHead, tasks: [TaskInfo]) {

@@ -17,6 +17,9 @@ final class Agent: Sendable {
     let processName: String
     /// Monotonic nanoseconds when the agent started.
     let startedAt: UInt64
+    let rules: LeakRules
+    /// The warnings of the sampler's last tick, for summaries.
+    private let lastWarnings = Mutex<[Warning]>([])
     private let group: MultiThreadedEventLoopGroup
     private let serverChannel: any Channel
     private let sampling: RepeatedTask
@@ -25,8 +28,9 @@ final class Agent: Sendable {
     private init(
         registry: Registry, sampler: Sampler, configuration: TaskScope.Configuration, socketPath: String,
         logger: Logger, startedAt: UInt64, group: MultiThreadedEventLoopGroup, serverChannel: any Channel,
-        sampling: RepeatedTask, socketIdentity: FileIdentity?
+        sampling: RepeatedTask, socketIdentity: FileIdentity?, rules: LeakRules
     ) {
+        self.rules = rules
         self.registry = registry
         self.sampler = sampler
         self.configuration = configuration
@@ -87,15 +91,18 @@ final class Agent: Sendable {
         }
         let loop = group.next()
         let interval = TimeAmount.nanoseconds(Int64(clamping: configuration.sampleInterval.nanoseconds))
+        let rules = LeakRules(settings: configuration.rules.applyingEnvironment(location.environment))
         sampler.sample(registry)
         let sampling = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             sampler.sample(registry)
+            pending.agent?.refreshWarnings()
         }
         let agent = Agent(
             registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,
             startedAt: startedAt, group: group, serverChannel: serverChannel, sampling: sampling,
-            socketIdentity: SocketFile.identity(path))
+            socketIdentity: SocketFile.identity(path), rules: rules)
         pending.agent = agent
+        agent.refreshWarnings()
         ExitCleanup.register(path: path, identity: agent.socketIdentity)
         logger.info("taskscope agent serving", metadata: ["socket": "\(path)"])
         return agent
@@ -139,6 +146,31 @@ final class Agent: Sendable {
             pid: pid, name: processName, agentVersion: TaskScope.version, started: registry.clock.wall(startedAt))
     }
 
+    /// Tracked resources matching `query`, orphans first, then by id.
+    func resources(_ query: ResourceQuery) -> ResourceList {
+        var all = registry.resources.reports(registry.reportContext())
+        if let kind = query.kind { all.removeAll { $0.kind != kind } }
+        if query.orphanedOnly { all.removeAll { !$0.orphaned } }
+        all.sort { lhs, rhs in lhs.orphaned != rhs.orphaned ? lhs.orphaned : lhs.id < rhs.id }
+        let start = min(query.offset, all.count)
+        let end = min(start + query.limit, all.count)
+        return ResourceList(total: all.count, resources: Array(all[start..<end]))
+    }
+
+    /// The leak warnings, evaluated now.
+    func evaluateWarnings() -> [Warning] {
+        rules.evaluate(registry: registry, samples: sampler.samples)
+    }
+
+    /// Evaluates the rules and keeps the result for summaries.
+    func refreshWarnings() {
+        let warnings = evaluateWarnings()
+        lastWarnings.withLock { $0 = warnings }
+    }
+
+    /// The warnings of the last evaluation.
+    var cachedWarnings: [Warning] { lastWarnings.withLock { $0 } }
+
     func summary() -> Summary {
         let counts = registry.counts()
         let now = AgentClock.precise()
@@ -146,7 +178,9 @@ final class Agent: Sendable {
             pid: pid, process: processName, capturedAt: registry.clock.wall(now),
             uptime: AgentClock.seconds(from: startedAt, to: now),
             tasks: .init(active: counts.active, waiting: counts.waiting, finished: counts.finished),
-            totals: counts.totals, waits: counts.waits, interval: configuration.sampleInterval.seconds)
+            totals: counts.totals, waits: counts.waits, interval: configuration.sampleInterval.seconds,
+            warnings: Dictionary(cachedWarnings.map { ($0.rule.rawValue, 1) }, uniquingKeysWith: +),
+            resources: registry.resources.countsByKind(registry.reportContext()))
     }
 }
 

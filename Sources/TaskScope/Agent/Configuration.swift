@@ -30,10 +30,13 @@ extension TaskScope {
         /// How many bytes may wait in one client's output before it stops being
         /// read from; a subscribed client stuck past this is dropped.
         public var maxPendingOutputBytes: Int
+        /// Leak rule thresholds and switches (environment variables override them).
+        public var rules: RuleSettings
 
         public init(
             socketPath: String? = nil, sampleInterval: Duration = .seconds(1), historyCapacity: Int = 600,
-            retention: Retention = Retention(), maxLineBytes: Int = 1 << 20, maxPendingOutputBytes: Int = 4 << 20
+            retention: Retention = Retention(), maxLineBytes: Int = 1 << 20, maxPendingOutputBytes: Int = 4 << 20,
+            rules: RuleSettings = RuleSettings()
         ) {
             self.socketPath = socketPath
             self.sampleInterval = sampleInterval
@@ -41,6 +44,7 @@ extension TaskScope {
             self.retention = retention
             self.maxLineBytes = maxLineBytes
             self.maxPendingOutputBytes = maxPendingOutputBytes
+            self.rules = rules
         }
     }
 }

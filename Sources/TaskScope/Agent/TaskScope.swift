@@ -75,6 +75,17 @@ public enum TaskScope {
         running.withLock { $0?.socketPath }
     }
 
+    /// The leak warnings of this process, evaluated now: definite leaks first,
+    /// then suspects. Uses the running agent's rule settings and history, or
+    /// the defaults (and no history, so no `runaway-spawn`) when it is not running.
+    ///
+    /// Cost: a pass over resources and live tasks.
+    public static func warnings() -> [Warning] {
+        if let agent = running.withLock({ $0 }) { return agent.evaluateWarnings() }
+        let settings = RuleSettings().applyingEnvironment(ProcessInfo.processInfo.environment)
+        return LeakRules(settings: settings).evaluate(registry: registry, samples: [])
+    }
+
     /// The id of the tracked task the caller runs in, or `nil` outside tracked tasks.
     public static var currentTaskID: UInt64? { currentRecord?.id }
 }

@@ -12,6 +12,8 @@ final class Registry: Sendable {
 
     let clock = AgentClock()
     let shards: [RegistryShard]
+    /// The tracked channels, timers, semaphores and continuations.
+    let resources = ResourceTable()
     private let nextID = Atomic<UInt64>(1)
     private let maxFinishedAge: Atomic<UInt64>
     private let retainedCount: Atomic<Int>
@@ -67,8 +69,30 @@ final class Registry: Sendable {
         shard.state.withLock {
             $0.live[id] = record
             $0.spawned &+= 1
+            $0.countSite(record.spawnSite, by: 1)
         }
         return record
+    }
+
+    /// Records an untracked task seen waiting; it counts in no total and is
+    /// dropped with ``dropAdopted(_:)`` when its wait ends.
+    func adopt(name: String) -> TaskRecord {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let shard = shards[Int(id % UInt64(Registry.shardCount))]
+        let record = TaskRecord(
+            id: id, name: name, parentID: 0, spawnFile: "(untracked)", spawnLine: 0, spawnFunction: "",
+            created: AgentClock.coarse(), shard: shard, adopted: true)
+        shard.state.withLock { $0.live[id] = record }
+        return record
+    }
+
+    /// Forgets an adopted task.
+    func dropAdopted(_ record: TaskRecord) {
+        record.shard.state.withLock { shard in
+            guard shard.live.removeValue(forKey: record.id) != nil else { return }
+            if let wait = record.wait { shard.countWait(wait.reason, by: -1) }
+            record.wait = nil
+        }
     }
 
     /// Marks the task finished and moves it to the retained finished tasks.
@@ -78,6 +102,7 @@ final class Registry: Sendable {
         record.shard.state.withLock { shard in
             guard shard.live.removeValue(forKey: record.id) != nil else { return }
             if let wait = record.wait { shard.countWait(wait.reason, by: -1) }
+            shard.countSite(record.spawnSite, by: -1)
             record.state = .finished
             record.wait = nil
             record.outcome = outcome
@@ -96,13 +121,13 @@ final class Registry: Sendable {
     }
 
     /// Puts the task into a labelled wait and returns what it replaced.
-    func beginWait(_ record: TaskRecord, reason: String, file: String, line: Int) -> WaitToken {
+    func beginWait(_ record: TaskRecord, reason: String, file: String, line: Int, resource: UInt64 = 0) -> WaitToken {
         let now = AgentClock.coarse()
         return record.shard.state.withLock { shard in
             let token = WaitToken(previous: record.wait, previousSince: record.stateSince)
             guard record.state != .finished else { return token }
             if let previous = record.wait { shard.countWait(previous.reason, by: -1) }
-            record.wait = WaitFrame(reason: reason, file: file, line: line)
+            record.wait = WaitFrame(reason: reason, file: file, line: line, resource: resource)
             record.state = .waiting
             record.stateSince = now
             shard.countWait(reason, by: 1)
@@ -156,6 +181,9 @@ final class Registry: Sendable {
                 for (reason, count) in state.waitsByReason {
                     counts.waits[reason, default: 0] += count
                 }
+                for (site, count) in state.liveBySite {
+                    counts.sites[site, default: 0] += count
+                }
             }
         }
         return counts
@@ -164,6 +192,16 @@ final class Registry: Sendable {
     /// The current state of one record.
     func info(_ record: TaskRecord, now: UInt64 = AgentClock.coarse()) -> TaskInfo {
         record.shard.state.withLock { _ in record.info(clock: clock, now: now) }
+    }
+
+    /// The live (unfinished) record with this id.
+    func liveRecord(id: UInt64) -> TaskRecord? {
+        shards[Int(id % UInt64(Registry.shardCount))].state.withLock { $0.live[id] }
+    }
+
+    /// A context for resources to report in, now.
+    func reportContext() -> ReportContext {
+        ReportContext(registry: self, now: AgentClock.coarse())
     }
 
     /// The record with this id, live or retained.
@@ -197,6 +235,7 @@ struct Counts: Sendable, Equatable {
     var finished = 0
     var totals = Summary.Totals(spawned: 0, completed: 0, cancelled: 0, failed: 0)
     var waits: [String: Int] = [:]
+    var sites: [SiteKey: Int] = [:]
 
     var active: Int { live - waiting }
 }

@@ -21,6 +21,8 @@ struct ShardState: Sendable {
     var finishedCapacity: Int
     var waiting = 0
     var waitsByReason: [String: Int] = [:]
+    /// Live tracked (not adopted) tasks by spawn site, for the runaway-spawn rule.
+    var liveBySite: [SiteKey: Int] = [:]
     var spawned: UInt64 = 0
     var completed: UInt64 = 0
     var cancelled: UInt64 = 0
@@ -35,6 +37,11 @@ struct ShardState: Sendable {
         waiting += delta
         let count = waitsByReason[reason, default: 0] + delta
         waitsByReason[reason] = count == 0 ? nil : count
+    }
+
+    mutating func countSite(_ site: SiteKey, by delta: Int) {
+        let count = liveBySite[site, default: 0] + delta
+        liveBySite[site] = count == 0 ? nil : count
     }
 
     /// Drops finished tasks beyond the capacity or that finished before `cutoff`.

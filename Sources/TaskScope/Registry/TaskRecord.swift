@@ -16,6 +16,8 @@ final class TaskRecord: @unchecked Sendable {
     /// Monotonic nanoseconds at spawn.
     let created: UInt64
     let shard: RegistryShard
+    /// An untracked task seen waiting on a tracked primitive: shown only while it waits.
+    let adopted: Bool
 
     // Guarded by `shard`'s lock.
     var state: TaskState = .active
@@ -29,7 +31,7 @@ final class TaskRecord: @unchecked Sendable {
 
     init(
         id: UInt64, name: String, parentID: UInt64, spawnFile: String, spawnLine: Int, spawnFunction: String,
-        created: UInt64, shard: RegistryShard
+        created: UInt64, shard: RegistryShard, adopted: Bool = false
     ) {
         self.id = id
         self.name = name
@@ -40,7 +42,10 @@ final class TaskRecord: @unchecked Sendable {
         self.created = created
         self.stateSince = created
         self.shard = shard
+        self.adopted = adopted
     }
+
+    var spawnSite: SiteKey { SiteKey(file: spawnFile, line: spawnLine) }
 
     /// The record as the wire shows it. Call with `shard`'s lock held.
     func info(clock: AgentClock, now: UInt64) -> TaskInfo {
@@ -56,7 +61,9 @@ final class TaskRecord: @unchecked Sendable {
             spawnSite: SourceSite(file: spawnFile, line: spawnLine, function: spawnFunction),
             created: milliseconds(clock.wall(created)),
             inState: milliseconds(AgentClock.seconds(from: stateSince, to: now)),
-            cancelled: cancelledAt != 0
+            cancelled: cancelledAt != 0,
+            resource: wait.flatMap { $0.resource == 0 ? nil : $0.resource },
+            adopted: adopted ? true : nil
         )
     }
 }
@@ -72,6 +79,16 @@ struct WaitFrame: Sendable {
     var reason: String
     var file: String
     var line: Int
+    /// The resource waited on, or 0.
+    var resource: UInt64 = 0
+}
+
+/// A spawn site, as the key of per-site counts.
+struct SiteKey: Hashable, Sendable, CustomStringConvertible {
+    var file: String
+    var line: Int
+
+    var description: String { "\(file):\(line)" }
 }
 
 /// What a wait replaced, so that ending it restores an enclosing wait.

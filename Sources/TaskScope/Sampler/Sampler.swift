@@ -15,17 +15,25 @@ final class Sampler: Sendable {
         ring = Mutex(CircularBuffer(initialCapacity: min(self.capacity, 1024)))
     }
 
+    /// How many spawn sites a sample keeps: the busiest ones.
+    static let siteLimit = 32
+
     /// Takes one sample of `registry`. Cost: one `Registry.counts()`, no task visited.
     func sample(_ registry: Registry) {
         let counts = registry.counts()
+        let busiest = counts.sites.sorted { $0.value > $1.value }.prefix(Sampler.siteLimit)
         let sample = HistorySample(
             time: registry.clock.wall(AgentClock.precise()), active: counts.active, waiting: counts.waiting,
-            totals: counts.totals, waits: counts.waits)
+            totals: counts.totals, waits: counts.waits,
+            sites: Dictionary(busiest.map { ($0.key.description, $0.value) }, uniquingKeysWith: +))
         ring.withLock { ring in
             if ring.count >= capacity { ring.removeFirst() }
             ring.append(sample)
         }
     }
+
+    /// The samples, oldest first.
+    var samples: [HistorySample] { ring.withLock { Array($0) } }
 
     /// The last `limit` samples (all when `nil`), oldest first.
     func history(limit: Int? = nil) -> History {

@@ -105,6 +105,10 @@ final class ConnectionHandler: ChannelInboundHandler {
                         id: id, error: .init(.notFound, "no task \(taskID) (finished too long ago, or never existed)")),
                     context: context)
             }
+        case .resources(let query):
+            send(Reply(id: id, result: agent.resources(query)), context: context)
+        case .warnings:
+            send(Reply(id: id, result: WarningList(warnings: agent.evaluateWarnings())), context: context)
         case .history(let limit):
             send(Reply(id: id, result: agent.sampler.history(limit: limit)), context: context)
         case .snapshot(let options):
@@ -169,7 +173,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         let now = AgentClock.precise()
         let head = SnapshotHead(
             process: agent.processDescription, capturedAt: registry.clock.wall(now), filter: options.wait,
-            summary: agent.summary(), history: agent.sampler.history())
+            summary: agent.summary(), history: agent.sampler.history(),
+            resources: registry.resources.reports(registry.reportContext()), warnings: agent.evaluateWarnings())
         var line = Wire.chunkPrefix(id: id, kind: Wire.headChunk)
         let encoded = Wire.line(head)
         line.append(contentsOf: encoded.dropLast())

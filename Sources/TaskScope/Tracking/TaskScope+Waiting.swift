@@ -1,12 +1,14 @@
 import ScopeProtocol
+import Synchronization
 
 extension TaskScope {
-    /// Runs `body` as a labelled wait: while it runs, the current tracked task
-    /// shows as `waiting` with reason `reason` at the caller's line.
+    /// Runs `body` as a labelled wait: while it runs, the current task shows
+    /// as `waiting` with reason `reason` at the caller's line.
     ///
     /// Waits nest: an inner wait shows while it runs, then the outer one again.
-    /// Outside a tracked task it just runs `body`. Cost: a task-local read and
-    /// two uncontended locks; no allocation.
+    /// An untracked task is adopted for the duration of the wait (shown with its
+    /// `Task.name`). Cost inside a tracked task: a task-local read and two
+    /// uncontended locks; no allocation.
     ///
     /// ```swift
     /// let user = try await TaskScope.waiting(on: "db.query") { try await db.user(id) }
@@ -18,10 +20,7 @@ extension TaskScope {
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws(E) -> T
     ) async throws(E) -> T {
-        guard let record = currentRecord else { return try await body() }
-        let token = registry.beginWait(record, reason: reason, file: fileID, line: line)
-        defer { registry.endWait(record, token) }
-        return try await body()
+        try await recordingWait(reason, resource: 0, fileID: fileID, line: line) { _ throws(E) in try await body() }
     }
 
     /// `Task.sleep(for:)` recorded as a wait with reason `sleep`.
@@ -31,5 +30,78 @@ extension TaskScope {
         try await waiting(on: WaitReason.sleep, fileID: fileID, line: line) { () async throws -> Void in
             try await Task.sleep(for: duration)
         }
+    }
+
+    /// Records a wait on `resource` around `body`, which receives the id of the
+    /// waiting task (tracked or adopted; 0 when tracking is off).
+    static func recordingWait<T, E: Error>(
+        _ reason: String, resource: UInt64, fileID: String, line: Int,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (UInt64) async throws(E) -> T
+    ) async throws(E) -> T {
+        if let record = currentRecord {
+            let token = registry.beginWait(record, reason: reason, file: fileID, line: line, resource: resource)
+            defer { registry.endWait(record, token) }
+            return try await body(record.id)
+        }
+        guard !isDisabledByEnvironment, let adoption = Adoptions.shared.enter(registry) else {
+            return try await body(0)
+        }
+        let token = registry.beginWait(adoption, reason: reason, file: fileID, line: line, resource: resource)
+        defer {
+            registry.endWait(adoption, token)
+            Adoptions.shared.leave(registry)
+        }
+        return try await body(adoption.id)
+    }
+}
+
+/// Untracked tasks currently adopted, by the identity of the Swift task, so
+/// that nested waits of one task share one record.
+final class Adoptions: Sendable {
+    static let shared = Adoptions()
+
+    private let entries = Mutex<[Int: (record: TaskRecord, depth: Int)]>([:])
+
+    /// The adopted record of the current task, created on its first wait.
+    func enter(_ registry: Registry) -> TaskRecord? {
+        guard let key = Adoptions.currentTaskKey() else { return nil }
+        return entries.withLock { entries in
+            if var entry = entries[key] {
+                entry.depth += 1
+                entries[key] = entry
+                return entry.record
+            }
+            let record = registry.adopt(name: Adoptions.currentTaskName() ?? "(untracked task)")
+            entries[key] = (record, 1)
+            return record
+        }
+    }
+
+    /// Ends one wait of the current task; the record goes when its outermost wait ends.
+    func leave(_ registry: Registry) {
+        guard let key = Adoptions.currentTaskKey() else { return }
+        let dropped: TaskRecord? = entries.withLock { entries in
+            guard var entry = entries[key] else { return nil }
+            entry.depth -= 1
+            if entry.depth > 0 {
+                entries[key] = entry
+                return nil
+            }
+            entries[key] = nil
+            return entry.record
+        }
+        if let dropped { registry.dropAdopted(dropped) }
+    }
+
+    private static func currentTaskKey() -> Int? {
+        withUnsafeCurrentTask { $0?.hashValue }
+    }
+
+    private static func currentTaskName() -> String? {
+        if #available(macOS 26.0, *) {
+            return Task<Never, Never>.name
+        }
+        return nil
     }
 }

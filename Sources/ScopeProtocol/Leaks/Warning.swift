@@ -1,0 +1,94 @@
+/// The leak rules of the agent, by their names on the wire.
+public enum LeakRule: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Tasks blocked on a channel whose other side has no live endpoint (or values buffered with no receiver).
+    case orphanedChannel = "orphaned-channel"
+    /// A timer or ticker still armed whose owner task has finished.
+    case orphanedTimer = "orphaned-timer"
+    /// A continuation destroyed without being resumed while a task waits on it.
+    case leakedContinuation = "leaked-continuation"
+    /// Tasks waiting at the same site for longer than a threshold.
+    case stuckWait = "stuck-wait"
+    /// A task cancelled longer than a threshold ago that has not finished.
+    case ignoredCancellation = "ignored-cancellation"
+    /// The live task count of one spawn site growing across the history window.
+    case runawaySpawn = "runaway-spawn"
+
+    /// Whether the rule proves a leak (`definite`) or points at a likely one (`suspect`).
+    public var severity: Severity {
+        switch self {
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation: .definite
+        case .stuckWait, .ignoredCancellation, .runawaySpawn: .suspect
+        }
+    }
+
+    public enum Severity: String, Codable, Sendable, Hashable, Comparable {
+        case definite, suspect
+
+        public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs == .definite && rhs == .suspect }
+    }
+}
+
+/// One leak warning: what leaked, where, which tasks, whose absence caused it, and how to fix it.
+public struct Warning: Codable, Sendable, Hashable {
+    public var rule: LeakRule
+    public var severity: LeakRule.Severity
+    /// The resource concerned (channel, timer, continuation, semaphore), if any.
+    public var resource: UInt64?
+    /// The resource's name, or the task name for task rules.
+    public var name: String?
+    /// The site: where the resource was created, where tasks wait, or where they are spawned.
+    public var site: SourceSite?
+    /// The wait reason involved, if any.
+    public var reason: String?
+    /// How many tasks are involved.
+    public var tasks: Int
+    /// A few of their ids, lowest first.
+    public var taskIDs: [UInt64]
+    /// The task whose absence caused the leak (a finished owner), if any.
+    public var owner: UInt64?
+    /// When the owner (or the last endpoint) went away, or when the condition began (Unix seconds).
+    public var since: Double?
+    /// One line saying what leaked and where.
+    public var message: String
+    /// One line saying how to fix it.
+    public var hint: String
+
+    public init(
+        rule: LeakRule, resource: UInt64? = nil, name: String? = nil, site: SourceSite? = nil, reason: String? = nil,
+        tasks: Int, taskIDs: [UInt64], owner: UInt64? = nil, since: Double? = nil, message: String, hint: String
+    ) {
+        self.rule = rule
+        self.severity = rule.severity
+        self.resource = resource
+        self.name = name
+        self.site = site
+        self.reason = reason
+        self.tasks = tasks
+        self.taskIDs = taskIDs
+        self.owner = owner
+        self.since = since
+        self.message = message
+        self.hint = hint
+    }
+}
+
+/// The `warnings` reply.
+public struct WarningList: Codable, Sendable, Hashable {
+    /// Definite leaks first, then suspects; within each, most tasks first.
+    public var warnings: [Warning]
+
+    public init(warnings: [Warning]) { self.warnings = warnings }
+}
+
+/// The `resources` reply.
+public struct ResourceList: Codable, Sendable, Hashable {
+    /// How many resources matched, over all pages.
+    public var total: Int
+    /// Orphans first, then by id.
+    public var resources: [ResourceInfo]
+
+    public init(total: Int, resources: [ResourceInfo]) {
+        self.total = total
+        self.resources = resources
+    }
+}

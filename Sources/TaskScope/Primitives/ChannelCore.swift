@@ -1,0 +1,292 @@
+import NIOCore
+import ScopeProtocol
+import Synchronization
+
+/// The shared state of one tracked channel: its buffer, its blocked senders
+/// and receivers, and its live endpoints. Both endpoints point here.
+final class ChannelCore<Element: Sendable>: TrackedResource {
+    let resourceID: UInt64
+    let name: String
+    let site: SourceSite
+    let capacity: Int
+    let created: UInt64
+    private let registry: Registry
+    private let state: Mutex<ChannelState<Element>>
+
+    init(capacity: Int, name: String, fileID: String, line: Int, registry: Registry) {
+        self.registry = registry
+        self.resourceID = registry.resources.makeID()
+        self.name = name
+        self.site = SourceSite(file: fileID, line: line)
+        self.capacity = max(0, capacity)
+        self.created = AgentClock.coarse()
+        self.state = Mutex(ChannelState(capacity: max(0, capacity)))
+        registry.resources.register(self)
+    }
+
+    deinit { registry.resources.unregister(resourceID) }
+
+    // MARK: Endpoints
+
+    func retainEndpoint(sender: Bool) {
+        state.withLock { sender ? ($0.sendersAlive += 1) : ($0.receiversAlive += 1) }
+    }
+
+    func releaseEndpoint(sender: Bool) {
+        let now = AgentClock.coarse()
+        state.withLock { state in
+            if sender {
+                state.sendersAlive -= 1
+                if state.sendersAlive == 0 { state.sendersGoneAt = now }
+            } else {
+                state.receiversAlive -= 1
+                if state.receiversAlive == 0 { state.receiversGoneAt = now }
+            }
+        }
+    }
+
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    // MARK: Sending
+
+    func send(_ element: Element, fileID: String, line: Int) async throws {
+        switch state.withLock({ $0.trySend(element) }) {
+        case .done:
+            return
+        case .handOff(let receiver):
+            receiver.continuation.resume(returning: element)
+            return
+        case .finished:
+            throw TrackedChannelError.finished(channel: name)
+        case .mustWait:
+            try await TaskScope.recordingWait(WaitReason.channelSend, resource: resourceID, fileID: fileID, line: line)
+            {
+                taskID in
+                try await blockSending(element, taskID: taskID)
+            }
+        }
+    }
+
+    private func blockSending(_ element: Element, taskID: UInt64) async throws {
+        let waiterID = state.withLock { $0.makeWaiterID() }
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                let outcome = state.withLock { state -> SendOutcome<Element> in
+                    if Task.isCancelled { return .failed(CancellationError()) }
+                    switch state.trySend(element) {
+                    case .done: return .sent
+                    case .handOff(let receiver): return .handedOff(receiver)
+                    case .finished: return .failed(TrackedChannelError.finished(channel: name))
+                    case .mustWait:
+                        state.senders.append(
+                            SendWaiter(id: waiterID, taskID: taskID, element: element, continuation: continuation))
+                        return .queued
+                    }
+                }
+                switch outcome {
+                case .queued: break
+                case .sent: continuation.resume()
+                case .handedOff(let receiver):
+                    receiver.continuation.resume(returning: element)
+                    continuation.resume()
+                case .failed(let error): continuation.resume(throwing: error)
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                state.senders.firstIndex { $0.id == waiterID }.map { state.senders.remove(at: $0) }
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    // MARK: Receiving
+
+    func receive(fileID: String, line: Int) async throws -> Element? {
+        switch state.withLock({ $0.tryReceive() }) {
+        case .value(let element, let sender):
+            sender?.continuation.resume()
+            return element
+        case .end:
+            return nil
+        case .mustWait:
+            return try await TaskScope.recordingWait(
+                WaitReason.channelReceive, resource: resourceID, fileID: fileID, line: line
+            ) { taskID in
+                try await blockReceiving(taskID: taskID)
+            }
+        }
+    }
+
+    private func blockReceiving(taskID: UInt64) async throws -> Element? {
+        let waiterID = state.withLock { $0.makeWaiterID() }
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element?, any Error>) in
+                let outcome = state.withLock { state -> ReceiveAttempt<Element>? in
+                    if Task.isCancelled { return nil }
+                    let attempt = state.tryReceive()
+                    if case .mustWait = attempt {
+                        state.receivers.append(ReceiveWaiter(id: waiterID, taskID: taskID, continuation: continuation))
+                    }
+                    return attempt
+                }
+                switch outcome {
+                case nil: continuation.resume(throwing: CancellationError())
+                case .mustWait?: break
+                case .end?: continuation.resume(returning: nil)
+                case .value(let element, let sender)?:
+                    sender?.continuation.resume()
+                    continuation.resume(returning: element)
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                state.receivers.firstIndex { $0.id == waiterID }.map { state.receivers.remove(at: $0) }
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    // MARK: Finishing
+
+    /// Finishes the channel: blocked receivers get the end, blocked senders an error;
+    /// values already buffered can still be received.
+    func finish() {
+        let now = AgentClock.coarse()
+        let (senders, receivers) = state.withLock { state -> ([SendWaiter<Element>], [ReceiveWaiter<Element>]) in
+            guard !state.finished else { return ([], []) }
+            state.finished = true
+            state.finishedAt = now
+            defer {
+                state.senders.removeAll()
+                state.receivers.removeAll()
+            }
+            return (Array(state.senders), Array(state.receivers))
+        }
+        for receiver in receivers { receiver.continuation.resume(returning: nil) }
+        for sender in senders { sender.continuation.resume(throwing: TrackedChannelError.finished(channel: name)) }
+    }
+
+    // MARK: Reporting
+
+    func report(_ context: ReportContext) -> ResourceInfo {
+        state.withLock { state in
+            var info = ResourceInfo(
+                id: resourceID, kind: .channel, name: name, site: site, created: context.wall(created),
+                state: state.finished ? "finished" : "open")
+            info.capacity = capacity
+            info.buffered = state.buffer.count
+            info.senders = state.sendersAlive
+            info.receivers = state.receiversAlive
+            info.blockedSending = state.senders.count
+            info.blockedSendingIDs = firstIDs(state.senders.lazy.map(\.taskID).filter { $0 != 0 })
+            info.blockedReceiving = state.receivers.count
+            info.blockedReceivingIDs = firstIDs(state.receivers.lazy.map(\.taskID).filter { $0 != 0 })
+            if state.sendersAlive == 0, state.sendersGoneAt != 0 {
+                info.sendersGoneAt = context.wall(state.sendersGoneAt)
+            }
+            if state.receiversAlive == 0, state.receiversGoneAt != 0 {
+                info.receiversGoneAt = context.wall(state.receiversGoneAt)
+            }
+            info.orphaned = state.isOrphaned
+            return info
+        }
+    }
+}
+
+struct SendWaiter<Element: Sendable>: Sendable {
+    var id: UInt64
+    var taskID: UInt64
+    var element: Element
+    var continuation: UnsafeContinuation<Void, any Error>
+}
+
+struct ReceiveWaiter<Element: Sendable>: Sendable {
+    var id: UInt64
+    var taskID: UInt64
+    var continuation: UnsafeContinuation<Element?, any Error>
+}
+
+enum SendAttempt<Element: Sendable> {
+    case done
+    case handOff(ReceiveWaiter<Element>)
+    case finished
+    case mustWait
+}
+
+enum SendOutcome<Element: Sendable> {
+    case queued, sent
+    case handedOff(ReceiveWaiter<Element>)
+    case failed(any Error)
+}
+
+enum ReceiveAttempt<Element: Sendable> {
+    /// A value, and the blocked sender it came from (or whose value refilled the buffer), to resume.
+    case value(Element, SendWaiter<Element>?)
+    case end
+    case mustWait
+}
+
+struct ChannelState<Element: Sendable>: Sendable {
+    var buffer = CircularBuffer<Element>()
+    var senders = CircularBuffer<SendWaiter<Element>>()
+    var receivers = CircularBuffer<ReceiveWaiter<Element>>()
+    var finished = false
+    var finishedAt: UInt64 = 0
+    var sendersAlive = 0
+    var receiversAlive = 0
+    var sendersGoneAt: UInt64 = 0
+    var receiversGoneAt: UInt64 = 0
+    private var lastWaiterID: UInt64 = 0
+    /// Values the buffer holds at most (0: every send is a rendezvous).
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func makeWaiterID() -> UInt64 {
+        lastWaiterID &+= 1
+        return lastWaiterID
+    }
+
+    mutating func trySend(_ element: Element) -> SendAttempt<Element> {
+        if finished { return .finished }
+        if let receiver = receivers.popFirst() { return .handOff(receiver) }
+        if buffer.count < capacity {
+            buffer.append(element)
+            return .done
+        }
+        return .mustWait
+    }
+
+    mutating func tryReceive() -> ReceiveAttempt<Element> {
+        if let element = buffer.popFirst() {
+            // A blocked sender's value moves into the freed slot, and the sender goes on.
+            if let sender = senders.popFirst() {
+                buffer.append(sender.element)
+                return .value(element, sender)
+            }
+            return .value(element, nil)
+        }
+        if let sender = senders.popFirst() { return .value(sender.element, sender) }
+        return finished ? .end : .mustWait
+    }
+
+    /// The condition of the orphaned-channel rule.
+    var isOrphaned: Bool {
+        let strandedSenders = (!senders.isEmpty || !buffer.isEmpty) && receiversAlive == 0
+        let strandedReceivers = !receivers.isEmpty && !finished && sendersAlive == 0
+        return strandedSenders || strandedReceivers
+    }
+}
+
+/// Errors of tracked channels.
+public enum TrackedChannelError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A send on a channel that was already finished.
+    case finished(channel: String)
+
+    public var description: String {
+        switch self {
+        case .finished(let channel): "send on finished channel \"\(channel)\""
+        }
+    }
+}

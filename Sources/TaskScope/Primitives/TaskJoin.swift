@@ -1,0 +1,72 @@
+import ScopeProtocol
+
+extension Task where Failure == Never {
+    /// Awaits the task's value, recorded as a wait with reason `task.join`.
+    public func join(fileID: String = #fileID, line: Int = #line) async -> Success {
+        await TaskScope.recordingWait(WaitReason.taskJoin, resource: 0, fileID: fileID, line: line) { _ in
+            await value
+        }
+    }
+}
+
+extension Task where Failure == any Error {
+    /// Awaits the task's value, recorded as a wait with reason `task.join`.
+    public func join(fileID: String = #fileID, line: Int = #line) async throws -> Success {
+        try await TaskScope.recordingWait(WaitReason.taskJoin, resource: 0, fileID: fileID, line: line) { _ in
+            try await value
+        }
+    }
+}
+
+/// A task group whose children are tracked tasks and whose `next()` is
+/// recorded as a wait with reason `group.next`. Made by
+/// ``withTrackedTaskGroup(of:returning:isolation:body:)``.
+public struct TrackedTaskGroup<ChildTaskResult: Sendable> {
+    var group: TaskGroup<ChildTaskResult>
+
+    /// Adds a tracked child task named `name`; its parent is the current tracked task.
+    public mutating func addTask(
+        _ name: String, priority: TaskPriority? = nil, fileID: String = #fileID, line: Int = #line,
+        function: String = #function,
+        operation: sending @escaping @isolated(any) () async -> ChildTaskResult
+    ) {
+        guard let record = TaskScope.recordSpawn(name: name, fileID: fileID, line: line, function: function) else {
+            group.addTask(priority: priority, operation: operation)
+            return
+        }
+        group.addTask(priority: priority) { await TaskScope.run(record, operation) }
+    }
+
+    /// The next child result, waiting (reason `group.next`) while none is ready; `nil` when no child is left.
+    public mutating func next(fileID: String = #fileID, line: Int = #line) async -> ChildTaskResult? {
+        await TaskScope.recordingWait(WaitReason.groupNext, resource: 0, fileID: fileID, line: line) { _ in
+            await group.next()
+        }
+    }
+
+    /// Waits for every child, recorded as `group.next`.
+    public mutating func waitForAll(fileID: String = #fileID, line: Int = #line) async {
+        while await next(fileID: fileID, line: line) != nil {}
+    }
+
+    /// Cancels every child.
+    public func cancelAll() { group.cancelAll() }
+
+    /// Whether no child is left.
+    public var isEmpty: Bool { group.isEmpty }
+}
+
+/// `withTaskGroup` whose children are tracked and whose waits for them are recorded.
+public func withTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
+    of childTaskResultType: ChildTaskResult.Type,
+    returning returnType: GroupResult.Type = GroupResult.self,
+    isolation: isolated (any Actor)? = #isolation,
+    body: (inout TrackedTaskGroup<ChildTaskResult>) async -> GroupResult
+) async -> GroupResult {
+    await withTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self) { group in
+        var tracked = TrackedTaskGroup(group: group)
+        let result = await body(&tracked)
+        while await tracked.next() != nil {}
+        return result
+    }
+}

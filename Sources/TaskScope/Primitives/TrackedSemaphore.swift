@@ -1,0 +1,159 @@
+import NIOCore
+import ScopeProtocol
+import Synchronization
+
+/// A counting semaphore whose waits and holders taskscope can see: the
+/// bounded-concurrency pattern that stops runaway spawning. Waiting for a
+/// permit records `semaphore`; the resource lists which tasks hold permits,
+/// and which of those have finished without returning them.
+///
+/// ```swift
+/// let pool = TrackedSemaphore(permits: 8, name: "db-pool")
+/// try await pool.withPermit { try await db.query(sql) }
+/// ```
+public final class TrackedSemaphore: Sendable, TrackedResource {
+    let resourceID: UInt64
+    /// The semaphore's name.
+    public let name: String
+    /// Permits in all.
+    public let permits: Int
+    let site: SourceSite
+    let created: UInt64
+    private let registry: Registry
+    private let state: Mutex<SemaphoreState>
+
+    /// Creates a semaphore with `permits` permits, all available.
+    public init(permits: Int, name: String, fileID: String = #fileID, line: Int = #line) {
+        registry = TaskScope.registry
+        resourceID = registry.resources.makeID()
+        self.name = name
+        self.permits = max(0, permits)
+        site = SourceSite(file: fileID, line: line)
+        created = AgentClock.coarse()
+        state = Mutex(SemaphoreState(available: max(0, permits)))
+        registry.resources.register(self)
+    }
+
+    deinit { registry.resources.unregister(resourceID) }
+
+    /// Takes a permit, waiting (reason `semaphore`) until one is free.
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled while waiting (no permit is taken).
+    public func acquire(fileID: String = #fileID, line: Int = #line) async throws {
+        let holder = TaskScope.currentTaskID ?? 0
+        let taken = state.withLock { state -> Bool in
+            guard state.available > 0 else { return false }
+            state.available -= 1
+            state.holders.append(holder)
+            return true
+        }
+        if taken { return }
+        try await TaskScope.recordingWait(WaitReason.semaphore, resource: resourceID, fileID: fileID, line: line) {
+            taskID in
+            try await blockAcquiring(taskID: taskID, holder: holder)
+        }
+    }
+
+    private func blockAcquiring(taskID: UInt64, holder: UInt64) async throws {
+        let waiterID = state.withLock { $0.makeWaiterID() }
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                let outcome = state.withLock { state -> Result<Bool, CancellationError> in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if state.available > 0 {
+                        state.available -= 1
+                        state.holders.append(holder)
+                        return .success(true)
+                    }
+                    state.waiters.append(
+                        .init(id: waiterID, taskID: taskID, holder: holder, continuation: continuation))
+                    return .success(false)
+                }
+                switch outcome {
+                case .success(true): continuation.resume()
+                case .success(false): break
+                case .failure(let error): continuation.resume(throwing: error)
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                state.waiters.firstIndex { $0.id == waiterID }.map { state.waiters.remove(at: $0) }
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Returns a permit, handing it straight to the longest waiter if there is one.
+    /// A release beyond what was acquired is ignored.
+    public func release() {
+        let releaser = TaskScope.currentTaskID ?? 0
+        let next = state.withLock { state -> SemaphoreWaiter? in
+            if let index = state.holders.firstIndex(of: releaser) {
+                state.holders.remove(at: index)
+            } else if !state.holders.isEmpty {
+                state.holders.removeFirst()
+            } else {
+                return nil  // nothing was held: ignore the extra release
+            }
+            if let waiter = state.waiters.popFirst() {
+                state.holders.append(waiter.holder)
+                return waiter
+            }
+            state.available += 1
+            return nil
+        }
+        next?.continuation.resume()
+    }
+
+    /// Runs `body` holding a permit, and returns it afterwards, whatever happens.
+    public func withPermit<T>(
+        fileID: String = #fileID, line: Int = #line, isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        try await acquire(fileID: fileID, line: line)
+        defer { release() }
+        return try await body()
+    }
+
+    /// Permits free right now.
+    public var availablePermits: Int { state.withLock { $0.available } }
+
+    func report(_ context: ReportContext) -> ResourceInfo {
+        state.withLock { state in
+            var info = ResourceInfo(
+                id: resourceID, kind: .semaphore, name: name, site: site, created: context.wall(created),
+                state: state.available > 0 ? "available" : "exhausted")
+            info.capacity = permits
+            info.buffered = state.available
+            info.waiting = state.waiters.count
+            info.waitingIDs = firstIDs(state.waiters.lazy.map(\.taskID).filter { $0 != 0 })
+            let holders = state.holders.filter { $0 != 0 }
+            info.holders = firstIDs(holders)
+            info.finishedHolders = firstIDs(holders.filter { context.hasFinished($0) })
+            return info
+        }
+    }
+}
+
+struct SemaphoreWaiter: Sendable {
+    var id: UInt64
+    var taskID: UInt64
+    /// Whom the permit will be recorded for (the tracked task, or 0).
+    var holder: UInt64
+    var continuation: UnsafeContinuation<Void, any Error>
+}
+
+struct SemaphoreState: Sendable {
+    var available: Int
+    var waiters = CircularBuffer<SemaphoreWaiter>()
+    /// Task ids holding permits, with repetition (0 for untracked holders).
+    var holders: [UInt64] = []
+    private var lastWaiterID: UInt64 = 0
+
+    init(available: Int) { self.available = available }
+
+    mutating func makeWaiterID() -> UInt64 {
+        lastWaiterID &+= 1
+        return lastWaiterID
+    }
+}

@@ -1,0 +1,100 @@
+import NIOCore
+import ScopeProtocol
+import Synchronization
+
+/// Something the registry lists as a resource: a channel, timer, ticker,
+/// semaphore or continuation. It reports its own state, under its own lock.
+protocol TrackedResource: AnyObject, Sendable {
+    var resourceID: UInt64 { get }
+    func report(_ context: ReportContext) -> ResourceInfo
+}
+
+/// What a resource needs to describe itself: the clock and who is still alive.
+struct ReportContext {
+    let registry: Registry
+    let now: UInt64
+
+    /// Whether the task with this id has finished (or is not known at all, which means the same).
+    func hasFinished(_ taskID: UInt64) -> Bool {
+        guard taskID != 0 else { return false }
+        return registry.liveRecord(id: taskID) == nil
+    }
+
+    func wall(_ monotonic: UInt64) -> Double { registry.clock.wall(monotonic) }
+}
+
+/// The registry's table of resources. It holds them weakly, so tracking never
+/// keeps a resource alive; a resource leaves the table when it is destroyed,
+/// except a leaked continuation, whose last state stays (bounded) as evidence.
+final class ResourceTable: Sendable {
+    private static let shardCount = 16
+    /// Leaked continuations kept at most.
+    static let leakedLimit = 4_096
+
+    private let nextID = Atomic<UInt64>(1)
+    private let shards: [ResourceShard]
+    private let leaked = Mutex(CircularBuffer<ResourceInfo>())
+
+    init() {
+        shards = (0..<ResourceTable.shardCount).map { _ in ResourceShard() }
+    }
+
+    /// A fresh resource id.
+    func makeID() -> UInt64 {
+        nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
+
+    func register(_ resource: some TrackedResource) {
+        let id = resource.resourceID
+        shards[Int(id % UInt64(ResourceTable.shardCount))].table.withLock { $0[id] = WeakResource(value: resource) }
+    }
+
+    func unregister(_ id: UInt64) {
+        _ = shards[Int(id % UInt64(ResourceTable.shardCount))].table.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Keeps the last state of a continuation destroyed without being resumed.
+    func recordLeak(_ info: ResourceInfo) {
+        leaked.withLock { leaked in
+            if leaked.count >= ResourceTable.leakedLimit { leaked.removeFirst() }
+            leaked.append(info)
+        }
+    }
+
+    /// Every resource's state, live ones first by id, then leaked continuations.
+    /// Cost: one report per resource, each under that resource's lock.
+    func reports(_ context: ReportContext) -> [ResourceInfo] {
+        var live: [any TrackedResource] = []
+        for shard in shards {
+            shard.table.withLock { table in
+                for entry in table.values {
+                    if let resource = entry.value { live.append(resource) }
+                }
+            }
+        }
+        var reports = live.map { $0.report(context) }
+        reports.sort { $0.id < $1.id }
+        reports.append(contentsOf: leaked.withLock { Array($0) })
+        return reports
+    }
+
+    /// How many resources are tracked, by kind.
+    func countsByKind(_ context: ReportContext) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for report in reports(context) { counts[report.kind.rawValue, default: 0] += 1 }
+        return counts
+    }
+}
+
+private final class ResourceShard: Sendable {
+    let table = Mutex<[UInt64: WeakResource]>([:])
+}
+
+private struct WeakResource: @unchecked Sendable {
+    weak var value: (any TrackedResource)?
+}
+
+/// The first few ids of a list, lowest first, as resource and warning lists carry them.
+func firstIDs(_ ids: some Sequence<UInt64>, limit: Int = ResourceInfo.idLimit) -> [UInt64] {
+    Array(ids.sorted().prefix(limit))
+}

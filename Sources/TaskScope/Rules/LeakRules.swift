@@ -1,0 +1,250 @@
+import ScopeProtocol
+
+/// Evaluates the six leak rules over the registry, its resources and the
+/// sampler's history.
+///
+/// Cost: one pass over the resources, one pass over the live tasks (for
+/// stuck waits and ignored cancellations) and one over the recent samples;
+/// never tasks times resources. Runs off the hot path: on the sampler's
+/// tick and when a client asks.
+struct LeakRules {
+    let settings: TaskScope.RuleSettings
+
+    func evaluate(registry: Registry, samples: [HistorySample]) -> [Warning] {
+        let context = registry.reportContext()
+        let resources = registry.resources.reports(context)
+        var warnings: [Warning] = []
+        for resource in resources {
+            switch resource.kind {
+            case .channel: warnings += channelWarnings(resource)
+            case .ticker, .timer: warnings += timerWarnings(resource, registry: registry)
+            case .continuation: warnings += continuationWarnings(resource)
+            case .semaphore: break
+            }
+        }
+        let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        warnings += taskWarnings(registry: registry, now: context.now, resources: byID)
+        if settings.isOn(.runawaySpawn) { warnings += runawayWarnings(samples) }
+        return warnings.sorted { lhs, rhs in
+            if lhs.severity != rhs.severity { return lhs.severity < rhs.severity }
+            if lhs.tasks != rhs.tasks { return lhs.tasks > rhs.tasks }
+            return (lhs.resource ?? 0, lhs.site?.description ?? "") < (rhs.resource ?? 0, rhs.site?.description ?? "")
+        }
+    }
+
+    // MARK: Resources
+
+    private func channelWarnings(_ channel: ResourceInfo) -> [Warning] {
+        guard settings.isOn(.orphanedChannel), channel.orphaned else { return [] }
+        let place = "channel \"\(channel.name)\" (\(channel.site))"
+        var warnings: [Warning] = []
+        let sending = channel.blockedSending ?? 0
+        let buffered = channel.buffered ?? 0
+        if (sending > 0 || buffered > 0) && channel.receivers == 0 {
+            var what: [String] = []
+            if sending > 0 { what.append("\(plural(sending, "task")) blocked sending") }
+            if buffered > 0 { what.append("\(plural(buffered, "value")) buffered") }
+            warnings.append(
+                Warning(
+                    rule: .orphanedChannel, resource: channel.id, name: channel.name, site: channel.site,
+                    reason: sending > 0 ? WaitReason.channelSend : nil, tasks: sending,
+                    taskIDs: channel.blockedSendingIDs ?? [], since: channel.receiversGoneAt,
+                    message: "\(place): \(what.joined(separator: ", ")) and no receiver left",
+                    hint: "keep a receiver until every sender is done, or give the channel room (capacity 1 for a "
+                        + "result nobody may wait for) and finish it"))
+        }
+        let receiving = channel.blockedReceiving ?? 0
+        if receiving > 0 && channel.state != "finished" && channel.senders == 0 {
+            warnings.append(
+                Warning(
+                    rule: .orphanedChannel, resource: channel.id, name: channel.name, site: channel.site,
+                    reason: WaitReason.channelReceive, tasks: receiving, taskIDs: channel.blockedReceivingIDs ?? [],
+                    since: channel.sendersGoneAt,
+                    message: "\(place): \(plural(receiving, "task")) blocked receiving, no sender left, "
+                        + "and the channel was never finished",
+                    hint: "finish() the channel when the last sender is done (defer sender.finish()), "
+                        + "so the receivers' loops end"))
+        }
+        return warnings
+    }
+
+    private func timerWarnings(_ timer: ResourceInfo, registry: Registry) -> [Warning] {
+        guard settings.isOn(.orphanedTimer), timer.orphaned, let owner = timer.owner else { return [] }
+        let ownerFinishedAt = registry.record(id: owner).map { registry.info($0).inState }
+        let kind = timer.kind == .ticker ? "ticker" : "timer"
+        return [
+            Warning(
+                rule: .orphanedTimer, resource: timer.id, name: timer.name, site: timer.site,
+                reason: (timer.waiting ?? 0) > 0 ? WaitReason.timer : nil, tasks: timer.waiting ?? 0,
+                taskIDs: timer.waitingIDs ?? [], owner: owner,
+                since: ownerFinishedAt.map { registry.clock.wall(AgentClock.coarse()) - $0 },
+                message: "\(kind) \"\(timer.name)\" (\(timer.site)) is still armed, but its owner task \(owner) "
+                    + "has finished",
+                hint: timer.kind == .ticker
+                    ? "stop() the ticker before its owner returns (defer ticker.stop()), or handOver() it to the "
+                        + "task that keeps using it"
+                    : "cancel() the timer before its owner returns, or handOver() it to the task that waits on it")
+        ]
+    }
+
+    private func continuationWarnings(_ continuation: ResourceInfo) -> [Warning] {
+        guard settings.isOn(.leakedContinuation), continuation.state == "leaked" else { return [] }
+        let waiters = continuation.waitingIDs ?? []
+        let who = waiters.first.map { "task \($0) waits on it forever" } ?? "a task waits on it forever"
+        return [
+            Warning(
+                rule: .leakedContinuation, resource: continuation.id, name: continuation.name,
+                site: continuation.site, reason: WaitReason.continuation, tasks: max(1, waiters.count),
+                taskIDs: waiters,
+                message: "continuation \"\(continuation.name)\" (\(continuation.site)) was destroyed without being "
+                    + "resumed; \(who)",
+                hint: "resume the continuation on every path, errors included (resume(with:) or a defer)")
+        ]
+    }
+
+    // MARK: Tasks
+
+    private struct WaitSiteKey: Hashable {
+        var reason: String
+        var file: String
+        var line: Int
+    }
+
+    private struct Group {
+        var count = 0
+        var ids: [UInt64] = []
+        var longest: UInt64 = 0
+        var resources: Set<UInt64> = []
+        var name = ""
+        var function = ""
+
+        mutating func add(_ record: TaskRecord, elapsed: UInt64) {
+            count += 1
+            ids.append(record.id)
+            longest = max(longest, elapsed)
+            if let resource = record.wait?.resource, resource != 0 { resources.insert(resource) }
+            if name.isEmpty {
+                name = record.name
+                function = record.spawnFunction
+            }
+        }
+    }
+
+    private func taskWarnings(registry: Registry, now: UInt64, resources: [UInt64: ResourceInfo]) -> [Warning] {
+        let stuckOn = settings.isOn(.stuckWait)
+        let cancelOn = settings.isOn(.ignoredCancellation)
+        guard stuckOn || cancelOn else { return [] }
+        let stuckAfter = settings.stuckWait.nanoseconds
+        let cancelAfter = settings.ignoredCancellation.nanoseconds
+        var stuck: [WaitSiteKey: Group] = [:]
+        var ignoring: [SiteKey: Group] = [:]
+        for shard in registry.shards {
+            shard.state.withLock { state in
+                for record in state.live.values {
+                    if stuckOn, let wait = record.wait {
+                        let waited = now &- min(record.stateSince, now)
+                        if waited >= stuckAfter {
+                            stuck[WaitSiteKey(reason: wait.reason, file: wait.file, line: wait.line), default: Group()]
+                                .add(record, elapsed: waited)
+                        }
+                    }
+                    if cancelOn, record.cancelledAt != 0, !record.adopted {
+                        let since = now &- min(record.cancelledAt, now)
+                        if since >= cancelAfter {
+                            ignoring[record.spawnSite, default: Group()].add(record, elapsed: since)
+                        }
+                    }
+                }
+            }
+        }
+        var warnings: [Warning] = []
+        for (key, group) in stuck {
+            let site = SourceSite(file: key.file, line: key.line)
+            var message =
+                "\(plural(group.count, "task")) waiting on \(key.reason) at \(site) for up to "
+                + "\(seconds(group.longest))"
+            var owner: UInt64?
+            let resource = group.resources.count == 1 ? group.resources.first : nil
+            if let resource, let info = resources[resource] {
+                message += " (\(info.kind.rawValue) \"\(info.name)\")"
+                if let finished = info.finishedHolders, !finished.isEmpty {
+                    message += "; its permits are held by finished tasks \(list(finished))"
+                    owner = finished.first
+                }
+            }
+            warnings.append(
+                Warning(
+                    rule: .stuckWait, resource: resource, name: resource.flatMap { resources[$0]?.name }, site: site,
+                    reason: key.reason, tasks: group.count, taskIDs: firstIDs(group.ids), owner: owner,
+                    message: message, hint: stuckHint(key.reason)))
+        }
+        for (site, group) in ignoring {
+            let spawn = SourceSite(file: site.file, line: site.line, function: group.function)
+            warnings.append(
+                Warning(
+                    rule: .ignoredCancellation, name: group.name, site: spawn, tasks: group.count,
+                    taskIDs: firstIDs(group.ids),
+                    message: "\(plural(group.count, "task")) spawned at \(site) (\"\(group.name)\") "
+                        + "cancelled \(seconds(group.longest)) ago and still running",
+                    hint: "check Task.isCancelled or call try Task.checkCancellation() in its loop, and pass "
+                        + "cancellation to what it awaits"))
+        }
+        return warnings
+    }
+
+    private func stuckHint(_ reason: String) -> String {
+        switch reason {
+        case WaitReason.semaphore:
+            "a permit is not coming back: release it on every path (withPermit does), or bound the work it guards"
+        case WaitReason.channelSend: "nobody receives fast enough, or at all: check the receiving side"
+        case WaitReason.channelReceive: "nothing is sent: check the sending side, and finish() the channel when done"
+        case WaitReason.continuation: "the callback never comes: resume the continuation on every path"
+        case WaitReason.timer: "a long timer: check its interval, or stop it"
+        default: "check what should end this wait, and give it a timeout or honour cancellation"
+        }
+    }
+
+    // MARK: History
+
+    private func runawayWarnings(_ samples: [HistorySample]) -> [Warning] {
+        let window = Array(samples.suffix(settings.runawayWindow))
+        guard window.count >= 2, let latest = window.last else { return [] }
+        var warnings: [Warning] = []
+        for (site, count) in latest.sites {
+            let series = window.map { $0.sites[site] ?? 0 }
+            let growth = count - series[0]
+            guard growth >= settings.runawayGrowth else { continue }
+            let falls = zip(series, series.dropFirst()).filter { $0.1 < $0.0 }.count
+            // A leak climbs; healthy churn goes up and down. Allow the odd dip.
+            guard falls * 10 <= series.count - 1 else { continue }
+            let span = latest.time - window[0].time
+            warnings.append(
+                Warning(
+                    rule: .runawaySpawn, site: SourceLocationText.parse(site), tasks: count, taskIDs: [],
+                    since: window[0].time,
+                    message: "spawn site \(site) has \(count) live tasks, up \(growth) in the last "
+                        + "\(DurationText.format(span))",
+                    hint: "bound the concurrency (a TrackedSemaphore, or a task group that waits as it adds), "
+                        + "or make the spawned tasks finish"))
+        }
+        return warnings
+    }
+
+    // MARK: Words
+
+    private func plural(_ count: Int, _ noun: String) -> String { count == 1 ? "1 \(noun)" : "\(count) \(noun)s" }
+
+    private func seconds(_ nanoseconds: UInt64) -> String { DurationText.format(Double(nanoseconds) / 1e9) }
+
+    private func list(_ ids: [UInt64]) -> String { ids.map(String.init).joined(separator: ", ") }
+}
+
+/// Reads `file:line` back into a site.
+enum SourceLocationText {
+    static func parse(_ text: String) -> SourceSite {
+        guard let colon = text.lastIndex(of: ":"), let line = Int(text[text.index(after: colon)...]) else {
+            return SourceSite(file: text, line: 0)
+        }
+        return SourceSite(file: String(text[..<colon]), line: line)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import ScopeProtocol
+
+extension TaskScope {
+    /// Thresholds and switches of the leak rules.
+    ///
+    /// Each can also be set by an environment variable, which wins over code so
+    /// that an operator can tune a running service's next start without a
+    /// rebuild: `TASKSCOPE_STUCK_WAIT` and `TASKSCOPE_IGNORED_CANCELLATION`
+    /// (seconds), `TASKSCOPE_RUNAWAY_WINDOW` (samples), `TASKSCOPE_RUNAWAY_GROWTH`
+    /// (tasks), `TASKSCOPE_RULES_OFF` (rule names, comma-separated).
+    public struct RuleSettings: Sendable, Hashable {
+        /// How long tasks may wait at one site before `stuck-wait` fires (default 60 s).
+        public var stuckWait: Duration
+        /// How long a cancelled task may keep running before `ignored-cancellation` fires (default 10 s).
+        public var ignoredCancellation: Duration
+        /// How many recent samples `runaway-spawn` looks at (default 30).
+        public var runawayWindow: Int
+        /// How much a spawn site's live count must grow across the window for `runaway-spawn` (default 100).
+        public var runawayGrowth: Int
+        /// Rules switched off.
+        public var disabled: Set<LeakRule>
+
+        public init(
+            stuckWait: Duration = .seconds(60), ignoredCancellation: Duration = .seconds(10), runawayWindow: Int = 30,
+            runawayGrowth: Int = 100, disabled: Set<LeakRule> = []
+        ) {
+            self.stuckWait = stuckWait
+            self.ignoredCancellation = ignoredCancellation
+            self.runawayWindow = max(2, runawayWindow)
+            self.runawayGrowth = max(1, runawayGrowth)
+            self.disabled = disabled
+        }
+
+        /// These settings with the environment's overrides applied; unreadable values are ignored.
+        public func applyingEnvironment(_ environment: [String: String]) -> RuleSettings {
+            var settings = self
+            if let seconds = environment["TASKSCOPE_STUCK_WAIT"].flatMap(Double.init), seconds.isFinite, seconds >= 0 {
+                settings.stuckWait = .seconds(min(seconds, 1e9))
+            }
+            if let seconds = environment["TASKSCOPE_IGNORED_CANCELLATION"].flatMap(Double.init), seconds.isFinite,
+                seconds >= 0
+            {
+                settings.ignoredCancellation = .seconds(min(seconds, 1e9))
+            }
+            if let window = environment["TASKSCOPE_RUNAWAY_WINDOW"].flatMap(Int.init), window >= 2 {
+                settings.runawayWindow = window
+            }
+            if let growth = environment["TASKSCOPE_RUNAWAY_GROWTH"].flatMap(Int.init), growth >= 1 {
+                settings.runawayGrowth = growth
+            }
+            if let off = environment["TASKSCOPE_RULES_OFF"] {
+                let names = off.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                settings.disabled.formUnion(names.compactMap(LeakRule.init(rawValue:)))
+            }
+            return settings
+        }
+
+        func isOn(_ rule: LeakRule) -> Bool { !disabled.contains(rule) }
+    }
+}
