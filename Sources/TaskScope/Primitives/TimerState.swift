@@ -1,4 +1,5 @@
 import ScopeProtocol
+import Synchronization
 
 /// What timers and tickers share: an owner that can be handed over, whether
 /// they are still armed, and who waits on them.
@@ -9,6 +10,25 @@ struct TimerState: Sendable {
     var stoppedAt: UInt64 = 0
     /// Waiting task ids, with multiplicity.
     var waiters: [UInt64: Int] = [:]
+    /// How to wake each current wait early, when the timer is stopped.
+    var wakers: [UInt64: AsyncStream<Void>.Continuation] = [:]
+    private var lastWakerID: UInt64 = 0
+
+    init(owner: UInt64) { self.owner = owner }
+
+    /// Stops the timer and returns the wakers of the current waits, to finish outside the lock.
+    mutating func stop(at now: UInt64) -> [AsyncStream<Void>.Continuation] {
+        guard !stopped else { return [] }
+        stopped = true
+        stoppedAt = now
+        defer { wakers.removeAll() }
+        return Array(wakers.values)
+    }
+
+    mutating func makeWakerID() -> UInt64 {
+        lastWakerID &+= 1
+        return lastWakerID
+    }
 
     mutating func addWaiter(_ taskID: UInt64) { waiters[taskID, default: 0] += 1 }
 
@@ -28,5 +48,37 @@ struct TimerState: Sendable {
         info.waiting = waiterCount
         info.waitingIDs = firstIDs(waiters.keys.filter { $0 != 0 })
         info.orphaned = armed && owner != 0 && ownerFinished
+    }
+}
+
+extension Mutex where Value == TimerState {
+    /// Sleeps until `deadline` as task `taskID`, or until the timer is stopped,
+    /// whichever comes first. Returns whether the timer was stopped.
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled.
+    func sleep(until deadline: ContinuousClock.Instant, taskID: UInt64) async throws -> Bool {
+        let (stopSignal, waker) = AsyncStream.makeStream(of: Void.self)
+        let wakerID: UInt64? = withLock { state in
+            guard !state.stopped else { return nil }
+            let id = state.makeWakerID()
+            state.wakers[id] = waker
+            state.addWaiter(taskID)
+            return id
+        }
+        guard let wakerID else { return true }
+        defer {
+            withLock { state in
+                state.wakers[wakerID] = nil
+                state.removeWaiter(taskID)
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await Task.sleep(until: deadline, clock: .continuous) }
+            group.addTask { for await _ in stopSignal {} }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+        try Task.checkCancellation()
+        return withLock { $0.stopped }
     }
 }

@@ -48,13 +48,12 @@ public final class TrackedTicker: Sendable, TrackedResource {
         let elapsed = ContinuousClock.now - start
         let ticksSoFar = Int(elapsed / interval)
         let deadline = start + interval * (ticksSoFar + 1)
-        try await TaskScope.recordingWait(WaitReason.timer, resource: resourceID, fileID: fileID, line: line) {
-            taskID in
-            state.withLock { $0.addWaiter(taskID) }
-            defer { state.withLock { $0.removeWaiter(taskID) } }
-            try await Task.sleep(until: deadline, clock: .continuous)
+        let stopped = try await TaskScope.recordingWait(
+            WaitReason.timer, resource: resourceID, fileID: fileID, line: line
+        ) { taskID in
+            try await state.sleep(until: deadline, taskID: taskID)
         }
-        return !state.withLock { $0.stopped }
+        return !stopped
     }
 
     /// The ticks as a sequence of tick counts, ending when the ticker is stopped.
@@ -62,14 +61,10 @@ public final class TrackedTicker: Sendable, TrackedResource {
         Ticks(ticker: self, fileID: fileID, line: line)
     }
 
-    /// Stops the ticker: it is disarmed and its sequences end at their next tick.
+    /// Stops the ticker: it is disarmed, and current waits and sequences end at once.
     public func stop() {
         let now = AgentClock.coarse()
-        state.withLock { state in
-            guard !state.stopped else { return }
-            state.stopped = true
-            state.stoppedAt = now
-        }
+        for waker in state.withLock({ $0.stop(at: now) }) { waker.finish() }
     }
 
     /// Whether ``stop()`` has been called.
@@ -145,29 +140,23 @@ public final class TrackedTimer: Sendable, TrackedResource {
     deinit { registry.resources.unregister(resourceID) }
 
     /// Waits until the timer fires (`true`) or is cancelled (`false`); reason `timer`.
-    /// A cancelled timer's waiters return at its deadline at the latest.
     ///
     /// - Throws: `CancellationError` when the task is cancelled.
     @discardableResult
     public func wait(fileID: String = #fileID, line: Int = #line) async throws -> Bool {
         if state.withLock({ $0.stopped }) { return false }
-        try await TaskScope.recordingWait(WaitReason.timer, resource: resourceID, fileID: fileID, line: line) {
-            taskID in
-            state.withLock { $0.addWaiter(taskID) }
-            defer { state.withLock { $0.removeWaiter(taskID) } }
-            try await Task.sleep(until: deadline, clock: .continuous)
+        let cancelled = try await TaskScope.recordingWait(
+            WaitReason.timer, resource: resourceID, fileID: fileID, line: line
+        ) { taskID in
+            try await state.sleep(until: deadline, taskID: taskID)
         }
-        return !state.withLock { $0.stopped }
+        return !cancelled
     }
 
     /// Cancels the timer: it is disarmed and will not fire.
     public func cancel() {
         let now = AgentClock.coarse()
-        state.withLock { state in
-            guard !state.stopped else { return }
-            state.stopped = true
-            state.stoppedAt = now
-        }
+        for waker in state.withLock({ $0.stop(at: now) }) { waker.finish() }
     }
 
     /// Whether the timer is still armed (neither fired nor cancelled).
