@@ -19,8 +19,14 @@ import Testing
         LeakRules(settings: settings).evaluate(registry: TaskScope.registry, samples: samples)
     }
 
+    /// Every warning about the resource or task named `name`.
     static func warnings(about name: String) -> [Warning] {
         warnings().filter { $0.name == name }
+    }
+
+    /// The warnings of one rule about `name` (under load, a suspect rule may fire first for the same thing).
+    static func warnings(_ rule: LeakRule, about name: String) -> [Warning] {
+        warnings(about: name).filter { $0.rule == rule }
     }
 
     static func unique(_ base: String) -> String { "\(base)-\(UInt64.random(in: 0...UInt64.max))" }
@@ -45,8 +51,8 @@ import Testing
             return Task.tracked(worker) { try await results.send(42) }
         }
         let stuck = startWorkerAndForgetTheReceiver()
-        try await eventually("orphaned-channel fires") { !Self.warnings(about: channel).isEmpty }
-        let warning = try #require(Self.warnings(about: channel).first)
+        try await eventually("orphaned-channel fires") { !Self.warnings(.orphanedChannel, about: channel).isEmpty }
+        let warning = try #require(Self.warnings(.orphanedChannel, about: channel).first)
         #expect(warning.rule == .orphanedChannel)
         #expect(warning.severity == .definite)
         #expect(warning.reason == WaitReason.channelSend)
@@ -84,8 +90,8 @@ import Testing
                 return sum
             }
         }
-        try await eventually("orphaned-channel fires") { !Self.warnings(about: channel).isEmpty }
-        let warning = try #require(Self.warnings(about: channel).first)
+        try await eventually("orphaned-channel fires") { !Self.warnings(.orphanedChannel, about: channel).isEmpty }
+        let warning = try #require(Self.warnings(.orphanedChannel, about: channel).first)
         #expect(warning.rule == .orphanedChannel)
         #expect(warning.reason == WaitReason.channelReceive)
         #expect(warning.tasks == 1)
@@ -125,8 +131,8 @@ import Testing
             Task.tracked(Self.unique("loader")) { try await load(sender, valid: false, finishOnEveryPath: false) }
             Task.tracked(waiter) { try await receiver.receive() }
         }
-        try await eventually("orphaned-channel fires") { !Self.warnings(about: channel).isEmpty }
-        let warning = try #require(Self.warnings(about: channel).first)
+        try await eventually("orphaned-channel fires") { !Self.warnings(.orphanedChannel, about: channel).isEmpty }
+        let warning = try #require(Self.warnings(.orphanedChannel, about: channel).first)
         #expect(warning.rule == .orphanedChannel)
         #expect(warning.tasks == 1)
         #expect(warning.taskIDs == [try #require(Self.taskID(named: waiter))])
@@ -167,8 +173,8 @@ import Testing
         let channel = Self.unique("answer")
         let worker = Self.unique("slow-worker")
         #expect(await Self.fetch(channel: channel, worker: worker, capacity: 0) == nil)
-        try await eventually("orphaned-channel fires") { !Self.warnings(about: channel).isEmpty }
-        let warning = try #require(Self.warnings(about: channel).first)
+        try await eventually("orphaned-channel fires") { !Self.warnings(.orphanedChannel, about: channel).isEmpty }
+        let warning = try #require(Self.warnings(.orphanedChannel, about: channel).first)
         #expect(warning.reason == WaitReason.channelSend)
         #expect(warning.tasks == 1)
         #expect(warning.taskIDs == [try #require(Self.taskID(named: worker))])
@@ -192,9 +198,9 @@ import Testing
             Task.tracked(beater) { for try await _ in ticker.ticks() {} }
             // Buggy: returns without ticker.stop().
         }.value
-        try await eventually("orphaned-timer fires") { !Self.warnings(about: name).isEmpty }
-        try await eventually("the beater waits on it") { Self.warnings(about: name).first?.tasks == 1 }
-        let warning = try #require(Self.warnings(about: name).first)
+        try await eventually("orphaned-timer fires") { !Self.warnings(.orphanedTimer, about: name).isEmpty }
+        try await eventually("the beater waits on it") { Self.warnings(.orphanedTimer, about: name).first?.tasks == 1 }
+        let warning = try #require(Self.warnings(.orphanedTimer, about: name).first)
         #expect(warning.rule == .orphanedTimer)
         #expect(warning.owner == Self.taskID(named: owner))
         #expect(warning.taskIDs == [try #require(Self.taskID(named: beater))])
@@ -233,8 +239,8 @@ import Testing
                 }
             }
         }
-        try await eventually("leaked-continuation fires") { !Self.warnings(about: name).isEmpty }
-        let warning = try #require(Self.warnings(about: name).first)
+        try await eventually("leaked-continuation fires") { !Self.warnings(.leakedContinuation, about: name).isEmpty }
+        let warning = try #require(Self.warnings(.leakedContinuation, about: name).first)
         #expect(warning.rule == .leakedContinuation)
         #expect(warning.tasks == 1)
         #expect(warning.taskIDs == [try #require(Self.taskID(named: caller))])
@@ -268,8 +274,8 @@ import Testing
         let blocked = (0..<2).map { index in
             Task.tracked(Self.unique("query-\(index)")) { try await pool.withPermit {} }
         }
-        try await eventually("stuck-wait fires") { Self.warnings(about: name).first?.tasks == 2 }
-        let warning = try #require(Self.warnings(about: name).first)
+        try await eventually("stuck-wait fires") { Self.warnings(.stuckWait, about: name).first?.tasks == 2 }
+        let warning = try #require(Self.warnings(.stuckWait, about: name).first)
         #expect(warning.rule == .stuckWait)
         #expect(warning.severity == .suspect)
         #expect(warning.reason == WaitReason.semaphore)
@@ -306,8 +312,8 @@ import Testing
             while !stop.load(ordering: .relaxed) { await Self.nap() }  // buggy: never checks cancellation
         }
         buggy.cancel()
-        try await eventually("ignored-cancellation fires") { !Self.warnings(about: name).isEmpty }
-        let warning = try #require(Self.warnings(about: name).first)
+        try await eventually("ignored-cancellation fires") { !Self.warnings(.ignoredCancellation, about: name).isEmpty }
+        let warning = try #require(Self.warnings(.ignoredCancellation, about: name).first)
         #expect(warning.rule == .ignoredCancellation)
         #expect(warning.tasks == 1)
         #expect(warning.taskIDs == [try #require(Self.taskID(named: name))])
