@@ -11,11 +11,11 @@ final class ClientTestAgent {
     let agent: Agent
     var registry: Registry { agent.registry }
 
-    init(sampleInterval: Duration = .milliseconds(100)) throws {
+    init(sampleInterval: Duration = .milliseconds(100), registry: Registry = Registry()) throws {
         directory = try makeTemporaryDirectory("cli")
         path = "\(directory)/\(getpid()).sock"
         agent = try Agent.start(
-            registry: Registry(), configuration: .init(socketPath: path, sampleInterval: sampleInterval))
+            registry: registry, configuration: .init(socketPath: path, sampleInterval: sampleInterval))
     }
 
     func stop() {

@@ -34,6 +34,44 @@ import Testing
         )
     }
 
+    @Test func theSnapshotCarriesResourcesAndWarnings() async throws {
+        let agent = try ClientTestAgent(registry: TaskScope.registry)  // where tracked primitives live
+        defer { agent.stop() }
+        let name = "export-orphan-\(UInt64.random(in: 0...UInt64.max))"
+        func strand() -> Task<Int?, any Error> {
+            let (_, receiver) = TrackedChannel<Int>.make(capacity: 0, name: name)
+            return Task.tracked("stranded-\(name)") { try await receiver.receive() }
+        }
+        let stranded = strand()
+        defer { stranded.cancel() }
+        let connection = try await ScopeConnection.connect(to: agent.path)
+        defer { connection.close() }
+        try await eventually("the agent sees the leak") {
+            try await connection.warnings().contains { $0.name == name }
+        }
+        let sink = MemorySink()
+        try await SnapshotExporter.export(from: connection, format: .json, to: sink)
+        let document = try SnapshotDocument.decode(Data(sink.bytes))
+        let resource = try #require(document.resources.first { $0.name == name })
+        #expect(resource.kind == .channel)
+        #expect(resource.orphaned)
+        let warning = try #require(document.warnings.first { $0.name == name })
+        #expect(warning.rule == .orphanedChannel)
+        #expect(warning.tasks == 1)
+
+        let text = MemorySink()
+        try await SnapshotExporter.export(from: connection, format: .text, to: text)
+        let report = String(decoding: text.bytes, as: UTF8.self)
+        #expect(report.contains("WARNINGS"))
+        #expect(report.contains("definite orphaned-channel: channel \"\(name)\""))
+        #expect(report.contains("fix: "))
+        #expect(report.contains("RESOURCE"))
+        let row = try #require(report.split(separator: "\n").first { $0.contains(name) && $0.hasPrefix("!") })
+        #expect(row.contains("channel"))
+        #expect(
+            try await connection.resources(ResourceQuery(orphanedOnly: true)).resources.contains { $0.name == name })
+    }
+
     @Test func anExportOfNoTasksIsStillADocument() async throws {
         let agent = try ClientTestAgent()
         defer { agent.stop() }

@@ -20,6 +20,10 @@ import Testing
             id: 1, name: "w", state: .waiting, wait: "db.query", waitSite: SourceSite(file: "A.swift", line: 1),
             spawnSite: SourceSite(file: "B.swift", line: 2), created: 0, inState: 0.001)
         #expect(try roundTrip(waiting) == waiting)
+        let adopted = TaskInfo(
+            id: 2, name: "plain", state: .waiting, wait: "channel.receive", waitSite: SourceSite(file: "A", line: 1),
+            spawnSite: SourceSite(file: "(untracked)", line: 0), created: 0, inState: 0, resource: 9, adopted: true)
+        #expect(try roundTrip(adopted) == adopted)
     }
 
     @Test func escapesEverythingJSONRequires() throws {

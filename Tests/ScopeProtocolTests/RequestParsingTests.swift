@@ -26,6 +26,11 @@ import Testing
         #expect(try request(#"{"id":1,"op":"snapshot"}"#) == .snapshot(SnapshotOptions()))
         #expect(try request(#"{"id":1,"op":"subscribe"}"#) == .subscribe(interval: nil))
         #expect(try request(#"{"id":1,"op":"unsubscribe"}"#) == .unsubscribe)
+        #expect(try request(#"{"id":1,"op":"warnings"}"#) == .warnings)
+        #expect(try request(#"{"id":1,"op":"resources"}"#) == .resources(ResourceQuery()))
+        #expect(
+            try request(#"{"id":1,"op":"resources","kind":"channel","orphaned":true,"offset":2,"limit":3}"#)
+                == .resources(ResourceQuery(kind: .channel, orphanedOnly: true, offset: 2, limit: 3)))
     }
 
     @Test func echoesTheID() throws {
@@ -116,6 +121,8 @@ import Testing
             (#"{"id":1,"op":"snapshot","chunk":0}"#, "chunk"),
             (#"{"id":1,"op":"subscribe","interval":0.01}"#, "interval"),
             (#"{"id":1,"op":"subscribe","interval":true}"#, "interval"),
+            (#"{"id":1,"op":"resources","kind":"socket"}"#, "kind"),
+            (#"{"id":1,"op":"resources","orphaned":1}"#, "orphaned"),
             (#"{"id":1,"op":"subscribe","interval":1e30}"#, "interval"),
             (#"{"id":1,"op":"tasks","minWait":1e30}"#, "minWait"),
         ]

@@ -9,6 +9,7 @@ import Testing
 @Suite struct AgentServerTests {
     /// An agent on its own registry and socket, stopped when the body ends.
     private func withAgent(
+        registry: Registry = Registry(),
         _ configure: (inout TaskScope.Configuration) -> Void = { _ in },
         _ body: (Agent, String) async throws -> Void
     ) async throws {
@@ -17,7 +18,7 @@ import Testing
         var configuration = TaskScope.Configuration(
             socketPath: "\(directory)/sub/agent.sock", sampleInterval: .milliseconds(50))
         configure(&configuration)
-        let agent = try Agent.start(registry: Registry(), configuration: configuration)
+        let agent = try Agent.start(registry: registry, configuration: configuration)
         defer { agent.stop() }
         try await body(agent, configuration.socketPath!)
     }
@@ -307,6 +308,42 @@ import Testing
             }
             #expect((busy?["error"] as? [String: Any])?["code"] as? String == "busy")
             #expect((done?["result"] as? [String: Any])?["tasks"] as? Int == 3_000)
+        }
+    }
+
+    @Test func listsResourcesAndWarningsAndCountsThemInTheSummary() async throws {
+        let name = "orphan-\(UInt64.random(in: 0...UInt64.max))"
+        // Tracked primitives live in the process-wide registry.
+        try await withAgent(registry: TaskScope.registry) { agent, path in
+            // A channel whose receiver is gone while a task is blocked sending: a definite leak.
+            func strand() -> Task<Void, any Error> {
+                let (sender, _) = TrackedChannel<Int>.make(capacity: 0, name: name)
+                return Task.tracked("strander-\(name)") { try await sender.send(1) }
+            }
+            let stranded = strand()
+            defer { stranded.cancel() }
+            let client = try RawLineClient(path: path)
+            _ = try client.readObject()
+            try await eventually("the warning is listed") {
+                let reply = try client.request(#"{"id":1,"op":"warnings"}"#)
+                let warnings = (reply["result"] as? [String: Any])?["warnings"] as? [[String: Any]] ?? []
+                return warnings.contains {
+                    $0["name"] as? String == name && $0["rule"] as? String == "orphaned-channel"
+                }
+            }
+            let resources = try client.request(#"{"id":2,"op":"resources","kind":"channel","orphaned":true}"#)
+            let list = try #require((resources["result"] as? [String: Any])?["resources"] as? [[String: Any]])
+            let channel = try #require(list.first { $0["name"] as? String == name })
+            #expect(channel["orphaned"] as? Bool == true)
+            #expect(channel["blockedSending"] as? Int == 1)
+            #expect(channel["receivers"] as? Int == 0)
+            #expect(list.allSatisfy { $0["kind"] as? String == "channel" && $0["orphaned"] as? Bool == true })
+            agent.refreshWarnings()
+            let summary = try client.request(#"{"id":3,"op":"summary"}"#)
+            let counts = try #require((summary["result"] as? [String: Any])?["warnings"] as? [String: Int])
+            #expect(counts["orphaned-channel", default: 0] >= 1)
+            let kinds = try #require((summary["result"] as? [String: Any])?["resources"] as? [String: Int])
+            #expect(kinds["channel", default: 0] >= 1)
         }
     }
 

@@ -126,6 +126,17 @@ public final class ScopeConnection: Sendable {
         try await request(.task(id: id))
     }
 
+    /// Tracked channels, timers, tickers, semaphores and continuations, orphans first.
+    public func resources(_ query: ResourceQuery = ResourceQuery()) async throws(ScopeClientError) -> ResourceList {
+        try await request(.resources(query))
+    }
+
+    /// The leak warnings, evaluated by the agent now.
+    public func warnings() async throws(ScopeClientError) -> [Warning] {
+        let list: WarningList = try await request(.warnings)
+        return list.warnings
+    }
+
     /// The sampler's history, the last `limit` samples (all when `nil`).
     public func history(limit: Int? = nil) async throws(ScopeClientError) -> History {
         try await request(.history(limit: limit))
