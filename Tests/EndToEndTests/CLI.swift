@@ -48,11 +48,12 @@ final class DemoProcess: @unchecked Sendable {
 
     var environment: [String: String] { ["TASKSCOPE_DIR": directory] }
 
-    init() async throws {
+    init(extraEnvironment: [String: String] = [:]) async throws {
         directory = try makeTemporaryDirectory("e2e")
         process.executableURL = CLI.executable
         process.arguments = ["demo", "--serve"]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            .merging(extraEnvironment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

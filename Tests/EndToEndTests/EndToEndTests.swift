@@ -66,10 +66,45 @@ import Testing
 
         let waitOnly = try CLI.run(
             ["snapshot", "\(demo.pid)", "--format", "text", "--wait", "lock.acquire"], environment: demo.environment)
-        let rows = waitOnly.stdout.split(separator: "\n").drop { !$0.hasPrefix("TASKS") }.dropFirst()
+        // The group rows: from the header to the blank line before the resources.
+        let rows = waitOnly.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            .drop { !$0.hasPrefix("TASKS") }.dropFirst().prefix { !$0.isEmpty }
         #expect(rows.count == 1)
         #expect(rows.first?.contains("lock.acquire") == true)
         #expect(waitOnly.stdout.contains("filter: tasks waiting for lock.acquire"))
+        #expect(try await demo.interrupt() == 0)
+    }
+
+    @Test func theDemoFiresEveryLeakRule() async throws {
+        // Thresholds short enough for a test; the demo's own settings fire everything within a minute.
+        let demo = try await DemoProcess(extraEnvironment: [
+            "TASKSCOPE_STUCK_WAIT": "1", "TASKSCOPE_IGNORED_CANCELLATION": "1", "TASKSCOPE_RUNAWAY_WINDOW": "3",
+            "TASKSCOPE_RUNAWAY_GROWTH": "5",
+        ])
+        var document: SnapshotDocument?
+        try await eventually("every rule fires", timeout: .seconds(30)) {
+            let result = try CLI.run(["snapshot", "\(demo.pid)"], environment: demo.environment)
+            document = try? SnapshotDocument.decode(Data(result.stdout.utf8))
+            return Set(document?.warnings.map(\.rule) ?? []) == Set(LeakRule.allCases)
+        }
+        let warnings = try #require(document?.warnings)
+        // Definite leaks come first, and each names what leaked.
+        #expect(
+            warnings.prefix { $0.severity == .definite }.count == warnings.filter { $0.severity == .definite }.count)
+        let named = Set(warnings.compactMap(\.name))
+        for leak in [
+            "unanswered-results", "log-lines", "lookup-result", "session-heartbeat", "legacy-lookup", "db-pool",
+        ] {
+            #expect(named.contains(leak), "no warning names \(leak)")
+        }
+        // The healthy twins stay clean.
+        for healthy in [
+            "answered-results", "buffered-result", "metrics-ticker", "careful-lookup", "cache-pool", "watcher",
+        ] {
+            #expect(!named.contains(healthy), "a warning names \(healthy)")
+        }
+        let orphans = (document?.resources ?? []).filter(\.orphaned)
+        #expect(Set(orphans.map(\.name)).isSuperset(of: ["unanswered-results", "log-lines", "session-heartbeat"]))
         #expect(try await demo.interrupt() == 0)
     }
 

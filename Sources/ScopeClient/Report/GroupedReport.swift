@@ -55,7 +55,7 @@ public struct GroupedReport: Sendable {
             for warning in head.warnings {
                 lines.append("  \(warning.severity.rawValue) \(warning.rule.rawValue): \(warning.message)")
                 if !warning.taskIDs.isEmpty {
-                    lines.append("    tasks: \(warning.taskIDs.map(String.init).joined(separator: ","))")
+                    lines.append("    task ids: \(warning.taskIDs.map(String.init).joined(separator: ","))")
                 }
                 lines.append("    fix: \(warning.hint)")
             }

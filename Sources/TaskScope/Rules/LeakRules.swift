@@ -141,7 +141,8 @@ struct LeakRules {
         for shard in registry.shards {
             shard.state.withLock { state in
                 for record in state.live.values {
-                    if stuckOn, let wait = record.wait {
+                    // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
+                    if stuckOn, let wait = record.wait, !(resources[wait.resource]?.orphaned ?? false) {
                         let waited = now &- min(record.stateSince, now)
                         if waited >= stuckAfter {
                             stuck[WaitSiteKey(reason: wait.reason, file: wait.file, line: wait.line), default: Group()]

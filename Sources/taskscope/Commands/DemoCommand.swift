@@ -14,8 +14,10 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Run a built-in workload with the taskscope agent, to try taskscope on.",
         discussion: """
             The workload sleeps, waits on labelled calls (db.query, http.get, disk.write), finishes, \
-            fails and gets cancelled in a parent/child tree, and leaves a few tasks waiting forever. \
-            It runs until interrupted.
+            fails and gets cancelled in a parent/child tree, and runs every leak pattern taskscope \
+            detects (orphaned channels, a ticker nobody stopped, a dropped continuation, a permit never \
+            returned, an ignored cancellation, unbounded spawning) beside its corrected twin, so every \
+            leak rule fires within a minute. It runs until interrupted.
             """)
 
     @Flag(help: "Only serve the agent's socket (print its path and run until interrupted).")
@@ -31,7 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
             // Catch the signals before announcing the socket, so that an early Ctrl-C is not lost.
             let termination = TerminationSignals()
-            guard let socket = try TaskScope.start() else {
+            guard let socket = try TaskScope.start(TaskScope.Configuration(rules: DemoWorkload.rules)) else {
                 throw CLIFailure("the agent is disabled by \(TaskScope.disableVariable); unset it to run the demo")
             }
             let workload = DemoWorkload.start()

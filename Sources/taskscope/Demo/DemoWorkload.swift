@@ -6,8 +6,17 @@ import TaskScope
 enum DemoWorkload {
     struct SimulatedFailure: Error {}
 
+    /// Leak rule settings that let every rule fire within a minute of starting the demo.
+    static let rules = TaskScope.RuleSettings(
+        stuckWait: .seconds(10), ignoredCancellation: .seconds(5), runawayWindow: 10, runawayGrowth: 30)
+
     /// Starts the workload and returns its root task; cancel it to stop.
     static func start() -> Task<Void, Never> {
+        DemoLeaks.start()
+        return healthy()
+    }
+
+    private static func healthy() -> Task<Void, Never> {
         Task.tracked("demo-service") {
             await withDiscardingTaskGroup { group in
                 group.addTask { await heartbeats() }

@@ -1,0 +1,179 @@
+import Synchronization
+import TaskScope
+
+/// The leak patterns of the demo, each next to its corrected twin, so that
+/// every leak rule fires while the healthy versions run clean beside them.
+enum DemoLeaks {
+    struct LookupFailed: Error {}
+
+    /// Starts every pattern; they run until the process ends.
+    static func start() {
+        Task.tracked("leaks") {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await channels() }
+                group.addTask { await tickers() }
+                group.addTask { await continuations() }
+                group.addTask { await permits() }
+                group.addTask { await cancellation() }
+                group.addTask { await spawning() }
+            }
+        }
+    }
+
+    // MARK: orphaned-channel
+
+    private static func channels() async {
+        // A send that nobody receives: the receiver is dropped at once.
+        do {
+            let (results, _) = TrackedChannel<Int>.make(capacity: 0, name: "unanswered-results")
+            Task.tracked("unanswered-worker") { try await results.send(42) }
+        }
+        // A range over a channel that is never finished.
+        do {
+            let (lines, incoming) = TrackedChannel<String>.make(capacity: 0, name: "log-lines")
+            Task.tracked("log-producer") {
+                for line in ["a", "b", "c"] { try await lines.send(line) }
+                // missing: lines.finish()
+            }
+            Task.tracked("log-consumer") { for try await _ in incoming.receiving() {} }
+        }
+        // A worker whose waiter timed out: its result send blocks forever.
+        _ = await fetch(timeoutAfter: .milliseconds(50), capacity: 0, name: "lookup-result")
+        // The healthy twins, again and again: received, finished, and buffered for an abandoned result.
+        while !Task.isCancelled {
+            let (results, receiver) = TrackedChannel<Int>.make(capacity: 0, name: "answered-results")
+            Task.tracked("answered-worker") {
+                defer { results.finish() }
+                try await results.send(42)
+            }
+            _ = try? await receiver.receive()
+            _ = await fetch(timeoutAfter: .milliseconds(50), capacity: 1, name: "buffered-result")
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Waits for a slow worker's result for a while; a capacity of 0 strands the worker.
+    private static func fetch(timeoutAfter timeout: Duration, capacity: Int, name: String) async -> Int? {
+        let (results, receiver) = TrackedChannel<Int>.make(capacity: capacity, name: name)
+        Task.tracked("\(name)-worker") {
+            try await Task.sleep(for: timeout * 3)
+            try await results.send(7)
+        }
+        return await withTaskGroup(of: Int?.self) { group in
+            group.addTask { try? await receiver.receive() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    // MARK: orphaned-timer
+
+    private static func tickers() async {
+        // A session that starts a heartbeat and returns without stopping it.
+        Task.tracked("session") {
+            let heartbeat = TrackedTicker(every: .seconds(2), name: "session-heartbeat")
+            Task.tracked("session-beat") { for try await _ in heartbeat.ticks() {} }
+        }
+        // The healthy twin: a ticker whose owner lives as long as it does, and stops it.
+        let metrics = TrackedTicker(every: .seconds(1), name: "metrics-ticker")
+        defer { metrics.stop() }
+        while (try? await metrics.tick()) == true {}
+    }
+
+    // MARK: leaked-continuation
+
+    private static func legacyLookup(fails: Bool, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
+        Task { completion(fails ? .failure(LookupFailed()) : .success(1)) }
+    }
+
+    private static func continuations() async {
+        Task.tracked("legacy-caller") {
+            await withTrackedContinuation("legacy-lookup") { (continuation: TrackedContinuation<Int, Never>) in
+                legacyLookup(fails: true) { result in
+                    if case .success(let value) = result { continuation.resume(returning: value) }
+                    // missing: the failure path never resumes
+                }
+            }
+        }
+        while !Task.isCancelled {
+            _ = try? await withTrackedThrowingContinuation("careful-lookup") {
+                (continuation: TrackedContinuation<Int, any Error>) in
+                legacyLookup(fails: Bool.random()) { continuation.resume(with: $0) }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    // MARK: stuck-wait (a permit never released)
+
+    private static func permits() async {
+        let database = TrackedSemaphore(permits: 1, name: "db-pool")
+        await Task.tracked("migration") {
+            try? await database.acquire()
+            guard await runMigration() else { return }  // the failure path keeps the permit
+            database.release()
+        }.value
+        for index in 0..<3 {
+            Task.tracked("report-job-\(index)") { try? await database.withPermit {} }
+        }
+        let cache = TrackedSemaphore(permits: 2, name: "cache-pool")
+        while !Task.isCancelled {
+            for index in 0..<4 {
+                Task.tracked("cache-read-\(index)") {
+                    try? await cache.withPermit { try? await TaskScope.sleep(for: .milliseconds(100)) }
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private static func runMigration() async -> Bool { false }
+
+    // MARK: ignored-cancellation
+
+    /// A nap that does not notice cancellation, as a blocking call would not.
+    private static func nap() async {
+        await Task.detached { try? await Task.sleep(for: .milliseconds(200)) }.value
+    }
+
+    private static func cancellation() async {
+        let poller = Task.tracked("poller") {
+            while true { await nap() }  // never checks cancellation
+        }
+        let watcher = Task.tracked("watcher") {
+            while !Task.isCancelled { await nap() }
+        }
+        try? await Task.sleep(for: .seconds(1))
+        poller.cancel()
+        watcher.cancel()
+    }
+
+    // MARK: runaway-spawn
+
+    private static func spawning() async {
+        let never = AsyncStream<Void>.makeStream().stream
+        let pool = TrackedSemaphore(permits: 4, name: "fetch-pool")
+        var spawned = 0
+        // A subscription loop that spawns listeners that never end; capped so the demo stays small.
+        while !Task.isCancelled {
+            if spawned < 600 {
+                for _ in 0..<5 {
+                    Task.tracked("listener") { for await _ in never {} }
+                }
+                spawned += 5
+            }
+            // The healthy twin: the same rate, bounded and finishing.
+            for _ in 0..<5 {
+                Task.tracked("bounded-fetch") {
+                    try? await pool.withPermit { try? await Task.sleep(for: .milliseconds(20)) }
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}
