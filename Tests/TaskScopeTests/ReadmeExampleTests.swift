@@ -9,4 +9,10 @@ import Testing
         let record = try #require(TaskScope.registry.records { $0.name == "readme-fetch" }.first)
         #expect(TaskScope.registry.info(record).outcome == .completed)
     }
+
+    @Test func theReadmePipelineRunsWithoutLeaks() async throws {
+        try await Task.tracked("readme-pipeline") { try await runPipeline() }.value
+        let names: Set<String> = ["jobs", "workers", "progress", "legacy-ack"]
+        #expect(!TaskScope.warnings().contains { names.contains($0.name ?? "") })
+    }
 }
