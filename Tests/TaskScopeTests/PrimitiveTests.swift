@@ -155,6 +155,21 @@ import Testing
         openGroup.finish()
         await joiner.value
         #expect(await grouper.value == 3)
+
+        struct ChildFailed: Error {}
+        let throwing = Task.tracked("throwing-grouper-\(name)") {
+            try await withThrowingTrackedTaskGroup(of: Int.self) { group in
+                group.addTask("throwing-child-\(name)") { 1 }
+                group.addTask("failing-child-\(name)") { throw ChildFailed() }
+                var sum = 0
+                while let value = try await group.next() { sum += value }
+                return sum
+            }
+        }
+        await #expect(throws: ChildFailed.self) { try await throwing.value }
+        let failing = try #require(TaskScope.registry.records { $0.name == "failing-child-\(name)" }.first)
+        #expect(TaskScope.registry.info(failing).outcome == .failed)
+        #expect(failing.parentID == TaskScope.registry.records { $0.name == "throwing-grouper-\(name)" }.first?.id)
     }
 }
 

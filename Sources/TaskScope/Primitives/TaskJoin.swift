@@ -70,3 +70,58 @@ public func withTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
         return result
     }
 }
+
+/// A throwing task group whose children are tracked tasks and whose `next()`
+/// is recorded as a wait with reason `group.next`. Made by
+/// ``withThrowingTrackedTaskGroup(of:returning:isolation:body:)``.
+public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
+    var group: ThrowingTaskGroup<ChildTaskResult, any Error>
+
+    /// Adds a tracked child task named `name`; its parent is the current tracked task.
+    public mutating func addTask(
+        _ name: String, priority: TaskPriority? = nil, fileID: String = #fileID, line: Int = #line,
+        function: String = #function,
+        operation: sending @escaping @isolated(any) () async throws -> ChildTaskResult
+    ) {
+        guard let record = TaskScope.recordSpawn(name: name, fileID: fileID, line: line, function: function) else {
+            group.addTask(priority: priority, operation: operation)
+            return
+        }
+        group.addTask(priority: priority) { try await TaskScope.runThrowing(record, operation) }
+    }
+
+    /// The next child result, waiting (reason `group.next`) while none is ready; `nil` when no child is left.
+    ///
+    /// - Throws: the error of the child that failed.
+    public mutating func next(fileID: String = #fileID, line: Int = #line) async throws -> ChildTaskResult? {
+        try await TaskScope.recordingWait(WaitReason.groupNext, resource: 0, fileID: fileID, line: line) { _ in
+            try await group.next()
+        }
+    }
+
+    /// Waits for every child, recorded as `group.next`; throws the first child error.
+    public mutating func waitForAll(fileID: String = #fileID, line: Int = #line) async throws {
+        while try await next(fileID: fileID, line: line) != nil {}
+    }
+
+    /// Cancels every child.
+    public func cancelAll() { group.cancelAll() }
+
+    /// Whether no child is left.
+    public var isEmpty: Bool { group.isEmpty }
+}
+
+/// `withThrowingTaskGroup` whose children are tracked and whose waits for them are recorded.
+public func withThrowingTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
+    of childTaskResultType: ChildTaskResult.Type,
+    returning returnType: GroupResult.Type = GroupResult.self,
+    isolation: isolated (any Actor)? = #isolation,
+    body: (inout ThrowingTrackedTaskGroup<ChildTaskResult>) async throws -> GroupResult
+) async throws -> GroupResult {
+    try await withThrowingTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self) { group in
+        var tracked = ThrowingTrackedTaskGroup(group: group)
+        let result = try await body(&tracked)
+        while try await tracked.next() != nil {}
+        return result
+    }
+}
