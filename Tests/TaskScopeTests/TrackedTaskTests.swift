@@ -129,4 +129,30 @@ import Testing
         await #expect(throws: Boom.self) { try await task.value }
         #expect(lookup(name)?.outcome == .failed)
     }
+
+    @Test func childTasksThatInheritTheTaskLocalWaitAsThemselves() async throws {
+        let name = unique("parent-of-plain-children")
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        let parent = Task.tracked(name) {
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<2 {
+                    group.addTask {
+                        // A plain child: it inherits the parent's task-local, but is not the parent.
+                        #expect(TaskScope.currentTaskID == nil)
+                        await TaskScope.waiting(on: "child.wait.\(index)") { for await _ in gate {} }
+                    }
+                }
+            }
+        }
+        try await eventually("both children are adopted") {
+            TaskScope.registry.records { $0.adopted && ($0.wait?.reason.hasPrefix("child.wait.") ?? false) }
+                .filter { $0.parentID == lookup(name)?.id }.count == 2
+        }
+        // The parent itself is not waiting: its children's waits are theirs, not its own.
+        let parentInfo = try #require(lookup(name))
+        #expect(parentInfo.state == .active)
+        #expect(parentInfo.wait == nil)
+        open.finish()
+        await parent.value
+    }
 }

@@ -46,7 +46,9 @@ public struct Warning: Codable, Sendable, Hashable {
     public var taskIDs: [UInt64]
     /// The task whose absence caused the leak (a finished owner), if any.
     public var owner: UInt64?
-    /// When the owner (or the last endpoint) went away, or when the condition began (Unix seconds).
+    /// When the cause began (Unix seconds), where known: the last endpoint gone
+    /// (orphaned-channel), the owner finished (orphaned-timer), the start of the
+    /// window (runaway-spawn).
     public var since: Double?
     /// One line saying what leaked and where.
     public var message: String

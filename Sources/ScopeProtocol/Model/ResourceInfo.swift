@@ -20,9 +20,9 @@ public struct ResourceInfo: Codable, Sendable, Hashable {
     public var site: SourceSite
     /// When it was created (Unix seconds).
     public var created: Double
-    /// A word for its state: `open` or `finished` (channel), `armed`, `stopped`,
-    /// `fired` or `cancelled` (timer, ticker), `available` or `exhausted`
-    /// (semaphore), `pending` or `leaked` (continuation).
+    /// A word for its state: `open` or `finished` (channel), `armed` or `stopped`
+    /// (ticker), `armed`, `fired` or `cancelled` (timer), `available` or `exhausted`
+    /// (semaphore), `pending`, `resumed` or `leaked` (continuation).
     public var state: String
     /// Whether a definite leak rule holds for it right now.
     public var orphaned: Bool
@@ -38,7 +38,7 @@ public struct ResourceInfo: Codable, Sendable, Hashable {
     public var senders: Int?
     /// Live receiver endpoints of a channel.
     public var receivers: Int?
-    /// Tasks blocked sending (channel) or, for other kinds, every task waiting on it.
+    /// Tasks blocked sending to a channel.
     public var blockedSending: Int?
     public var blockedSendingIDs: [UInt64]?
     /// Tasks blocked receiving from a channel.
@@ -47,10 +47,10 @@ public struct ResourceInfo: Codable, Sendable, Hashable {
     /// Tasks waiting on a timer, ticker, semaphore or continuation.
     public var waiting: Int?
     public var waitingIDs: [UInt64]?
-    /// Tasks holding semaphore permits, and how many of those have finished.
+    /// Tasks holding semaphore permits (tracked ones), and those of them that have finished.
     public var holders: [UInt64]?
     public var finishedHolders: [UInt64]?
-    /// When its last sender (or receiver, or owner) went away (Unix seconds), when known.
+    /// When a channel's last sender, or last receiver, went away (Unix seconds), while none is left.
     public var sendersGoneAt: Double?
     public var receiversGoneAt: Double?
 

@@ -171,7 +171,8 @@ final class Agent: Sendable {
     /// The warnings of the last evaluation.
     var cachedWarnings: [Warning] { lastWarnings.withLock { $0 } }
 
-    func summary() -> Summary {
+    /// Live counts, with warning counts from `warnings` (the last tick's when `nil`).
+    func summary(warnings: [Warning]? = nil) -> Summary {
         let counts = registry.counts()
         let now = AgentClock.precise()
         return Summary(
@@ -179,8 +180,8 @@ final class Agent: Sendable {
             uptime: AgentClock.seconds(from: startedAt, to: now),
             tasks: .init(active: counts.active, waiting: counts.waiting, finished: counts.finished),
             totals: counts.totals, waits: counts.waits, interval: configuration.sampleInterval.seconds,
-            warnings: Dictionary(cachedWarnings.map { ($0.rule.rawValue, 1) }, uniquingKeysWith: +),
-            resources: registry.resources.countsByKind(registry.reportContext()))
+            warnings: Dictionary((warnings ?? cachedWarnings).map { ($0.rule.rawValue, 1) }, uniquingKeysWith: +),
+            resources: registry.resources.countsByKind())
     }
 }
 

@@ -31,8 +31,22 @@ public enum TaskScope {
         return ["1", "true", "yes", "on"].contains(value)
     }()
 
-    /// The tracked task the current code runs in, if any.
+    /// The nearest tracked task the current code runs in or descends from (task-locals
+    /// are inherited by child tasks), if any.
     @TaskLocal static var currentRecord: TaskRecord?
+
+    /// The tracked task the current code runs in itself: not an ancestor's.
+    static var ownRecord: TaskRecord? {
+        guard let record = currentRecord, record.taskKey.load(ordering: .relaxed) == currentTaskKey() else {
+            return nil
+        }
+        return record
+    }
+
+    /// The identity of the current Swift task (0 outside any task).
+    static func currentTaskKey() -> Int {
+        withUnsafeCurrentTask { $0?.hashValue ?? 0 }
+    }
 
     private static let running = Mutex<Agent?>(nil)
 
@@ -87,7 +101,7 @@ public enum TaskScope {
     }
 
     /// The id of the tracked task the caller runs in, or `nil` outside tracked tasks.
-    public static var currentTaskID: UInt64? { currentRecord?.id }
+    public static var currentTaskID: UInt64? { ownRecord?.id }
 }
 
 /// Why the agent could not start.

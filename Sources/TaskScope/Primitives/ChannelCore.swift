@@ -6,6 +6,7 @@ import Synchronization
 /// and receivers, and its live endpoints. Both endpoints point here.
 final class ChannelCore<Element: Sendable>: TrackedResource {
     let resourceID: UInt64
+    var kind: ResourceKind { .channel }
     let name: String
     let site: SourceSite
     let capacity: Int

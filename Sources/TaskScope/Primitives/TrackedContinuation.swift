@@ -10,6 +10,7 @@ import Synchronization
 /// and `any Error` for ``withTrackedThrowingContinuation(_:fileID:line:isolation:_:)``.
 public final class TrackedContinuation<T: Sendable, Failure: Error>: Sendable, TrackedResource {
     let resourceID: UInt64
+    var kind: ResourceKind { .continuation }
     /// The continuation's name.
     public let name: String
     let site: SourceSite

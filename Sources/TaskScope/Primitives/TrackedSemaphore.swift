@@ -13,6 +13,7 @@ import Synchronization
 /// ```
 public final class TrackedSemaphore: Sendable, TrackedResource {
     let resourceID: UInt64
+    var kind: ResourceKind { .semaphore }
     /// The semaphore's name.
     public let name: String
     /// Permits in all.
@@ -40,7 +41,7 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
     ///
     /// - Throws: `CancellationError` when the task is cancelled while waiting (no permit is taken).
     public func acquire(fileID: String = #fileID, line: Int = #line) async throws {
-        let holder = TaskScope.currentTaskID ?? 0
+        let holder = TaskScope.currentTaskID ?? 0  // a plain child task holds as nobody known
         let taken = state.withLock { state -> Bool in
             guard state.available > 0 else { return false }
             state.available -= 1

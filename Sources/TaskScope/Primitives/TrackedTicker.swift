@@ -13,6 +13,7 @@ import Synchronization
 /// ```
 public final class TrackedTicker: Sendable, TrackedResource {
     let resourceID: UInt64
+    var kind: ResourceKind { .ticker }
     /// The ticker's name.
     public let name: String
     /// Time between ticks.
@@ -32,7 +33,7 @@ public final class TrackedTicker: Sendable, TrackedResource {
         site = SourceSite(file: fileID, line: line)
         created = AgentClock.coarse()
         start = .now
-        state = Mutex(TimerState(owner: TaskScope.currentTaskID ?? 0))
+        state = Mutex(TimerState(owner: TaskScope.currentRecord?.id ?? 0))  // the nearest tracked task
         registry.resources.register(self)
     }
 
@@ -117,6 +118,7 @@ public final class TrackedTicker: Sendable, TrackedResource {
 /// armed, the orphaned-timer rule fires.
 public final class TrackedTimer: Sendable, TrackedResource {
     let resourceID: UInt64
+    var kind: ResourceKind { .timer }
     /// The timer's name.
     public let name: String
     let site: SourceSite
@@ -133,7 +135,7 @@ public final class TrackedTimer: Sendable, TrackedResource {
         site = SourceSite(file: fileID, line: line)
         created = AgentClock.coarse()
         deadline = .now + delay
-        state = Mutex(TimerState(owner: TaskScope.currentTaskID ?? 0))
+        state = Mutex(TimerState(owner: TaskScope.currentRecord?.id ?? 0))  // the nearest tracked task
         registry.resources.register(self)
     }
 

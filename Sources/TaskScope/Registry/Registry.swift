@@ -76,11 +76,11 @@ final class Registry: Sendable {
 
     /// Records an untracked task seen waiting; it counts in no total and is
     /// dropped with ``dropAdopted(_:)`` when its wait ends.
-    func adopt(name: String) -> TaskRecord {
+    func adopt(name: String, parentID: UInt64 = 0) -> TaskRecord {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let shard = shards[Int(id % UInt64(Registry.shardCount))]
         let record = TaskRecord(
-            id: id, name: name, parentID: 0, spawnFile: "(untracked)", spawnLine: 0, spawnFunction: "",
+            id: id, name: name, parentID: parentID, spawnFile: "(untracked)", spawnLine: 0, spawnFunction: "",
             created: AgentClock.coarse(), shard: shard, adopted: true)
         shard.state.withLock { $0.live[id] = record }
         return record

@@ -1,4 +1,5 @@
 import ScopeProtocol
+import Synchronization
 
 /// One tracked task, as the registry keeps it.
 ///
@@ -18,6 +19,10 @@ final class TaskRecord: @unchecked Sendable {
     let shard: RegistryShard
     /// An untracked task seen waiting on a tracked primitive: shown only while it waits.
     let adopted: Bool
+    /// The identity of the Swift task running this record, set when it starts. Task-locals
+    /// are inherited by child tasks, so the record in a task-local is only this task's own
+    /// when the identities match.
+    let taskKey = Atomic<Int>(0)
 
     // Guarded by `shard`'s lock.
     var state: TaskState = .active
@@ -58,7 +63,8 @@ final class TaskRecord: @unchecked Sendable {
             error: errorType,
             wait: wait?.reason,
             waitSite: wait.map { SourceSite(file: $0.file, line: $0.line) },
-            spawnSite: SourceSite(file: spawnFile, line: spawnLine, function: spawnFunction),
+            spawnSite: SourceSite(
+                file: spawnFile, line: spawnLine, function: spawnFunction.isEmpty ? nil : spawnFunction),
             created: milliseconds(clock.wall(created)),
             inState: milliseconds(AgentClock.seconds(from: stateSince, to: now)),
             cancelled: cancelledAt != 0,

@@ -212,7 +212,12 @@ struct LeakRules {
         guard window.count >= 2, let latest = window.last else { return [] }
         var warnings: [Warning] = []
         for (site, count) in latest.sites {
-            let series = window.map { $0.sites[site] ?? 0 }
+            // A sample that is full (as many sites as it keeps) says nothing about a site it lacks.
+            let known = window.map { sample in
+                sample.sites[site] ?? (sample.sites.count >= Sampler.siteLimit ? nil : 0)
+            }
+            guard known.allSatisfy({ $0 != nil }) else { continue }
+            let series = known.map { $0 ?? 0 }
             let growth = count - series[0]
             guard growth >= settings.runawayGrowth else { continue }
             let falls = zip(series, series.dropFirst()).filter { $0.1 < $0.0 }.count

@@ -14,7 +14,7 @@ extension TaskScope {
         public var stuckWait: Duration
         /// How long a cancelled task may keep running before `ignored-cancellation` fires (default 10 s).
         public var ignoredCancellation: Duration
-        /// How many recent samples `runaway-spawn` looks at (default 30).
+        /// How many recent samples `runaway-spawn` looks at (default 30, at least 2).
         public var runawayWindow: Int
         /// How much a spawn site's live count must grow across the window for `runaway-spawn` (default 100).
         public var runawayGrowth: Int

@@ -171,10 +171,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             options.wait == nil || record.wait?.reason == options.wait
         }.sorted { $0.id < $1.id }
         let now = AgentClock.precise()
+        let warnings = agent.evaluateWarnings()
         let head = SnapshotHead(
             process: agent.processDescription, capturedAt: registry.clock.wall(now), filter: options.wait,
-            summary: agent.summary(), history: agent.sampler.history(),
-            resources: registry.resources.reports(registry.reportContext()), warnings: agent.evaluateWarnings())
+            summary: agent.summary(warnings: warnings), history: agent.sampler.history(),
+            resources: registry.resources.reports(registry.reportContext()), warnings: warnings)
         var line = Wire.chunkPrefix(id: id, kind: Wire.headChunk)
         let encoded = Wire.line(head)
         line.append(contentsOf: encoded.dropLast())

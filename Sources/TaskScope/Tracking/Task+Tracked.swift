@@ -56,6 +56,7 @@ extension TaskScope {
     static func run<Success: Sendable>(
         _ record: TaskRecord, _ operation: @isolated(any) () async -> Success
     ) async -> Success {
+        record.taskKey.store(currentTaskKey(), ordering: .relaxed)
         let value = await withTaskCancellationHandler {
             await $currentRecord.withValue(record) { await operation() }
         } onCancel: {
@@ -68,6 +69,7 @@ extension TaskScope {
     static func runThrowing<Success: Sendable>(
         _ record: TaskRecord, _ operation: @isolated(any) () async throws -> Success
     ) async throws -> Success {
+        record.taskKey.store(currentTaskKey(), ordering: .relaxed)
         do {
             let value = try await withTaskCancellationHandler {
                 try await $currentRecord.withValue(record) { try await operation() }

@@ -39,12 +39,13 @@ extension TaskScope {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (UInt64) async throws(E) -> T
     ) async throws(E) -> T {
-        if let record = currentRecord {
+        if let record = ownRecord {
             let token = registry.beginWait(record, reason: reason, file: fileID, line: line, resource: resource)
             defer { registry.endWait(record, token) }
             return try await body(record.id)
         }
-        guard !isDisabledByEnvironment, let adoption = Adoptions.shared.enter(registry) else {
+        guard !isDisabledByEnvironment, let adoption = Adoptions.shared.enter(registry, parent: currentRecord?.id ?? 0)
+        else {
             return try await body(0)
         }
         let token = registry.beginWait(adoption, reason: reason, file: fileID, line: line, resource: resource)
@@ -64,15 +65,16 @@ final class Adoptions: Sendable {
     private let entries = Mutex<[Int: (record: TaskRecord, depth: Int)]>([:])
 
     /// The adopted record of the current task, created on its first wait.
-    func enter(_ registry: Registry) -> TaskRecord? {
-        guard let key = Adoptions.currentTaskKey() else { return nil }
+    func enter(_ registry: Registry, parent: UInt64) -> TaskRecord? {
+        let key = TaskScope.currentTaskKey()
+        guard key != 0 else { return nil }
         return entries.withLock { entries in
             if var entry = entries[key] {
                 entry.depth += 1
                 entries[key] = entry
                 return entry.record
             }
-            let record = registry.adopt(name: Adoptions.currentTaskName() ?? "(untracked task)")
+            let record = registry.adopt(name: Adoptions.currentTaskName() ?? "(untracked task)", parentID: parent)
             entries[key] = (record, 1)
             return record
         }
@@ -80,7 +82,7 @@ final class Adoptions: Sendable {
 
     /// Ends one wait of the current task; the record goes when its outermost wait ends.
     func leave(_ registry: Registry) {
-        guard let key = Adoptions.currentTaskKey() else { return }
+        let key = TaskScope.currentTaskKey()
         let dropped: TaskRecord? = entries.withLock { entries in
             guard var entry = entries[key] else { return nil }
             entry.depth -= 1
@@ -92,10 +94,6 @@ final class Adoptions: Sendable {
             return entry.record
         }
         if let dropped { registry.dropAdopted(dropped) }
-    }
-
-    private static func currentTaskKey() -> Int? {
-        withUnsafeCurrentTask { $0?.hashValue }
     }
 
     private static func currentTaskName() -> String? {
