@@ -27,6 +27,13 @@ import Testing
         #expect(try request(#"{"id":1,"op":"subscribe"}"#) == .subscribe(interval: nil))
         #expect(try request(#"{"id":1,"op":"unsubscribe"}"#) == .unsubscribe)
         #expect(try request(#"{"id":1,"op":"warnings"}"#) == .warnings)
+        #expect(try request(#"{"id":1,"op":"groups"}"#) == .groups(GroupQuery()))
+        #expect(
+            try request(#"{"id":1,"op":"tasks","waitSite":"App/A.swift:12","spawnSite":"B:3","resource":5}"#)
+                == .tasks(
+                    TaskQuery(
+                        waitSite: SourceSite(file: "App/A.swift", line: 12), spawnSite: SourceSite(file: "B", line: 3),
+                        resource: 5)))
         #expect(try request(#"{"id":1,"op":"resources"}"#) == .resources(ResourceQuery()))
         #expect(
             try request(#"{"id":1,"op":"resources","kind":"channel","orphaned":true,"offset":2,"limit":3}"#)
@@ -122,6 +129,9 @@ import Testing
             (#"{"id":1,"op":"subscribe","interval":0.01}"#, "interval"),
             (#"{"id":1,"op":"subscribe","interval":true}"#, "interval"),
             (#"{"id":1,"op":"resources","kind":"socket"}"#, "kind"),
+            (#"{"id":1,"op":"tasks","waitSite":"nowhere"}"#, "waitSite"),
+            (#"{"id":1,"op":"tasks","spawnSite":":12"}"#, "spawnSite"),
+            (#"{"id":1,"op":"groups","limit":0}"#, "limit"),
             (#"{"id":1,"op":"resources","orphaned":1}"#, "orphaned"),
             (#"{"id":1,"op":"subscribe","interval":1e30}"#, "interval"),
             (#"{"id":1,"op":"tasks","minWait":1e30}"#, "minWait"),

@@ -102,4 +102,39 @@ import Testing
         #expect(beyond.total == 10)
         #expect(beyond.tasks.isEmpty)
     }
+
+    @Test func filtersByExactSitesAndResource() {
+        let (registry, records) = populated()
+        // Waits are at App/Wait.swift:<id>; spawns at App/File<id % 2>.swift:<id>.
+        #expect(ids(registry.page(TaskQuery(waitSite: SourceSite(file: "App/Wait.swift", line: 4)))) == [4])
+        #expect(ids(registry.page(TaskQuery(spawnSite: SourceSite(file: "App/File1.swift", line: 3)))) == [3])
+        #expect(registry.page(TaskQuery(spawnSite: SourceSite(file: "App/File1.swift", line: 4))).total == 0)
+        let extra = registry.spawn(name: "on-resource", parentID: 0, file: "X", line: 1, function: "f")
+        _ = registry.beginWait(extra, reason: "channel.send", file: "X", line: 2, resource: 77)
+        #expect(ids(registry.page(TaskQuery(resource: 77))) == [extra.id])
+        #expect(records.count == 10)
+    }
+
+    @Test func groupsLiveTasksBySitesLargestFirst() {
+        let (registry, _) = populated()
+        let list = registry.groups(GroupQuery())
+        // Live tasks: active 1, 3, 5, 7 (spawn sites differ by line), waiting 2, 4, 6, 8, 10 (wait sites differ).
+        #expect(list.total == 9)
+        #expect(list.groups.reduce(0) { $0 + $1.count } == 9)
+        let sleeping = registry.groups(GroupQuery(wait: "sleep"))
+        #expect(sleeping.total == 2)
+        #expect(sleeping.groups.allSatisfy { $0.key.reason == "sleep" && $0.count == 1 })
+        #expect(registry.groups(GroupQuery(limit: 3)).groups.count == 3)
+        // Same sites, same group.
+        let shared = Registry()
+        for _ in 0..<4 {
+            let record = shared.spawn(name: "w", parentID: 0, file: "S.swift", line: 1, function: "f()")
+            _ = shared.beginWait(record, reason: "db.query", file: "S.swift", line: 2)
+        }
+        _ = shared.spawn(name: "lone", parentID: 0, file: "S.swift", line: 9, function: "g()")
+        let grouped = shared.groups(GroupQuery())
+        #expect(grouped.groups.map(\.count) == [4, 1])
+        #expect(grouped.groups.first?.key.waitSite == SourceSite(file: "S.swift", line: 2))
+        #expect(grouped.groups.first?.sampleIDs == [1, 2, 3, 4])
+    }
 }

@@ -131,6 +131,11 @@ public final class ScopeConnection: Sendable {
         try await request(.resources(query))
     }
 
+    /// Live tasks grouped by wait reason, wait site and spawn site, largest first.
+    public func groups(_ query: GroupQuery = GroupQuery()) async throws(ScopeClientError) -> GroupList {
+        try await request(.groups(query))
+    }
+
     /// The leak warnings, evaluated by the agent now.
     public func warnings() async throws(ScopeClientError) -> [Warning] {
         let list: WarningList = try await request(.warnings)

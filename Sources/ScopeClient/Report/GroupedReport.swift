@@ -8,7 +8,7 @@ import ScopeProtocol
 /// Built incrementally, so a million tasks can stream through it in constant memory
 /// per group.
 public struct GroupedReport: Sendable {
-    private var groups: [TaskGroup.Key: TaskGroup] = [:]
+    private var groups: [SiteGroup.Key: SiteGroup] = [:]
     /// The snapshot's head, when known.
     public var head: SnapshotHead?
     /// Live tasks added.
@@ -20,17 +20,13 @@ public struct GroupedReport: Sendable {
     public mutating func add(_ task: TaskInfo) {
         guard task.state != .finished else { return }
         liveTasks += 1
-        let key = TaskGroup.Key(task)
-        groups[key, default: TaskGroup(key: key)].add(task)
+        let key = SiteGroup.Key(task)
+        groups[key, default: SiteGroup(key: key)].add(task)
     }
 
     /// The groups, largest first; ties by longest time, then by site.
-    public var sortedGroups: [TaskGroup] {
-        groups.values.sorted { lhs, rhs in
-            if lhs.count != rhs.count { return lhs.count > rhs.count }
-            if lhs.longest != rhs.longest { return lhs.longest > rhs.longest }
-            return lhs.key.spawnSite.description < rhs.key.spawnSite.description
-        }
+    public var sortedGroups: [SiteGroup] {
+        groups.values.sorted(by: SiteGroup.byImportance)
     }
 
     /// The report as text.

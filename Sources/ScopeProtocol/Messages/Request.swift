@@ -16,6 +16,8 @@ public enum Request: Sendable, Hashable {
     case resources(ResourceQuery)
     /// The leak warnings, evaluated now.
     case warnings
+    /// Live tasks grouped by wait reason, wait site and spawn site.
+    case groups(GroupQuery)
     /// The whole snapshot document, streamed in chunks.
     case snapshot(SnapshotOptions)
     /// Push a summary every `interval` seconds (the sampler's interval when `nil`).
@@ -33,6 +35,7 @@ public enum Request: Sendable, Hashable {
         case .history: "history"
         case .resources: "resources"
         case .warnings: "warnings"
+        case .groups: "groups"
         case .snapshot: "snapshot"
         case .subscribe: "subscribe"
         case .unsubscribe: "unsubscribe"
@@ -41,7 +44,7 @@ public enum Request: Sendable, Hashable {
 
     /// Every operation name of protocol v1.
     public static let operations = [
-        "hello", "summary", "tasks", "task", "history", "resources", "warnings", "snapshot", "subscribe",
+        "hello", "summary", "tasks", "task", "history", "resources", "warnings", "groups", "snapshot", "subscribe",
         "unsubscribe",
     ]
 
@@ -71,6 +74,12 @@ public enum Request: Sendable, Hashable {
             fields["sort"] = .string(query.sort.rawValue)
             if let descending = query.descending { fields["order"] = .string(descending ? "desc" : "asc") }
             fields["offset"] = .integer(Int64(query.offset))
+            fields["limit"] = .integer(Int64(query.limit))
+            if let site = query.waitSite { fields["waitSite"] = .string(site.description) }
+            if let site = query.spawnSite { fields["spawnSite"] = .string(site.description) }
+            if let resource = query.resource { fields["resource"] = .integer(Int64(clamping: resource)) }
+        case .groups(let query):
+            if let wait = query.wait { fields["wait"] = .string(wait) }
             fields["limit"] = .integer(Int64(query.limit))
         case .task(let taskID):
             fields["task"] = .integer(Int64(clamping: taskID))
@@ -203,7 +212,15 @@ extension RequestLine {
             }
             query.offset = try fields.integer("offset", in: 0...Int.max) ?? 0
             query.limit = try fields.integer("limit", in: 1...TaskQuery.maxLimit) ?? TaskQuery.defaultLimit
+            query.waitSite = try fields.site("waitSite")
+            query.spawnSite = try fields.site("spawnSite")
+            query.resource = try fields.integer("resource", in: 1...Int.max).map(UInt64.init)
             return .tasks(query)
+        case "groups":
+            var query = GroupQuery()
+            query.wait = try fields.string("wait")
+            query.limit = try fields.integer("limit", in: 1...TaskQuery.maxLimit) ?? TaskQuery.defaultLimit
+            return .groups(query)
         case "task":
             guard let taskID = try fields.integer("task", in: 1...Int.max) else {
                 throw .init(.invalidField, "\"task\" (the task id) is required")
@@ -249,6 +266,17 @@ struct FieldReader {
         case .string(let value)?: return value
         case let other?: throw ProtocolError(.invalidField, "\"\(key)\" must be a string, not \(other.typeName)")
         }
+    }
+
+    /// A site written `file:line`.
+    mutating func site(_ key: String) throws(ProtocolError) -> SourceSite? {
+        guard let text = try string(key) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let line = Int(text[text.index(after: colon)...]),
+            colon > text.startIndex
+        else {
+            throw ProtocolError(.invalidField, "\"\(key)\" must be a site written file:line")
+        }
+        return SourceSite(file: String(text[..<colon]), line: line)
     }
 
     mutating func bool(_ key: String) throws(ProtocolError) -> Bool? {

@@ -47,10 +47,17 @@ public struct TaskQuery: Sendable, Hashable {
     public var offset: Int
     /// Rows to return at most, `1...maxLimit`.
     public var limit: Int
+    /// Keep only tasks waiting at exactly this site (file and line).
+    public var waitSite: SourceSite?
+    /// Keep only tasks spawned at exactly this site (file and line).
+    public var spawnSite: SourceSite?
+    /// Keep only tasks waiting on this resource.
+    public var resource: UInt64?
 
     public init(
         state: StateFilter? = nil, wait: String? = nil, text: String? = nil, minWait: Double? = nil,
-        sort: SortKey = .id, descending: Bool? = nil, offset: Int = 0, limit: Int = TaskQuery.defaultLimit
+        sort: SortKey = .id, descending: Bool? = nil, offset: Int = 0, limit: Int = TaskQuery.defaultLimit,
+        waitSite: SourceSite? = nil, spawnSite: SourceSite? = nil, resource: UInt64? = nil
     ) {
         self.state = state
         self.wait = wait
@@ -60,6 +67,9 @@ public struct TaskQuery: Sendable, Hashable {
         self.descending = descending
         self.offset = offset
         self.limit = limit
+        self.waitSite = waitSite
+        self.spawnSite = spawnSite
+        self.resource = resource
     }
 
     /// Whether the effective order is descending.

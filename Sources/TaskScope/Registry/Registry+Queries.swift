@@ -82,6 +82,9 @@ extension Registry {
         case .finished?: if record.state != .finished { return false }
         }
         if let wait = query.wait, record.wait?.reason != wait { return false }
+        if let site = query.waitSite, record.wait?.file != site.file || record.wait?.line != site.line { return false }
+        if let site = query.spawnSite, record.spawnFile != site.file || record.spawnLine != site.line { return false }
+        if let resource = query.resource, record.wait?.resource != resource { return false }
         if let minWaitNanos {
             guard record.state == .waiting, now &- min(record.stateSince, now) >= minWaitNanos else { return false }
         }
@@ -93,5 +96,30 @@ extension Registry {
             if !found { return false }
         }
         return true
+    }
+
+    /// Live tasks grouped by wait reason, wait site and spawn site, largest first.
+    ///
+    /// Cost: one pass over the live tasks under their shard locks, then a sort of the groups.
+    func groups(_ query: GroupQuery) -> GroupList {
+        let now = AgentClock.coarse()
+        var groups: [SiteGroup.Key: SiteGroup] = [:]
+        for shard in shards {
+            shard.state.withLock { state in
+                for record in state.live.values {
+                    if let wait = query.wait, record.wait?.reason != wait { continue }
+                    let key = SiteGroup.Key(
+                        reason: record.wait?.reason,
+                        waitSite: record.wait.map { SourceSite(file: $0.file, line: $0.line) },
+                        spawnSite: SourceSite(
+                            file: record.spawnFile, line: record.spawnLine,
+                            function: record.spawnFunction.isEmpty ? nil : record.spawnFunction))
+                    groups[key, default: SiteGroup(key: key)].add(
+                        id: record.id, inState: AgentClock.seconds(from: record.stateSince, to: now))
+                }
+            }
+        }
+        let sorted = groups.values.sorted(by: SiteGroup.byImportance)
+        return GroupList(total: sorted.count, groups: Array(sorted.prefix(query.limit)))
     }
 }

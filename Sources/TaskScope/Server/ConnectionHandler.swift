@@ -107,6 +107,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         case .resources(let query):
             send(Reply(id: id, result: agent.resources(query)), context: context)
+        case .groups(let query):
+            send(Reply(id: id, result: agent.registry.groups(query)), context: context)
         case .warnings:
             send(Reply(id: id, result: WarningList(warnings: agent.evaluateWarnings())), context: context)
         case .history(let limit):
