@@ -44,6 +44,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "ScopeUI",
+            dependencies: ["ScopeClient", "ScopeProtocol"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "taskscope",
             dependencies: [
@@ -61,6 +66,7 @@ let package = Package(
         .testTarget(
             name: "ScopeClientTests", dependencies: ["ScopeClient", "TaskScope", "ScopeProtocol", "TestSupport"],
             swiftSettings: strict),
+        .testTarget(name: "ScopeUITests", dependencies: ["ScopeUI", "ScopeProtocol"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["ScopeClient", "ScopeProtocol", "TestSupport", "taskscope"],

@@ -1,0 +1,143 @@
+import ScopeProtocol
+
+/// The screens of the UI.
+public enum Screen: Int, Sendable, Hashable, CaseIterable {
+    case overview = 1, tasks, groups, resources
+
+    public var title: String {
+        switch self {
+        case .overview: "Overview"
+        case .tasks: "Tasks"
+        case .groups: "Groups"
+        case .resources: "Resources"
+        }
+    }
+}
+
+/// Whether data is flowing.
+public enum ConnectionState: Sendable, Hashable {
+    case connecting
+    case live
+    /// The process went away (or the socket vanished); the last data stays on screen.
+    case lost(String)
+    /// A snapshot file, opened offline.
+    case offline(String)
+}
+
+/// Everything the agent has told the UI, as last received.
+public struct ScopeData: Sendable, Hashable {
+    public var summary: Summary?
+    public var history: [HistorySample] = []
+    public var warnings: [Warning] = []
+    public var resources: [ResourceInfo] = []
+    public var page: TaskPage?
+    /// The query `page` answers.
+    public var pageQuery: TaskQuery?
+    public var groups: [SiteGroup] = []
+    public var detail: TaskDetail?
+
+    public init() {}
+}
+
+/// A window over the rows of a table: which row is selected, which is first on screen.
+public struct ListPosition: Sendable, Hashable {
+    public var selected = 0
+    public var top = 0
+
+    public init() {}
+
+    /// Moves the selection by `delta` within `0..<count`, scrolling to keep it in `visible` rows.
+    mutating func move(by delta: Int, count: Int, visible: Int) {
+        selected = count == 0 ? 0 : min(max(0, selected + delta), count - 1)
+        scroll(visible: visible)
+    }
+
+    mutating func scroll(visible: Int) {
+        let rows = max(1, visible)
+        if selected < top { top = selected }
+        if selected >= top + rows { top = selected - rows + 1 }
+        top = max(0, top)
+    }
+}
+
+/// An overlay drawn over the current screen.
+public enum Overlay: Sendable, Hashable {
+    case help
+    /// The detail of a task; `child` is the selected child row.
+    case detail(taskID: UInt64, child: Int)
+    /// The wait-reason picker; `selected` indexes `["(all)"] + reasons`.
+    case waitPicker(selected: Int)
+    /// The search line being edited.
+    case search(String)
+}
+
+/// The whole state of the UI: a plain value, changed only by ``UIState/apply(_:)``
+/// and drawn only by ``Renderer``.
+public struct UIState: Sendable, Hashable {
+    public var screen: Screen = .overview
+    public var overlay: Overlay?
+    public var width: Int
+    public var height: Int
+    public var glyphs: Glyphs
+    public var colours: Bool
+    public var connection: ConnectionState = .connecting
+    public var hello: Hello?
+    /// What arrives.
+    public var data = ScopeData()
+    /// What is shown while paused.
+    public var frozen: ScopeData?
+    public var waitFilter: String?
+    public var textFilter: String?
+    /// Tasks of one group (wait site and spawn site) or one resource, when opened from those screens.
+    public var scope: TaskScopeFilter?
+    public var sort: TaskQuery.SortKey = .wait
+    public var descending: Bool?
+    public var positions: [Screen: ListPosition] = [:]
+    /// A line for the status bar (export results, errors), with the time it was set.
+    public var status: String?
+    /// Set by `e`; the runtime exports and clears it.
+    public var exportRequested = false
+    /// Set by `q`.
+    public var quitRequested = false
+
+    public init(width: Int, height: Int, glyphs: Glyphs = .unicode, colours: Bool = true) {
+        self.width = width
+        self.height = height
+        self.glyphs = glyphs
+        self.colours = colours
+    }
+
+    /// The data to draw: the frozen copy while paused.
+    public var shown: ScopeData { frozen ?? data }
+
+    public var isPaused: Bool { frozen != nil }
+
+    public func position(_ screen: Screen) -> ListPosition { positions[screen] ?? ListPosition() }
+
+    /// Rows a table has on screen: the height less header, tabs, table header, footer and status.
+    public var tableRows: Int { max(1, height - 5) }
+
+    /// The page of tasks the Tasks screen needs now.
+    public var taskQuery: TaskQuery {
+        let position = self.position(.tasks)
+        return TaskQuery(
+            wait: waitFilter, text: textFilter,
+            sort: sort, descending: descending, offset: position.top, limit: min(tableRows, TaskQuery.maxLimit),
+            waitSite: scope?.waitSite, spawnSite: scope?.spawnSite, resource: scope?.resource)
+    }
+}
+
+/// Tasks of one group or one resource.
+public struct TaskScopeFilter: Sendable, Hashable {
+    public var label: String
+    public var waitSite: SourceSite?
+    public var spawnSite: SourceSite?
+    public var resource: UInt64?
+
+    public init(label: String, waitSite: SourceSite? = nil, spawnSite: SourceSite? = nil, resource: UInt64? = nil) {
+        self.label = label
+        self.waitSite = waitSite
+        self.spawnSite = spawnSite
+        self.resource = resource
+    }
+}

@@ -1,0 +1,25 @@
+import ScopeProtocol
+
+/// Everything that can change the UI's state: key presses, terminal events and data.
+public enum Action: Sendable {
+    case key(Key)
+    case resize(width: Int, height: Int)
+    case connected(Hello)
+    case summary(Summary)
+    case history([HistorySample])
+    case warnings([Warning])
+    case resources([ResourceInfo])
+    case tasks(TaskPage, for: TaskQuery)
+    case groups([SiteGroup])
+    case detail(TaskDetail)
+    /// The process went away, with why.
+    case disconnected(String)
+    /// The outcome of an export: the path written, or the error.
+    case exported(Result<String, ExportFailure>)
+}
+
+/// Why an export failed, for the status line.
+public struct ExportFailure: Error, Sendable, Hashable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}

@@ -1,0 +1,154 @@
+import ScopeProtocol
+import Testing
+
+@testable import ScopeUI
+
+@Suite struct RenderTests {
+    @Test(arguments: [(80, 24), (200, 60)])
+    func theOverviewShowsCountsTrendsReasonsAndWarnings(width: Int, height: Int) throws {
+        let frame = Renderer.render(Fixtures.state(width: width, height: height))
+        #expect(frame.line(0).contains("taskscope  orders (pid 4242)  up 5m00s"))
+        #expect(frame.line(0).contains("live"))
+        #expect(frame.line(0).hasSuffix("! 1 leak"))
+        #expect(frame.line(1).contains("1 Overview") && frame.line(1).contains("4 Resources"))
+        let active = try #require(frame.row(containing: "active"))
+        #expect(frame.line(active).contains("3"))
+        let waiting = try #require(frame.row(containing: "  waiting"))
+        #expect(frame.line(waiting).contains("12"))
+        #expect(frame.line(waiting).contains("█"))  // the sparkline reaches its top
+        #expect(frame.text.contains("spawned 1,234"))
+        let reason = try #require(frame.row(containing: "db.query"))
+        #expect(frame.line(reason).contains("66%"))
+        #expect(frame.line(reason).contains("2m00s"))  // longest, from the groups
+        #expect(frame.text.contains("1 definite, 1 suspect"))
+        let leak = try #require(frame.row(containing: "orphaned-channel"))
+        #expect(frame[1, leak].character == "!")
+        #expect(frame[1, leak].style.colour == .danger)
+        #expect(frame.line(height - 1).contains("? help  q quit"))
+        #expect(frame.line(height - 1).contains("wait: all"))
+    }
+
+    @Test(arguments: [(80, 24), (200, 60)])
+    func theTasksTableShowsRowsSortAndDimsFinishedTasks(width: Int, height: Int) throws {
+        var state = Fixtures.state(width: width, height: height)
+        state.apply(.key(.character("2")))
+        let frame = Renderer.render(state)
+        let header = try #require(frame.row(containing: "NAME"))
+        #expect(frame.line(header).contains("WAITING▼"))  // sorted by wait, longest first
+        #expect(frame.line(header).contains("WAIT SITE"))
+        #expect(frame.line(header).contains("SPAWN SITE") == (width >= 120))
+        let first = try #require(frame.row(containing: "load-order"))
+        #expect(frame[0, first].style.reverse)  // the selection
+        #expect(frame.line(first).contains("db.query"))
+        #expect(frame.line(first).contains("12.0s"))
+        let finished = try #require(frame.row(containing: "old-job"))
+        #expect(frame[10, finished].style.dim)
+        #expect(frame.line(finished).contains("completed"))
+        #expect(frame.text.contains("rows 1-3 of 3"))
+    }
+
+    @Test func theGroupsScreenListsGroupsLargestFirst() throws {
+        var state = Fixtures.state(width: 120, height: 30)
+        state.apply(.key(.character("3")))
+        let frame = Renderer.render(state)
+        let first = try #require(frame.row(containing: "db.query"))
+        let second = try #require(frame.row(containing: "(active)"))
+        #expect(first < second)
+        #expect(frame.line(first).hasPrefix("      8"))
+        #expect(frame.line(first).contains("Orders/Repository.swift:88"))
+        #expect(frame.line(first).contains("Orders/Server.swift:20 handle()"))
+    }
+
+    @Test func theResourcesScreenMarksOrphansFirst() throws {
+        var state = Fixtures.state()
+        state.apply(.key(.character("4")))
+        let frame = Renderer.render(state)
+        let orphan = try #require(frame.row(containing: "receipts"))
+        let pool = try #require(frame.row(containing: "db-pool"))
+        #expect(orphan < pool)
+        #expect(frame[0, orphan].character == "!")
+        #expect(frame[0, orphan].style.colour == .danger)
+        #expect(frame[0, pool].character == " ")
+        #expect(frame.text.contains("2 resources, 1 orphaned"))
+    }
+
+    @Test func helpListsEveryKeyOfTheBindingTable() {
+        var state = Fixtures.state(width: 100, height: 30)
+        state.apply(.key(.character("?")))
+        let frame = Renderer.render(state)
+        for binding in KeyBinding.all {
+            #expect(frame.text.contains(binding.help), "help lacks \(binding.help)")
+        }
+    }
+
+    @Test func theDetailShowsEveryFieldParentAndChildren() throws {
+        var state = Fixtures.state(width: 100, height: 30)
+        state.apply(.key(.character("2")))
+        state.apply(.key(.enter))
+        #expect(state.overlay == .detail(taskID: 7, child: 0))
+        state.apply(
+            .detail(
+                TaskDetail(
+                    task: Fixtures.task(7, "load-order"), parent: Fixtures.task(1, "server", state: .active),
+                    children: [Fixtures.task(20, "read-row"), Fixtures.task(21, "read-cache", state: .finished)])))
+        let frame = Renderer.render(state)
+        #expect(frame.text.contains("task 7"))
+        #expect(frame.text.contains("name        load-order"))
+        #expect(frame.text.contains("wait site   Orders/Repository.swift:88"))
+        #expect(frame.text.contains("spawn site  Orders/Server.swift:20 handle()"))
+        #expect(frame.text.contains("parent      1 server (active)"))
+        let child = try #require(frame.row(containing: "read-row"))
+        #expect(
+            frame[
+                frame.line(child).firstIndex(of: "r").map {
+                    frame.line(child).distance(from: frame.line(child).startIndex, to: $0)
+                } ?? 0, child
+            ].style.reverse)
+        state.apply(.key(.down))
+        state.apply(.key(.enter))
+        #expect(state.overlay == .detail(taskID: 21, child: 0))
+    }
+
+    @Test func theStatusLineShowsFiltersSortAndPause() {
+        var state = Fixtures.state()
+        state.apply(.key(.character("w")))
+        state.apply(.key(.down))
+        state.apply(.key(.enter))
+        state.apply(.key(.character("s")))
+        state.apply(.key(.character(" ")))
+        let status = Renderer.render(state).line(23)
+        #expect(status.contains("PAUSED"))
+        #expect(status.contains("wait: db.query"))
+        #expect(status.contains("sort: name▲"))
+    }
+
+    @Test func asciiLocalesGetAsciiGlyphs() {
+        #expect(Glyphs.forEnvironment(["LANG": "C"]) == .ascii)
+        #expect(Glyphs.forEnvironment(["LANG": "en_US.UTF-8"]) == .unicode)
+        #expect(Glyphs.forEnvironment(["LC_ALL": "C", "LANG": "en_US.UTF-8"]) == .ascii)
+        let frame = Renderer.render(Fixtures.state(glyphs: .ascii))
+        #expect(!frame.text.unicodeScalars.contains { $0.value > 127 })
+        #expect(frame.text.contains("@"))  // the top of an ASCII sparkline
+    }
+
+    @Test func aTerminalTooSmallSaysSo() {
+        let frame = Renderer.render(Fixtures.state(width: 30, height: 8))
+        #expect(frame.text.contains("terminal too small"))
+        #expect(!frame.text.contains("Overview"))
+    }
+
+    @Test func aLostProcessIsShownWithTheLastData() {
+        var state = Fixtures.state()
+        state.apply(.disconnected("connection closed"))
+        let frame = Renderer.render(state)
+        #expect(frame.line(0).contains("process gone: connection closed"))
+        #expect(frame.line(23).contains("showing the last data; reconnecting"))
+        #expect(frame.text.contains("spawned 1,234"))
+    }
+
+    @Test func sparklinesScaleToTheirLargestValue() {
+        #expect(Sparkline.render([0, 1, 2, 4], width: 4, glyphs: .unicode) == "▁▃▅█")
+        #expect(Sparkline.render([0, 0], width: 4, glyphs: .unicode) == "  ▁▁")
+        #expect(Sparkline.render([5, 5, 5], width: 2, glyphs: .ascii) == "@@")
+    }
+}
