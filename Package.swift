@@ -44,15 +44,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // ncursesw's pkg-config flags define _XOPEN_SOURCE, which SwiftPM refuses; the
+        // module map links ncursesw itself and the shim sets what it needs.
+        .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         .target(
             name: "ScopeUI",
-            dependencies: ["ScopeClient", "ScopeProtocol"],
+            dependencies: ["ScopeClient", "ScopeProtocol", "CNcurses"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "taskscope",
             dependencies: [
                 "ScopeClient",
+                "ScopeUI",
                 "TaskScope",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

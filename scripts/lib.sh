@@ -11,14 +11,12 @@ require_swift() {
     fi
 }
 
-# install_packages COMMAND=PACKAGE ...: installs PACKAGE with apt-get when COMMAND is missing.
+# install_packages PACKAGE ...: installs the Debian packages that are missing.
 install_packages() {
+    command -v dpkg >/dev/null 2>&1 || { echo "not a Debian system: make sure these are installed: $*" >&2; return; }
     local missing=()
-    for pair in "$@"; do
-        local command="${pair%%=*}" package="${pair#*=}"
-        if ! command -v "$command" >/dev/null 2>&1 && ! dpkg -s "$package" >/dev/null 2>&1; then
-            missing+=("$package")
-        fi
+    for package in "$@"; do
+        dpkg -s "$package" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$package")
     done
     if [ ${#missing[@]} -gt 0 ]; then
         if ! command -v apt-get >/dev/null 2>&1; then

@@ -6,6 +6,9 @@ struct Taskscope: AsyncParsableCommand {
         commandName: "taskscope",
         abstract: "The top of Swift concurrency: see the tasks of a running Swift process and what they wait on.",
         version: "0.1.0",
-        subcommands: [ListCommand.self, SnapshotCommand.self, DemoCommand.self]
+        subcommands: [
+            AttachCommand.self, ListCommand.self, SnapshotCommand.self, ViewCommand.self, DemoCommand.self,
+        ],
+        defaultSubcommand: AttachCommand.self
     )
 }

@@ -135,4 +135,14 @@ import Testing
         #expect(position.selected == 40)
         #expect(position.top <= 40 && 40 < position.top + state.tableRows)
     }
+
+    @Test func anOfflineSnapshotStaysOffline() {
+        var state = UIState(width: 80, height: 24)
+        state.connection = .offline("/tmp/s.json")
+        state.apply(.connected(Fixtures.hello))
+        #expect(state.connection == .offline("/tmp/s.json"))
+        state.apply(.disconnected("no task 9 in /tmp/s.json"))
+        #expect(state.connection == .offline("/tmp/s.json"))
+        #expect(state.status == "no task 9 in /tmp/s.json")
+    }
 }

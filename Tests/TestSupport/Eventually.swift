@@ -2,6 +2,7 @@ import Foundation
 
 public struct ConditionTimedOut: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Waits until `condition` holds, checking every few milliseconds, and fails

@@ -16,6 +16,8 @@ public enum Action: Sendable {
     case disconnected(String)
     /// The outcome of an export: the path written, or the error.
     case exported(Result<String, ExportFailure>)
+    /// Quit now (a signal, or the terminal went away).
+    case quit
 }
 
 /// Why an export failed, for the status line.

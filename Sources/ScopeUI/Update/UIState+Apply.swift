@@ -12,7 +12,7 @@ extension UIState {
             for screen in Screen.allCases { positions[screen]?.scroll(visible: visible) }
         case .connected(let hello):
             self.hello = hello
-            connection = .live
+            if case .offline = connection {} else { connection = .live }
         case .summary(let summary):
             data.summary = summary
             if case .lost = connection { connection = .live }
@@ -27,7 +27,9 @@ extension UIState {
             data.groups = groups
             clampSelection(.groups, count: groups.count)
         case .detail(let detail): data.detail = detail
-        case .disconnected(let reason): connection = .lost(reason)
+        case .disconnected(let reason):
+            if case .offline = connection { status = reason } else { connection = .lost(reason) }
+        case .quit: quitRequested = true
         case .exported(let result):
             exportRequested = false
             switch result {

@@ -6,7 +6,7 @@ struct Box {
 
     /// A box of at most `width` x `height`, centred, inside the content rows.
     init(width: Int, height: Int, in state: UIState) {
-        let boxWidth = min(width, state.width - 2)
+        let boxWidth = min(width, state.width)
         let boxHeight = min(height, state.height - 3)
         area = Area(
             x: (state.width - boxWidth) / 2, y: 2 + (state.height - 3 - boxHeight) / 2, width: boxWidth,
@@ -67,7 +67,7 @@ extension String {
 enum DetailView {
     static func draw(_ state: UIState, taskID: UInt64, child: Int, into buffer: inout CellBuffer) {
         let glyphs = state.glyphs
-        let box = Box(width: 100, height: state.height, in: state)
+        let box = Box(width: state.width + 2, height: state.height, in: state)
         box.draw(title: "task \(taskID)", glyphs: glyphs, into: &buffer)
         guard let detail = state.shown.detail, detail.task.id == taskID else {
             box.line("loading…", row: 0, style: .muted, glyphs: glyphs, into: &buffer)

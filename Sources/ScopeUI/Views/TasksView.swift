@@ -39,7 +39,7 @@ enum TasksView {
             let y = area.y + 1 + index
             let absolute = page.offset + index
             var cells = [
-                "\(task.id)", task.name + (task.adopted == true ? " (untracked)" : ""),
+                "\(task.id)", task.name + (task.adopted == true && !task.name.hasPrefix("(") ? " (untracked)" : ""),
                 task.state == .finished ? (task.outcome?.rawValue ?? "finished") : task.state.rawValue,
                 task.wait ?? "", task.state == .waiting ? DurationText.format(task.inState) : "",
                 now > 0 ? DurationText.format(now - task.created) : "",

@@ -2,6 +2,8 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import ScopeClient
+import ScopeUI
 import TaskScope
 
 #if canImport(Glibc)
@@ -20,7 +22,7 @@ struct DemoCommand: AsyncParsableCommand {
             leak rule fires within a minute. It runs until interrupted.
             """)
 
-    @Flag(help: "Only serve the agent's socket (print its path and run until interrupted).")
+    @Flag(help: "Only serve the agent's socket (print its path and run until interrupted), without the UI.")
     var serve = false
 
     func run() async throws {
@@ -38,12 +40,14 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let workload = DemoWorkload.start()
             let pid = getpid()
-            print("taskscope demo: pid \(pid), socket \(socket)")
             if !serve {
-                print("In another terminal, try:")
-                print("  taskscope list")
-                print("  taskscope snapshot \(pid) --format text")
+                // The UI, attached to this very process.
+                try await ScopeApp.run(source: LiveSource(path: socket))
+                workload.cancel()
+                TaskScope.stop()
+                return
             }
+            print("taskscope demo: pid \(pid), socket \(socket)")
             print("Press Ctrl-C to stop.")
             fflush(nil)  // stdout may be a pipe: make the socket path visible now
             await termination.wait()

@@ -1,0 +1,104 @@
+import Foundation
+import ScopeProtocol
+import TestSupport
+import Testing
+
+/// The real UI in a real terminal (tmux), attached to the real demo.
+@Suite(.serialized) struct TerminalUITests {
+    @Test func attachBrowseFilterExportResizeAndQuit() async throws {
+        let demo = try await DemoProcess()
+        let terminal = try Tmux(
+            width: 100, height: 30, directory: demo.directory,
+            environment: demo.environment.merging(["LANG": "C.UTF-8", "TERM": "screen"]) { $1 })
+        try await terminal.waitForPrompt()
+        try terminal.type("\(CLI.executable.path) attach \(demo.pid)")
+
+        // The overview: counts, trends and the warnings panel.
+        let overview = try await terminal.waitForScreen("the overview with warnings") { screen in
+            screen.contains("WARNINGS") && screen.contains("orphaned-channel") && screen.contains("queue.pop")
+        }
+        #expect(overview.contains("taskscope  taskscope (pid \(demo.pid))"))
+        #expect(overview.contains("live"))
+        #expect(overview.range(of: #"active\s+\d+"#, options: .regularExpression) != nil)
+
+        // Screens switch.
+        try terminal.send("2")
+        try await terminal.waitForScreen("the tasks table") { $0.contains("WAITING") && $0.contains("WAIT SITE") }
+        try terminal.send("4")
+        try await terminal.waitForScreen("the resources") { $0.contains("KIND") && $0.contains("unanswered-results") }
+        try terminal.send("3")
+        try await terminal.waitForScreen("the groups") { $0.contains("LONGEST") && $0.contains("TREND") }
+
+        // A wait-reason filter from the picker leaves only matching rows.
+        try terminal.send("2")
+        try terminal.send("w")
+        let picker = try await terminal.waitForScreen("the picker") { $0.contains("filter by wait reason") }
+        let lines = picker.split(separator: "\n", omittingEmptySubsequences: false)
+        let all = try #require(lines.firstIndex { $0.contains("(all)") })
+        let queue = try #require(lines.firstIndex { $0.contains("│ queue.pop") || $0.contains("| queue.pop") })
+        for _ in 0..<(queue - all) { try terminal.send("Down") }
+        try terminal.send("Enter")
+        let filtered = try await terminal.waitForScreen("only queue.pop rows") { screen in
+            screen.contains("wait: queue.pop") && screen.contains("rows 1-3 of 3")
+        }
+        let rows = filtered.split(separator: "\n").filter { $0.contains("queue-consumer") }
+        #expect(rows.count == 3)
+        #expect(!filtered.contains("heartbeat"))
+
+        // Export writes a valid snapshot and says where.
+        try terminal.send("e")
+        let exported = try await terminal.waitForScreen("the export") { $0.contains("exported to ") }
+        let status = try #require(exported.split(separator: "\n").last { $0.contains("exported to ") })
+        let path = try #require(status.split(separator: " ").first { $0.hasPrefix("/") && $0.contains("taskscope-") })
+        let files = try FileManager.default.contentsOfDirectory(atPath: demo.directory).filter { $0.hasSuffix(".json") }
+        #expect(files.count == 1)
+        let document = try SnapshotDocument.decode(
+            try Data(contentsOf: URL(fileURLWithPath: "\(demo.directory)/\(files[0])")))
+        #expect(document.process.pid == demo.pid)
+        #expect(path.hasPrefix(demo.directory))
+
+        // Resizing re-lays out the screen.
+        try terminal.resize(width: 140, height: 40)
+        try await terminal.waitForScreen("the wider table") { $0.contains("SPAWN SITE") }
+
+        // q quits and leaves the terminal as it was: canonical input and echo back on.
+        try terminal.send("q")
+        try terminal.type("stty -a > stty.txt; echo done-\(demo.pid)")
+        try await terminal.waitForScreen("the shell is back") { $0.contains("done-\(demo.pid)") }
+        let settings = try String(contentsOfFile: "\(demo.directory)/stty.txt", encoding: .utf8)
+        #expect(settings.contains(" icanon"))
+        #expect(!settings.contains("-icanon"))
+        #expect(settings.contains(" echo "))
+        #expect(try await demo.interrupt() == 0)
+    }
+
+    @Test func viewOpensASnapshotOffline() async throws {
+        let demo = try await DemoProcess()
+        let snapshot = "\(demo.directory)/saved.json"
+        let saved = try CLI.run(["snapshot", "\(demo.pid)", "-o", snapshot], environment: demo.environment)
+        #expect(saved.status == 0)
+        #expect(try await demo.interrupt() == 0)
+        let terminal = try Tmux(
+            width: 100, height: 30, directory: demo.directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
+        try await terminal.waitForPrompt()
+        try terminal.type("\(CLI.executable.path) view \(snapshot)")
+        let screen = try await terminal.waitForScreen("the snapshot's overview") { screen in
+            screen.contains("offline: \(snapshot)") && screen.contains("WARNINGS")
+        }
+        #expect(screen.contains("(pid \(demo.pid))"))
+        try terminal.send("2")
+        try await terminal.waitForScreen("its tasks") { $0.contains("queue-consumer") }
+        try terminal.send("q")
+        try terminal.type("echo done-view")
+        try await terminal.waitForScreen("the shell is back") { $0.contains("done-view") }
+    }
+
+    @Test func withoutATerminalTheUISaysSoInOneLine() throws {
+        let result = try CLI.run(["view", "/nonexistent/snap.json"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("taskscope: /nonexistent/snap.json: cannot read"))
+        let notSnapshot = try CLI.run(["view", "/etc/hostname"])
+        #expect(notSnapshot.status == 1)
+        #expect(notSnapshot.stderr.contains("/etc/hostname"))
+    }
+}
