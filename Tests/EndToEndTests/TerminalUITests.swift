@@ -63,13 +63,48 @@ import Testing
 
         // q quits and leaves the terminal as it was: canonical input and echo back on.
         try terminal.send("q")
-        try terminal.type("stty -a > stty.txt; echo done-\(demo.pid)")
-        try await terminal.waitForScreen("the shell is back") { $0.contains("done-\(demo.pid)") }
+        try await terminal.waitForScreen("the UI is gone") { !$0.contains("q quit") }
+        // The shell prints a marker it computes, so the typed command line itself cannot match.
+        try terminal.type("stty -a > stty.txt; echo shell-back-$((40+2))")
+        try await terminal.waitForScreen("the shell is back") { $0.contains("shell-back-42") }
         let settings = try String(contentsOfFile: "\(demo.directory)/stty.txt", encoding: .utf8)
         #expect(settings.contains(" icanon"))
         #expect(!settings.contains("-icanon"))
         #expect(settings.contains(" echo "))
         #expect(try await demo.interrupt() == 0)
+    }
+
+    @Test func withoutArgumentsItAttachesToTheOnlyProcessWithTheWaitFilterAndSurvivesARestart() async throws {
+        let directory = try makeTemporaryDirectory("again")
+        defer { removeTree(directory) }
+        // One socket path for both runs, so the second demo comes back where the first was.
+        let socket = "\(directory)/demo.sock"
+        let environment = ["TASKSCOPE_DIR": directory, "TASKSCOPE_SOCKET": socket]
+        let first = try await DemoProcess(extraEnvironment: environment)
+        let terminal = try Tmux(
+            width: 100, height: 30, directory: directory,
+            environment: environment.merging(["LANG": "C.UTF-8", "TERM": "screen"]) { $1 })
+        try await terminal.waitForPrompt()
+        try terminal.type("\(CLI.executable.path) --wait queue.pop")
+        try await terminal.waitForScreen("attached with the filter") { screen in
+            screen.contains("(pid \(first.pid))") && screen.contains("wait: queue.pop")
+        }
+        try terminal.send("2")
+        try await terminal.waitForScreen("only queue.pop rows") { $0.contains("rows 1-3 of 3") }
+
+        // The process goes away: the UI says so and keeps the last data.
+        #expect(try await first.interrupt() == 0)
+        let gone = try await terminal.waitForScreen("the process is gone") { $0.contains("process gone") }
+        #expect(gone.contains("queue-consumer"))
+        #expect(gone.contains("reconnecting"))
+
+        // The same socket comes back: the UI reconnects to the new process.
+        let second = try await DemoProcess(extraEnvironment: environment)
+        try await terminal.waitForScreen("reconnected") { screen in
+            screen.contains("(pid \(second.pid))") && screen.contains("live") && !screen.contains("process gone")
+        }
+        try terminal.send("q")
+        #expect(try await second.interrupt() == 0)
     }
 
     @Test func viewOpensASnapshotOffline() async throws {
@@ -78,19 +113,34 @@ import Testing
         let saved = try CLI.run(["snapshot", "\(demo.pid)", "-o", snapshot], environment: demo.environment)
         #expect(saved.status == 0)
         #expect(try await demo.interrupt() == 0)
+        // An empty NO_COLOR is no NO_COLOR (some machines set it for every tmux session).
         let terminal = try Tmux(
-            width: 100, height: 30, directory: demo.directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
+            width: 100, height: 30, directory: demo.directory,
+            environment: ["LANG": "C.UTF-8", "TERM": "screen", "NO_COLOR": ""])
         try await terminal.waitForPrompt()
         try terminal.type("\(CLI.executable.path) view \(snapshot)")
         let screen = try await terminal.waitForScreen("the snapshot's overview") { screen in
             screen.contains("offline: \(snapshot)") && screen.contains("WARNINGS")
         }
         #expect(screen.contains("(pid \(demo.pid))"))
+        // Colour where the terminal has it (red for definite leaks, among others)...
+        let coloured = try terminal.screen(escapes: true)
+        #expect(coloured.range(of: "\u{1B}\\[(\\d+;)*3[1-6]m", options: .regularExpression) != nil)
         try terminal.send("2")
         try await terminal.waitForScreen("its tasks") { $0.contains("queue-consumer") }
         try terminal.send("q")
-        try terminal.type("echo done-view")
-        try await terminal.waitForScreen("the shell is back") { $0.contains("done-view") }
+        try await terminal.waitForScreen("the UI is gone") { !$0.contains("q quit") }
+        try terminal.type("echo view-closed-$((40+2))")
+        try await terminal.waitForScreen("the shell is back") { $0.contains("view-closed-42") }
+
+        // ...and none with NO_COLOR.
+        try terminal.send("C-l")
+        try terminal.type("NO_COLOR=1 \(CLI.executable.path) view \(snapshot)")
+        try await terminal.waitForScreen("the plain overview") { $0.contains("offline: \(snapshot)") }
+        let plain = try terminal.screen(escapes: true)
+        #expect(plain.range(of: "\u{1B}\\[(\\d+;)*3[1-6]m", options: .regularExpression) == nil)
+        #expect(plain.contains("\u{1B}[7m"))  // reverse video still marks the status line
+        try terminal.send("q")
     }
 
     @Test func withoutATerminalTheUISaysSoInOneLine() throws {

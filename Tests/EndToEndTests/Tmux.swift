@@ -37,9 +37,9 @@ final class Tmux {
         try send("Enter")
     }
 
-    /// The screen's text.
-    func screen() throws -> String {
-        try Tmux.run(["capture-pane", "-t", session, "-p"])
+    /// The screen's text; with `escapes`, with the escape sequences of its colours and attributes.
+    func screen(escapes: Bool = false) throws -> String {
+        try Tmux.run(["capture-pane", "-t", session, "-p"] + (escapes ? ["-e"] : []))
     }
 
     func resize(width: Int, height: Int) throws {

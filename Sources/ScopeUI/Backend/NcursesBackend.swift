@@ -9,7 +9,7 @@ final class NcursesBackend {
     private(set) var colours = false
     private var started = false
 
-    /// Takes over the terminal. Honours `NO_COLOR`.
+    /// Takes over the terminal. Honours `NO_COLOR` (set and not empty: no colour).
     func start(environment: [String: String]) throws {
         cn_set_locale()
         guard cn_start() == 0 else { throw BackendError("cannot start the terminal (is TERM set?)") }
