@@ -47,20 +47,23 @@ import Testing
         #expect(frame.text.contains("rows 1-3 of 3"))
     }
 
-    @Test func theGroupsScreenListsGroupsLargestFirst() throws {
-        var state = Fixtures.state(width: 120, height: 30)
+    @Test(arguments: [(80, 24), (200, 60)])
+    func theGroupsScreenListsGroupsLargestFirst(width: Int, height: Int) throws {
+        var state = Fixtures.state(width: width, height: height)
         state.apply(.key(.character("3")))
         let frame = Renderer.render(state)
         let first = try #require(frame.row(containing: "db.query"))
         let second = try #require(frame.row(containing: "(active)"))
         #expect(first < second)
         #expect(frame.line(first).hasPrefix("      8"))
-        #expect(frame.line(first).contains("Orders/Repository.swift:88"))
-        #expect(frame.line(first).contains("Orders/Server.swift:20 handle()"))
+        #expect(frame.line(first).contains("Repository.swift:88"))
+        // The spawn site gets a column of its own where there is room.
+        #expect(frame.line(first).contains("Orders/Server.swift:20 handle()") == (width >= 100))
     }
 
-    @Test func theResourcesScreenMarksOrphansFirst() throws {
-        var state = Fixtures.state()
+    @Test(arguments: [(80, 24), (200, 60)])
+    func theResourcesScreenMarksOrphansFirst(width: Int, height: Int) throws {
+        var state = Fixtures.state(width: width, height: height)
         state.apply(.key(.character("4")))
         let frame = Renderer.render(state)
         let orphan = try #require(frame.row(containing: "receipts"))
