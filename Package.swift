@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
     ],
     targets: [
         .target(name: "ScopeProtocol", swiftSettings: strict),
@@ -60,6 +61,15 @@ let package = Package(
                 "TaskScope",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The benchmark: side-by-side ratios, run with `swift run -c release taskscope-bench`; never a test.
+        .executableTarget(
+            name: "taskscope-bench",
+            dependencies: [
+                "TaskScope", "ScopeClient", "ScopeUI", "ScopeProtocol",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             swiftSettings: strict
         ),

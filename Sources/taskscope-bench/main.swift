@@ -1,0 +1,254 @@
+// taskscope-bench: what taskscope costs, measured side by side with what it
+// replaces, as ratios from one run. Build and run with -c release:
+//
+//     swift build -c release && .build/release/taskscope-bench [--quick] [--scale N] [--markdown FILE]
+//
+// Not a test: the machine is shared and noisy; read the ratios, not the times.
+
+import Foundation
+import ScopeClient
+import ScopeProtocol
+import ScopeUI
+import TaskScope
+
+let arguments = CommandLine.arguments
+
+// Child modes, run in a fresh process so that resident memory means something.
+if arguments.count >= 4, arguments[1] == "--memory-child" {
+    let count = Int(arguments[3]) ?? 0
+    let parking = Parking()
+    let before = Measure.residentBytes()
+    if arguments[2] == "tracked" {
+        Population.spawnTracked(count, parking: parking)
+    } else {
+        Population.spawnPlain(count, parking: parking)
+    }
+    await Population.waitUntilParked(count, parking: parking)
+    print(Measure.residentBytes() - before)
+    exit(0)
+}
+if arguments.count >= 3, arguments[1] == "--idle-child" {
+    let seconds = Double(arguments[2]) ?? 10
+    let parking = Parking()
+    let directory = "/tmp/taskscope-bench-idle-\(getpid())"
+    _ = try TaskScope.start(TaskScope.Configuration(socketPath: "\(directory)/agent.sock"))
+    Population.spawnTracked(10_000, parking: parking)
+    await Population.waitUntilParked(10_000, parking: parking)
+    try await Task.sleep(for: .seconds(2))
+    let start = Measure.cpuSeconds()
+    try await Task.sleep(for: .seconds(seconds))
+    print((Measure.cpuSeconds() - start) / seconds)
+    TaskScope.stop()
+    try? FileManager.default.removeItem(atPath: directory)
+    exit(0)
+}
+
+let quick = arguments.contains("--quick")
+let scales: [Int] =
+    if let index = arguments.firstIndex(of: "--scale"), index + 1 < arguments.count,
+        let value = Int(arguments[index + 1])
+    {
+        [value]
+    } else {
+        quick ? [100_000] : [100_000, 1_000_000]
+    }
+let rounds = quick ? 5 : 11
+var report = Report()
+
+// 1. Spawn and join.
+do {
+    let count = quick ? 5_000 : 20_000
+    let spawn = await Measure.compare(rounds: rounds) {
+        await Workloads.spawnPlain(count)
+    } candidate: {
+        await Workloads.spawnTracked(count)
+    }
+    report.add(
+        "spawn+join, Task.tracked vs Task {}",
+        String(
+            format: "%.2fx (%@ vs %@ each)", spawn.ratio,
+            format(spawn.candidate / Double(count)), format(spawn.baseline / Double(count))),
+        target: "≤ 1.25x", met: spawn.ratio <= 1.25)
+    let group = await Measure.compare(rounds: rounds) {
+        await Workloads.groupPlain(count)
+    } candidate: {
+        await Workloads.groupTracked(count)
+    }
+    report.add(
+        "group children, tracked vs untracked",
+        String(
+            format: "%.2fx (%@ vs %@ each)", group.ratio,
+            format(group.candidate / Double(count)), format(group.baseline / Double(count))),
+        target: "≤ 1.25x", met: group.ratio <= 1.25)
+}
+
+// 2. A labelled wait.
+do {
+    let count = quick ? 200_000 : 1_000_000
+    let wait = await Task.tracked("bench-waits") {
+        await Measure.compare(rounds: rounds) {
+            _ = await Workloads.awaitPlain(count)
+        } candidate: {
+            _ = await Workloads.awaitLabelled(count)
+        }
+    }.value
+    let added = (wait.candidate - wait.baseline) / Double(count)
+    report.add("labelled wait, added per wait", format(max(0, added)), target: "≤ 100 ns", met: added <= 100e-9)
+}
+
+// 3. Channels.
+do {
+    let count = quick ? 20_000 : 100_000
+    let pingPongChannel = try await Measure.compare(rounds: rounds) {
+        await Workloads.pingPongAsyncChannel(count)
+    } candidate: {
+        try await Workloads.pingPongTracked(count)
+    }
+    report.add(
+        "ping-pong throughput, TrackedChannel / AsyncChannel", String(format: "%.2fx", 1 / pingPongChannel.ratio),
+        target: "≥ 1.0x", met: 1 / pingPongChannel.ratio >= 1.0)
+    let pingPongStream = try await Measure.compare(rounds: rounds) {
+        await Workloads.pingPongStreams(count)
+    } candidate: {
+        try await Workloads.pingPongTracked(count)
+    }
+    report.add(
+        "ping-pong throughput, TrackedChannel / AsyncStream pair", String(format: "%.2fx", 1 / pingPongStream.ratio),
+        target: "≥ 0.8x", met: 1 / pingPongStream.ratio >= 0.8)
+    let fanInChannel = try await Measure.compare(rounds: rounds) {
+        await Workloads.fanInAsyncChannel(count)
+    } candidate: {
+        try await Workloads.fanInTracked(count, capacity: 0)
+    }
+    report.add(
+        "fan-in throughput (4 to 1, unbuffered), TrackedChannel / AsyncChannel",
+        String(format: "%.2fx", 1 / fanInChannel.ratio), target: "≥ 1.0x", met: 1 / fanInChannel.ratio >= 1.0)
+    let fanInStream = try await Measure.compare(rounds: rounds) {
+        await Workloads.fanInStream(count)
+    } candidate: {
+        try await Workloads.fanInTracked(count, capacity: 1_024)
+    }
+    report.add(
+        "fan-in throughput (4 to 1, buffered 1024), TrackedChannel / AsyncStream",
+        String(format: "%.2fx", 1 / fanInStream.ratio),
+        target: "≥ 0.8x", met: 1 / fanInStream.ratio >= 0.8)
+}
+
+// 4 and 5. Many live tasks: queries, export, memory, and UI frames.
+let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+let cli = executable.deletingLastPathComponent().appendingPathComponent("taskscope").path
+let directory = "/tmp/taskscope-bench-\(getpid())"
+let socket = "\(directory)/agent.sock"
+_ = try TaskScope.start(
+    TaskScope.Configuration(socketPath: socket, rules: TaskScope.RuleSettings(stuckWait: .seconds(3600))))
+var alive = 0
+let parking = Parking()
+for scale in scales {
+    let label = scale >= 1_000_000 ? "\(scale / 1_000_000)M" : "\(scale / 1_000)k"
+    let spawnStart = ContinuousClock.now
+    Population.spawnTracked(scale - alive, parking: parking)
+    await Population.waitUntilParked(scale, parking: parking)
+    alive = scale
+    print("(\(label) tasks parked in \(ContinuousClock.now - spawnStart))")
+    let connection = try await ScopeConnection.connect(to: socket, requestTimeout: .seconds(120))
+    var summaries: [Double] = []
+    for _ in 0..<10 { summaries.append(try await Measure.time { _ = try await connection.summary() }) }
+    report.add(
+        "\(label) tasks: summary", format(Measure.median(summaries)), target: "< 50 ms",
+        met: Measure.median(summaries) < 0.05)
+    var pages: [Double] = []
+    for _ in 0..<5 {
+        pages.append(
+            try await Measure.time {
+                _ = try await connection.tasks(TaskQuery(wait: "db.query", sort: .wait, offset: 0, limit: 100))
+            })
+    }
+    report.add(
+        "\(label) tasks: filtered sorted page of 100", format(Measure.median(pages)), target: "< 250 ms",
+        met: Measure.median(pages) < 0.25)
+    var warnings: [Double] = []
+    for _ in 0..<3 { warnings.append(try await Measure.time { _ = try await connection.warnings() }) }
+    report.add(
+        "\(label) tasks: warnings", format(Measure.median(warnings)), target: "< 250 ms",
+        met: Measure.median(warnings) < 0.25)
+
+    // A full export by the CLI, in its own process: wall time and its peak memory.
+    if FileManager.default.isExecutableFile(atPath: cli) {
+        let output = "\(directory)/snapshot.json"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: cli)
+        process.arguments = ["snapshot", socket, "-o", output]
+        let seconds = try await Measure.time {
+            try process.run()
+            process.waitUntilExit()
+        }
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_CHILDREN.rawValue), &usage)
+        let peak = Double(usage.ru_maxrss) * 1024
+        report.add(
+            "\(label) tasks: full export by the CLI",
+            String(format: "%@, CLI peak %.0f MiB", format(seconds), peak / 1_048_576),
+            target: "< 5 s, < 1 GiB", met: seconds < 5 && peak < 1_073_741_824 && process.terminationStatus == 0)
+        try? FileManager.default.removeItem(atPath: output)
+    } else {
+        print("(no \(cli): build the CLI with -c release too to measure exports)")
+    }
+
+    // A UI frame with these tasks behind it: the state holds one screen of them.
+    var state = UIState(width: 200, height: 60)
+    state.apply(.summary(try await connection.summary()))
+    state.apply(.history(try await connection.history().samples))
+    state.apply(.warnings(try await connection.warnings()))
+    state.apply(.groups(try await connection.groups().groups))
+    state.apply(.tasks(try await connection.tasks(state.taskQuery), for: state.taskQuery))
+    for screen in [Screen.overview, .tasks] {
+        state.screen = screen
+        let frames = 200
+        let seconds = await Measure.time { for _ in 0..<frames { _ = Renderer.render(state) } }
+        report.add(
+            "\(label) tasks: UI frame, \(screen.title)", format(seconds / Double(frames)), target: "< 5 ms",
+            met: seconds / Double(frames) < 0.005)
+    }
+    connection.close()
+}
+parking.releaseAll()
+TaskScope.stop()
+try? FileManager.default.removeItem(atPath: directory)
+
+// Memory per tracked task: resident memory with tracking minus without, in fresh processes.
+func childOutput(_ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+do {
+    let count = quick ? 100_000 : 1_000_000
+    let tracked = Double(try childOutput(["--memory-child", "tracked", "\(count)"])) ?? .nan
+    let plain = Double(try childOutput(["--memory-child", "plain", "\(count)"])) ?? .nan
+    let perTask = (tracked - plain) / Double(count)
+    report.add(
+        "agent memory per tracked task",
+        String(format: "%.0f bytes (%.0f vs %.0f per task)", perTask, tracked / Double(count), plain / Double(count)),
+        target: "≤ 256 bytes", met: perTask <= 256)
+}
+
+// 6. The idle agent: CPU it uses with 10,000 tasks parked and nobody attached.
+do {
+    let share = Double(try childOutput(["--idle-child", quick ? "5" : "20"])) ?? .nan
+    report.add(
+        "idle agent CPU (10k tasks, nobody attached)",
+        String(format: "%.3f%% of a core (%.1f ms per minute)", share * 100, share * 60_000),
+        target: "< 0.1%", met: share < 0.001)
+}
+
+if let index = arguments.firstIndex(of: "--markdown"), index + 1 < arguments.count {
+    try report.markdown().write(toFile: arguments[index + 1], atomically: true, encoding: .utf8)
+}
+print("")
+print(report.markdown())
