@@ -93,9 +93,15 @@ final class Agent: Sendable {
         let interval = TimeAmount.nanoseconds(Int64(clamping: configuration.sampleInterval.nanoseconds))
         let rules = LeakRules(settings: configuration.rules.applyingEnvironment(location.environment))
         sampler.sample(registry)
+        // The rules visit every live task, so the sampler runs them about every five
+        // seconds, not every tick; a client that asks gets them fresh.
+        let ruleEvery = max(1, Int((5.0 / max(configuration.sampleInterval.seconds, 0.001)).rounded()))
+        let ticks = Atomic<Int>(0)
         let sampling = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             sampler.sample(registry)
-            pending.agent?.refreshWarnings()
+            if ticks.wrappingAdd(1, ordering: .relaxed).newValue % ruleEvery == 0 {
+                pending.agent?.refreshWarnings()
+            }
         }
         let agent = Agent(
             registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,

@@ -43,9 +43,17 @@ public enum TaskScope {
         return record
     }
 
-    /// The identity of the current Swift task (0 outside any task).
+    /// The identity of the current Swift task (0 outside any task): its address, read
+    /// without hashing, since this runs on every wait.
+    @inline(__always)
     static func currentTaskKey() -> Int {
-        withUnsafeCurrentTask { $0?.hashValue ?? 0 }
+        withUnsafeCurrentTask { task in
+            guard let task else { return 0 }
+            if MemoryLayout<UnsafeCurrentTask>.size == MemoryLayout<Int>.size {
+                return unsafeBitCast(task, to: Int.self)
+            }
+            return task.hashValue
+        }
     }
 
     private static let running = Mutex<Agent?>(nil)

@@ -178,10 +178,11 @@ final class Registry: Sendable {
                 counts.totals.completed &+= state.completed
                 counts.totals.cancelled &+= state.cancelled
                 counts.totals.failed &+= state.failed
-                for (reason, count) in state.waitsByReason {
+                state.compactWaits()
+                for (reason, count) in state.waitsByReason where count != 0 {
                     counts.waits[reason, default: 0] += count
                 }
-                for (site, count) in state.liveBySite {
+                for (site, count) in state.liveBySite where count != 0 {
                     counts.sites[site, default: 0] += count
                 }
             }

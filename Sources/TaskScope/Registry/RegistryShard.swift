@@ -33,15 +33,21 @@ struct ShardState: Sendable {
         finished = CircularBuffer(initialCapacity: min(max(finishedCapacity, 1), 256))
     }
 
+    /// Counts a wait beginning or ending. Entries that drop to zero stay (readers skip
+    /// them): removing and re-adding a key on every wait would churn the table.
     mutating func countWait(_ reason: String, by delta: Int) {
         waiting += delta
-        let count = waitsByReason[reason, default: 0] + delta
-        waitsByReason[reason] = count == 0 ? nil : count
+        waitsByReason[reason, default: 0] += delta
+    }
+
+    /// Drops zero entries once the table has many, so it stays bounded by the reasons in use.
+    mutating func compactWaits() {
+        if waitsByReason.count > 64 { waitsByReason = waitsByReason.filter { $0.value != 0 } }
     }
 
     mutating func countSite(_ site: SiteKey, by delta: Int) {
-        let count = liveBySite[site, default: 0] + delta
-        liveBySite[site] = count == 0 ? nil : count
+        liveBySite[site, default: 0] += delta
+        if delta < 0, liveBySite.count > 256 { liveBySite = liveBySite.filter { $0.value != 0 } }
     }
 
     /// Drops finished tasks beyond the capacity or that finished before `cutoff`.

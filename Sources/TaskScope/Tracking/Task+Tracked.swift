@@ -17,7 +17,8 @@ extension Task where Failure == Never {
         guard let record = TaskScope.recordSpawn(name: name, fileID: fileID, line: line, function: function) else {
             return Task(name: name, priority: priority, operation: operation)
         }
-        return Task(name: name, priority: priority) {
+        // The record carries the name; naming the Swift task as well would cost an allocation per spawn.
+        return Task(priority: priority) {
             await TaskScope.run(record, operation)
         }
     }
@@ -39,7 +40,7 @@ extension Task where Failure == any Error {
         guard let record = TaskScope.recordSpawn(name: name, fileID: fileID, line: line, function: function) else {
             return Task(name: name, priority: priority, operation: operation)
         }
-        return Task(name: name, priority: priority) {
+        return Task(priority: priority) {
             try await TaskScope.runThrowing(record, operation)
         }
     }
