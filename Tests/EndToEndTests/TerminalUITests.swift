@@ -143,6 +143,38 @@ import Testing
         try terminal.send("q")
     }
 
+    @Test func closingTheTerminalEndsTheUI() async throws {
+        let directory = try makeTemporaryDirectory("hangup")
+        defer { removeTree(directory) }
+        let file = "\(directory)/hangup-\(UInt32.random(in: 0...UInt32.max)).json"
+        let summary = Summary(
+            pid: 1, process: "gone", capturedAt: 10, uptime: 5, tasks: .init(active: 0, waiting: 0, finished: 0),
+            totals: .init(spawned: 0, completed: 0, cancelled: 0, failed: 0), waits: [:], interval: 1)
+        let head = SnapshotHead(
+            process: ProcessDescription(pid: 1, name: "gone", agentVersion: "0", started: 5), capturedAt: 10,
+            filter: nil,
+            summary: summary, history: History(interval: 1, capacity: 600, samples: []))
+        try JSONEncoder().encode(SnapshotDocument(head: head, tasks: [])).write(to: URL(fileURLWithPath: file))
+        func running() throws -> Bool {
+            let pgrep = Process()
+            pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+            pgrep.arguments = ["-f", file]
+            pgrep.standardOutput = FileHandle.nullDevice
+            try pgrep.run()
+            pgrep.waitUntilExit()
+            return pgrep.terminationStatus == 0
+        }
+        do {
+            let terminal = try Tmux(
+                width: 80, height: 24, directory: directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
+            try await terminal.waitForPrompt()
+            try terminal.type("\(CLI.executable.path) view \(file)")
+            try await terminal.waitForScreen("the UI") { $0.contains("offline:") }
+            #expect(try running())
+        }  // the session is killed here: the terminal goes away under the UI
+        try await eventually("the UI exits") { try !running() }
+    }
+
     @Test func withoutATerminalTheUISaysSoInOneLine() throws {
         let result = try CLI.run(["view", "/nonexistent/snap.json"])
         #expect(result.status == 1)

@@ -2,6 +2,10 @@ import Dispatch
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The thread that owns the terminal: ncurses is not thread-safe, so every
 /// call to it happens here. It reads keys and resizes, and draws the latest
 /// frame handed to it.
@@ -35,6 +39,12 @@ final class TerminalThread: Sendable {
             started.signal()
             while !stopping.load(ordering: .relaxed) {
                 let (key, resized) = backend.readKey()
+                if key == nil, !resized, TerminalThread.terminalHungUp() {
+                    // The terminal is gone (its window closed without a SIGHUP reaching us):
+                    // reads now fail at once, so quit rather than spin.
+                    post(.quit)
+                    break
+                }
                 if resized {
                     backend.invalidate()
                     let size = backend.size
@@ -54,6 +64,13 @@ final class TerminalThread: Sendable {
         thread.start()
         started.wait()
         return try startup.withLock { $0! }.get()
+    }
+
+    /// Whether standard input's terminal has hung up.
+    static func terminalHungUp() -> Bool {
+        var descriptor = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) >= 0 else { return false }
+        return descriptor.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
     }
 
     /// Hands a frame to draw; a newer one replaces it if it was not drawn yet.

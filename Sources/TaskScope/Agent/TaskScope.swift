@@ -33,7 +33,11 @@ public enum TaskScope {
 
     /// The nearest tracked task the current code runs in or descends from (task-locals
     /// are inherited by child tasks), if any.
-    @TaskLocal static var currentRecord: TaskRecord?
+    @usableFromInline
+    static let currentRecordLocal = TaskLocal<TaskRecord?>(wrappedValue: nil)
+
+    /// The record in the task-local (see `currentRecordLocal`).
+    static var currentRecord: TaskRecord? { currentRecordLocal.get() }
 
     /// The tracked task the current code runs in itself: not an ancestor's.
     static var ownRecord: TaskRecord? {

@@ -6,6 +6,7 @@ import Synchronization
 /// The immutable fields are set at spawn. The mutable ones are only read or
 /// written while holding the lock of `shard`, so a state change costs one
 /// uncontended lock and no allocation.
+@usableFromInline
 final class TaskRecord: @unchecked Sendable {
     let id: UInt64
     let name: String

@@ -5,6 +5,7 @@ extension Task where Failure == Never {
     ///
     /// Cost: about one plain `Task {}` spawn plus one allocation, one lock and
     /// a task-local binding.
+    @inlinable
     @discardableResult
     public static func tracked(
         _ name: String,
@@ -28,6 +29,7 @@ extension Task where Failure == any Error {
     /// Starts a throwing task that taskscope tracks; see the non-throwing
     /// `tracked(_:priority:operation:)`. A thrown `CancellationError` (or any
     /// error thrown after cancellation) finishes it `cancelled`; any other error `failed`.
+    @inlinable
     @discardableResult
     public static func tracked(
         _ name: String,
@@ -46,51 +48,73 @@ extension Task where Failure == any Error {
     }
 }
 
+// The entry points are inlinable so that the caller's module specialises them for
+// its `Success`: unspecialised generic async wrappers cost frames in every task.
 extension TaskScope {
     /// Records a spawn with the caller's tracked task as parent; `nil` when disabled.
+    @usableFromInline
     static func recordSpawn(name: String, fileID: String, line: Int, function: String) -> TaskRecord? {
         guard !isDisabledByEnvironment else { return nil }
         return registry.spawn(
             name: name, parentID: currentRecord?.id ?? 0, file: fileID, line: line, function: function)
     }
 
+    @inlinable
     static func run<Success: Sendable>(
         _ record: TaskRecord, _ operation: @isolated(any) () async -> Success
     ) async -> Success {
-        record.taskKey.store(currentTaskKey(), ordering: .relaxed)
+        enter(record)
         let value = await withTaskCancellationHandler {
-            await $currentRecord.withValue(record) { await operation() }
+            await currentRecordLocal.withValue(record) { await operation() }
         } onCancel: {
-            record.markCancelledInRegistry()
+            cancelled(record)
         }
-        registry.finish(record, outcome: .completed)
+        finished(record)
         return value
     }
 
+    @inlinable
     static func runThrowing<Success: Sendable>(
         _ record: TaskRecord, _ operation: @isolated(any) () async throws -> Success
     ) async throws -> Success {
-        record.taskKey.store(currentTaskKey(), ordering: .relaxed)
+        enter(record)
         do {
             let value = try await withTaskCancellationHandler {
-                try await $currentRecord.withValue(record) { try await operation() }
+                try await currentRecordLocal.withValue(record) { try await operation() }
             } onCancel: {
-                record.markCancelledInRegistry()
+                cancelled(record)
             }
-            registry.finish(record, outcome: .completed)
+            finished(record)
             return value
         } catch {
-            let cancelled = error is CancellationError || Task<Never, Never>.isCancelled
-            registry.finish(
-                record, outcome: cancelled ? .cancelled : .failed,
-                errorType: cancelled ? nil : String(reflecting: type(of: error)))
+            finished(record, throwing: error)
             throw error
         }
     }
-}
 
-extension TaskRecord {
-    fileprivate func markCancelledInRegistry() {
-        TaskScope.registry.markCancelled(self)
+    /// Marks the record as run by the current Swift task.
+    @usableFromInline
+    static func enter(_ record: TaskRecord) {
+        record.taskKey.store(currentTaskKey(), ordering: .relaxed)
+    }
+
+    @usableFromInline
+    static func cancelled(_ record: TaskRecord) {
+        registry.markCancelled(record)
+    }
+
+    /// Finishes a record whose operation returned.
+    @usableFromInline
+    static func finished(_ record: TaskRecord) {
+        registry.finish(record, outcome: .completed)
+    }
+
+    /// Finishes a record whose operation threw: `cancelled` for a cancellation, else `failed`.
+    @usableFromInline
+    static func finished(_ record: TaskRecord, throwing error: any Error) {
+        let cancelled = error is CancellationError || Task<Never, Never>.isCancelled
+        registry.finish(
+            record, outcome: cancelled ? .cancelled : .failed,
+            errorType: cancelled ? nil : String(reflecting: type(of: error)))
     }
 }
