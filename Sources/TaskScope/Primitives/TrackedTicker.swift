@@ -11,33 +11,21 @@ import Synchronization
 /// defer { ticker.stop() }
 /// for try await _ in ticker.ticks() { beat() }   // wait reason: timer
 /// ```
-public final class TrackedTicker: Sendable, TrackedResource {
-    let resourceID: UInt64
-    var kind: ResourceKind { .ticker }
-    /// The ticker's name.
-    public let name: String
+public final class TrackedTicker: Sendable {
+    let core: TimerCore
     /// Time between ticks.
     public let interval: Duration
-    let site: SourceSite
-    let created: UInt64
     private let start: ContinuousClock.Instant
-    private let registry: Registry
-    private let state: Mutex<TimerState>
 
     /// Creates an armed ticker owned by the current tracked task.
     public init(every interval: Duration, name: String, fileID: String = #fileID, line: Int = #line) {
-        registry = TaskScope.registry
-        resourceID = registry.resources.makeID()
-        self.name = name
         self.interval = interval > .zero ? interval : .milliseconds(1)
-        site = SourceSite(file: fileID, line: line)
-        created = AgentClock.coarse()
         start = .now
-        state = Mutex(TimerState(owner: TaskScope.currentRecord?.id ?? 0))  // the nearest tracked task
-        registry.resources.register(self)
+        core = TimerCore(kind: .ticker, name: name, fileID: fileID, line: line, deadline: nil)
     }
 
-    deinit { registry.resources.unregister(resourceID) }
+    /// The ticker's name.
+    public var name: String { core.name }
 
     /// Waits for the next tick (reason `timer`). Returns `false`, at once or at
     /// the tick, when the ticker is stopped.
@@ -45,16 +33,9 @@ public final class TrackedTicker: Sendable, TrackedResource {
     /// - Throws: `CancellationError` when the task is cancelled.
     @discardableResult
     public func tick(fileID: String = #fileID, line: Int = #line) async throws -> Bool {
-        if state.withLock({ $0.stopped }) { return false }
-        let elapsed = ContinuousClock.now - start
-        let ticksSoFar = Int(elapsed / interval)
+        let ticksSoFar = Int((ContinuousClock.now - start) / interval)
         let deadline = start + interval * (ticksSoFar + 1)
-        let stopped = try await TaskScope.recordingWait(
-            WaitReason.timer, resource: resourceID, fileID: fileID, line: line
-        ) { taskID in
-            try await state.sleep(until: deadline, taskID: taskID)
-        }
-        return !stopped
+        return try await !core.wait(until: deadline, fileID: fileID, line: line)
     }
 
     /// The ticks as a sequence of tick counts, ending when the ticker is stopped.
@@ -63,29 +44,14 @@ public final class TrackedTicker: Sendable, TrackedResource {
     }
 
     /// Stops the ticker: it is disarmed, and current waits and sequences end at once.
-    public func stop() {
-        let now = AgentClock.coarse()
-        for waker in state.withLock({ $0.stop(at: now) }) { waker.finish() }
-    }
+    public func stop() { core.stop() }
 
     /// Whether ``stop()`` has been called.
-    public var isStopped: Bool { state.withLock { $0.stopped } }
+    public var isStopped: Bool { core.isStopped }
 
     /// Makes the current tracked task (or the task with `taskID`) the owner,
     /// for a ticker created by one task and used by another.
-    public func handOver(toTask taskID: UInt64? = TaskScope.currentTaskID) {
-        state.withLock { $0.owner = taskID ?? 0 }
-    }
-
-    func report(_ context: ReportContext) -> ResourceInfo {
-        state.withLock { state in
-            var info = ResourceInfo(
-                id: resourceID, kind: .ticker, name: name, site: site, created: context.wall(created),
-                state: state.stopped ? "stopped" : "armed")
-            state.report(into: &info, armed: !state.stopped, context: context)
-            return info
-        }
-    }
+    public func handOver(toTask taskID: UInt64? = TaskScope.currentTaskID) { core.handOver(to: taskID) }
 
     /// The ticks of a ticker.
     public struct Ticks: AsyncSequence, Sendable {
@@ -116,68 +82,32 @@ public final class TrackedTicker: Sendable, TrackedResource {
 /// A one-shot timer whose wait and owner taskscope can see: armed until its
 /// deadline passes or it is cancelled. If its owner finishes while it is
 /// armed, the orphaned-timer rule fires.
-public final class TrackedTimer: Sendable, TrackedResource {
-    let resourceID: UInt64
-    var kind: ResourceKind { .timer }
-    /// The timer's name.
-    public let name: String
-    let site: SourceSite
-    let created: UInt64
-    private let deadline: ContinuousClock.Instant
-    private let registry: Registry
-    private let state: Mutex<TimerState>
+public final class TrackedTimer: Sendable {
+    let core: TimerCore
 
     /// Creates a timer that fires `delay` from now, owned by the current tracked task.
     public init(after delay: Duration, name: String, fileID: String = #fileID, line: Int = #line) {
-        registry = TaskScope.registry
-        resourceID = registry.resources.makeID()
-        self.name = name
-        site = SourceSite(file: fileID, line: line)
-        created = AgentClock.coarse()
-        deadline = .now + delay
-        state = Mutex(TimerState(owner: TaskScope.currentRecord?.id ?? 0))  // the nearest tracked task
-        registry.resources.register(self)
+        core = TimerCore(kind: .timer, name: name, fileID: fileID, line: line, deadline: .now + delay)
     }
 
-    deinit { registry.resources.unregister(resourceID) }
+    /// The timer's name.
+    public var name: String { core.name }
 
     /// Waits until the timer fires (`true`) or is cancelled (`false`); reason `timer`.
     ///
     /// - Throws: `CancellationError` when the task is cancelled.
     @discardableResult
     public func wait(fileID: String = #fileID, line: Int = #line) async throws -> Bool {
-        if state.withLock({ $0.stopped }) { return false }
-        let cancelled = try await TaskScope.recordingWait(
-            WaitReason.timer, resource: resourceID, fileID: fileID, line: line
-        ) { taskID in
-            try await state.sleep(until: deadline, taskID: taskID)
-        }
-        return !cancelled
+        guard let deadline = core.deadline else { return false }
+        return try await !core.wait(until: deadline, fileID: fileID, line: line)
     }
 
     /// Cancels the timer: it is disarmed and will not fire.
-    public func cancel() {
-        let now = AgentClock.coarse()
-        for waker in state.withLock({ $0.stop(at: now) }) { waker.finish() }
-    }
+    public func cancel() { core.stop() }
 
     /// Whether the timer is still armed (neither fired nor cancelled).
-    public var isArmed: Bool { !state.withLock { $0.stopped } && ContinuousClock.now < deadline }
+    public var isArmed: Bool { !core.isStopped && ContinuousClock.now < (core.deadline ?? .now) }
 
     /// Makes the current tracked task (or the task with `taskID`) the owner.
-    public func handOver(toTask taskID: UInt64? = TaskScope.currentTaskID) {
-        state.withLock { $0.owner = taskID ?? 0 }
-    }
-
-    func report(_ context: ReportContext) -> ResourceInfo {
-        let fired = ContinuousClock.now >= deadline
-        return state.withLock { state in
-            let armed = !state.stopped && !fired
-            var info = ResourceInfo(
-                id: resourceID, kind: .timer, name: name, site: site, created: context.wall(created),
-                state: state.stopped ? "cancelled" : fired ? "fired" : "armed")
-            state.report(into: &info, armed: armed, context: context)
-            return info
-        }
-    }
+    public func handOver(toTask taskID: UInt64? = TaskScope.currentTaskID) { core.handOver(to: taskID) }
 }
