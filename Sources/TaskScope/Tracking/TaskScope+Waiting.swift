@@ -13,6 +13,7 @@ extension TaskScope {
     /// ```swift
     /// let user = try await TaskScope.waiting(on: "db.query") { try await db.user(id) }
     /// ```
+    @inlinable
     public static func waiting<T, E: Error>(
         on reason: String,
         fileID: String = #fileID,
@@ -20,7 +21,11 @@ extension TaskScope {
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws(E) -> T
     ) async throws(E) -> T {
-        try await recordingWait(reason, resource: 0, fileID: fileID, line: line) { _ throws(E) in try await body() }
+        // Inlined into the caller, with a non-generic start and end: no generic async
+        // layer stands between the caller and its own await.
+        let wait = beginWait(reason, resource: 0, fileID: fileID, line: line)
+        defer { endWait(wait) }
+        return try await body()
     }
 
     /// `Task.sleep(for:)` recorded as a wait with reason `sleep`.
@@ -39,22 +44,41 @@ extension TaskScope {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (UInt64) async throws(E) -> T
     ) async throws(E) -> T {
+        let wait = beginWait(reason, resource: resource, fileID: fileID, line: line)
+        defer { endWait(wait) }
+        return try await body(wait.record?.id ?? 0)
+    }
+
+    /// Starts recording a wait of the current task: its own record's, or an adopted one's.
+    @usableFromInline
+    static func beginWait(_ reason: String, resource: UInt64, fileID: String, line: Int) -> OpenWait {
         if let record = ownRecord {
             let token = registry.beginWait(record, reason: reason, file: fileID, line: line, resource: resource)
-            defer { registry.endWait(record, token) }
-            return try await body(record.id)
+            return OpenWait(record: record, token: token, adopted: false)
         }
         guard !isDisabledByEnvironment, let adoption = Adoptions.shared.enter(registry, parent: currentRecord?.id ?? 0)
         else {
-            return try await body(0)
+            return OpenWait(record: nil, token: nil, adopted: false)
         }
         let token = registry.beginWait(adoption, reason: reason, file: fileID, line: line, resource: resource)
-        defer {
-            registry.endWait(adoption, token)
-            Adoptions.shared.leave(registry)
-        }
-        return try await body(adoption.id)
+        return OpenWait(record: adoption, token: token, adopted: true)
     }
+
+    /// Ends a wait begun with ``beginWait(_:resource:fileID:line:)``.
+    @usableFromInline
+    static func endWait(_ wait: OpenWait) {
+        guard let record = wait.record, let token = wait.token else { return }
+        registry.endWait(record, token)
+        if wait.adopted { Adoptions.shared.leave(registry) }
+    }
+}
+
+/// A wait being recorded: whose it is and what it replaced.
+@usableFromInline
+struct OpenWait: Sendable {
+    let record: TaskRecord?
+    let token: WaitToken?
+    let adopted: Bool
 }
 
 /// Untracked tasks currently adopted, by the identity of the Swift task, so
