@@ -184,7 +184,8 @@ import Testing
         let fixedWorker = Self.unique("slow-worker-fixed")
         #expect(await Self.fetch(channel: fixed, worker: fixedWorker, capacity: 1) == nil)
         try await eventually("the worker finishes") { Self.isFinished(fixedWorker) }
-        #expect(Self.warnings(about: fixed).isEmpty)
+        // With both endpoints gone the channel goes too (a report running elsewhere may hold it a moment).
+        try await eventually("no warning about the fixed channel") { Self.warnings(about: fixed).isEmpty }
     }
 
     // MARK: 5. A ticker started by a task that returned without stopping it
