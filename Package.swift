@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         .target(name: "ScopeProtocol", swiftSettings: strict),
@@ -83,7 +85,11 @@ let package = Package(
         .testTarget(name: "ScopeUITests", dependencies: ["ScopeUI", "ScopeProtocol"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ScopeClient", "ScopeProtocol", "TestSupport", "taskscope"],
+            dependencies: [
+                "ScopeClient", "ScopeProtocol", "TestSupport", "taskscope",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict
         ),
     ]

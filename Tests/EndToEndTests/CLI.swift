@@ -1,5 +1,7 @@
 import Foundation
+import Subprocess
 import Synchronization
+import SystemPackage
 import TestSupport
 
 /// The built `taskscope` executable, beside the test bundle.
@@ -11,63 +13,61 @@ enum CLI {
         return testBinary.deletingLastPathComponent().appendingPathComponent("taskscope")
     }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = Program.Result
 
-    /// Runs `taskscope` with arguments and extra environment, and waits for it.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+    /// Runs `taskscope` with arguments and extra environment, and waits for it (killing it after `timeout`).
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)
+    ) async throws -> Result {
+        try await Program.run(executable.path, arguments, environment: environment, timeout: timeout)
     }
 }
 
 /// `taskscope demo --serve` running as a separate process, in its own socket directory.
-final class DemoProcess: @unchecked Sendable {
+final class DemoProcess: Sendable {
     let directory: String
-    let process = Process()
-    private let output = SharedText()
-    private(set) var pid: Int32 = 0
-    private(set) var socket = ""
+    let pid: Int32
+    let socket: String
+    private let running: Task<Int32, any Error>
+    private let exited: Flag
 
     var environment: [String: String] { ["TASKSCOPE_DIR": directory] }
 
     init(extraEnvironment: [String: String] = [:]) async throws {
-        directory = try makeTemporaryDirectory("e2e")
-        process.executableURL = CLI.executable
-        process.arguments = ["demo", "--serve"]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            .merging(extraEnvironment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        let directory = try makeTemporaryDirectory("e2e")
+        self.directory = directory
+        let output = SharedText()
+        let launched = Mutex<Int32?>(nil)
+        let exited = Flag()
+        self.exited = exited
+        let updates = ["TASKSCOPE_DIR": directory].merging(extraEnvironment) { $1 }
+            .map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) }
+        running = Task {
+            let result = try await Subprocess.run(
+                .path(FilePath(CLI.executable.path)), arguments: ["demo", "--serve"],
+                environment: .inherit.updating(Dictionary(uniqueKeysWithValues: updates)), input: .none,
+                output: .sequence, error: .discarded
+            ) { execution in
+                launched.withLock { $0 = execution.processIdentifier.value }
+                for try await buffer in execution.standardOutput {
+                    let text = buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                    output.text.withLock { $0 += text }
+                }
+            }
+            exited.raise()
+            return result.terminationStatus.shellStatus
         }
-        try process.run()
         var announced: (Int32, String)?
-        try await eventually("the demo prints its socket") {
-            announced = output.text.withLock { DemoProcess.parseAnnouncement($0) }
-            return announced != nil
+        do {
+            try await eventually("the demo prints its socket") {
+                announced = output.text.withLock { DemoProcess.parseAnnouncement($0) }
+                return announced != nil
+            }
+        } catch {
+            if let pid = launched.withLock({ $0 }) { kill(pid, SIGKILL) }
+            running.cancel()
+            removeTree(directory)
+            throw error
         }
         (pid, socket) = announced!
     }
@@ -82,26 +82,49 @@ final class DemoProcess: @unchecked Sendable {
         return (pid, String(parts[1]))
     }
 
-    /// Sends SIGINT and waits for the process to exit; returns its exit status.
-    func interrupt() async throws -> Int32 {
-        kill(process.processIdentifier, SIGINT)
-        try await eventually("the demo exits") { !process.isRunning }
-        return process.terminationStatus
+    /// Sends SIGINT and waits (at most `timeout`) for the process to exit; returns its exit status.
+    func interrupt(timeout: Duration = .seconds(10)) async throws -> Int32 {
+        kill(pid, SIGINT)
+        return try await exitStatus(within: timeout)
     }
 
     /// Kills the process without letting it clean up.
     func killHard() async throws {
-        kill(process.processIdentifier, SIGKILL)
-        try await eventually("the demo dies") { !process.isRunning }
+        kill(pid, SIGKILL)
+        _ = try await exitStatus(within: .seconds(10))
+    }
+
+    private func exitStatus(within timeout: Duration) async throws -> Int32 {
+        let running = self.running
+        return try await withThrowingTaskGroup(of: Int32?.self) { group in
+            group.addTask { try await running.value }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let status = first else {
+                throw ConditionTimedOut(description: "the demo (pid \(pid)) did not exit within \(timeout)")
+            }
+            return status
+        }
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        // A test that failed before stopping the demo must not leave it running.
+        if !exited.isRaised { kill(pid, SIGKILL) }
         removeTree(directory)
     }
 }
 
-/// Text appended from one thread and read from another.
+/// Text appended from one task and read from another.
 final class SharedText: Sendable {
     let text = Mutex("")
+}
+
+/// A one-way signal between tasks.
+final class Flag: Sendable {
+    private let raised = Atomic(false)
+    func raise() { raised.store(true, ordering: .releasing) }
+    var isRaised: Bool { raised.load(ordering: .acquiring) }
 }

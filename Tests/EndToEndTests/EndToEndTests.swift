@@ -4,16 +4,16 @@ import TestSupport
 import Testing
 
 /// The real `taskscope` binary against the real demo process.
-@Suite(.serialized) struct EndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct EndToEndTests {
     @Test func listShowsTheDemoAsTableAndJSON() async throws {
         let demo = try await DemoProcess()
-        let table = try CLI.run(["list"], environment: demo.environment)
+        let table = try await CLI.run(["list"], environment: demo.environment)
         #expect(table.status == 0)
         let lines = table.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("PID") == true)
         #expect(lines.contains { $0.hasPrefix("\(demo.pid)  taskscope") && $0.hasSuffix(demo.socket) })
 
-        let json = try CLI.run(["list", "--json"], environment: demo.environment)
+        let json = try await CLI.run(["list", "--json"], environment: demo.environment)
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let processes = try #require(object["processes"] as? [[String: Any]])
@@ -27,7 +27,7 @@ import Testing
         let demo = try await DemoProcess()
         let output = "\(demo.directory)/out/snap.json"
         try FileManager.default.createDirectory(atPath: "\(demo.directory)/out", withIntermediateDirectories: true)
-        let result = try CLI.run(["snapshot", "\(demo.pid)", "-o", output], environment: demo.environment)
+        let result = try await CLI.run(["snapshot", "\(demo.pid)", "-o", output], environment: demo.environment)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.isEmpty)
         let document = try SnapshotDocument.decode(try Data(contentsOf: URL(fileURLWithPath: output)))
@@ -40,7 +40,8 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(demo.directory)/out") == ["snap.json"])
 
         // The socket path is a target too, and --wait filters.
-        let filtered = try CLI.run(["snapshot", demo.socket, "--wait", "queue.pop"], environment: demo.environment)
+        let filtered = try await CLI.run(
+            ["snapshot", demo.socket, "--wait", "queue.pop"], environment: demo.environment)
         #expect(filtered.status == 0)
         let filteredDocument = try SnapshotDocument.decode(Data(filtered.stdout.utf8))
         #expect(filteredDocument.tasks.count == 3)
@@ -51,10 +52,11 @@ import Testing
     @Test func theTextReportGroupsTheDemosTasks() async throws {
         let demo = try await DemoProcess()
         try await eventually("the demo's workers are waiting") {
-            let result = try CLI.run(["snapshot", "\(demo.pid)", "--format", "text"], environment: demo.environment)
+            let result = try await CLI.run(
+                ["snapshot", "\(demo.pid)", "--format", "text"], environment: demo.environment)
             return result.stdout.contains("queue.pop")
         }
-        let result = try CLI.run(["snapshot", "\(demo.pid)", "--format", "text"], environment: demo.environment)
+        let result = try await CLI.run(["snapshot", "\(demo.pid)", "--format", "text"], environment: demo.environment)
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("taskscope snapshot of taskscope (pid \(demo.pid))"))
@@ -64,7 +66,7 @@ import Testing
         #expect(queue.contains("DemoWorkload.swift"))
         #expect(lines.contains { $0.contains("lock.acquire") })
 
-        let waitOnly = try CLI.run(
+        let waitOnly = try await CLI.run(
             ["snapshot", "\(demo.pid)", "--format", "text", "--wait", "lock.acquire"], environment: demo.environment)
         // The group rows: from the header to the blank line before the resources.
         let rows = waitOnly.stdout.split(separator: "\n", omittingEmptySubsequences: false)
@@ -83,7 +85,7 @@ import Testing
         ])
         var document: SnapshotDocument?
         try await eventually("every rule fires", timeout: .seconds(30)) {
-            let result = try CLI.run(["snapshot", "\(demo.pid)"], environment: demo.environment)
+            let result = try await CLI.run(["snapshot", "\(demo.pid)"], environment: demo.environment)
             document = try? SnapshotDocument.decode(Data(result.stdout.utf8))
             return Set(document?.warnings.map(\.rule) ?? []) == Set(LeakRule.allCases)
         }
@@ -129,12 +131,12 @@ import Testing
         let demo = try await DemoProcess()
         #expect(try await demo.interrupt() == 0)
         #expect(!FileManager.default.fileExists(atPath: demo.socket))
-        let empty = try CLI.run(["list"], environment: demo.environment)
+        let empty = try await CLI.run(["list"], environment: demo.environment)
         #expect(empty.stdout == "no attachable processes (looked in \(demo.directory))\n")
 
         let killed = try await DemoProcess()
         try await killed.killHard()
-        let snapshot = try CLI.run(["snapshot", killed.socket], environment: killed.environment)
+        let snapshot = try await CLI.run(["snapshot", killed.socket], environment: killed.environment)
         #expect(snapshot.status == 1)
         #expect(
             snapshot.stderr
@@ -145,7 +147,7 @@ import Testing
         let killedAgain = try await DemoProcess()
         try await killedAgain.killHard()
         #expect(FileManager.default.fileExists(atPath: killedAgain.socket))
-        let cleaned = try CLI.run(["list"], environment: killedAgain.environment)
+        let cleaned = try await CLI.run(["list"], environment: killedAgain.environment)
         #expect(cleaned.status == 0)
         #expect(cleaned.stdout.contains("removed stale socket \(killedAgain.socket)"))
         #expect(!FileManager.default.fileExists(atPath: killedAgain.socket))
@@ -155,28 +157,29 @@ import Testing
         let directory = try makeTemporaryDirectory("err")
         defer { removeTree(directory) }
         let environment = ["TASKSCOPE_DIR": directory]
-        func expectFailure(_ arguments: [String], _ message: String, env: [String: String] = environment) throws {
-            let result = try CLI.run(arguments, environment: env)
+        func expectFailure(_ arguments: [String], _ message: String, env: [String: String] = environment) async throws {
+            let result = try await CLI.run(arguments, environment: env)
             #expect(result.status != 0, "\(arguments)")
             #expect(result.stderr == "taskscope: \(message)\n", "\(arguments)")
             #expect(result.stdout.isEmpty, "\(arguments)")
         }
-        try expectFailure(["snapshot", "2000000000"], "no process with pid 2000000000")
+        try await expectFailure(["snapshot", "2000000000"], "no process with pid 2000000000")
         let own = getpid()
-        try expectFailure(
+        try await expectFailure(
             ["snapshot", "\(own)"],
             "process \(own) has no taskscope agent (no socket at \(directory)/\(own).sock); does it call TaskScope.start()?"
         )
-        try expectFailure(["snapshot", "/etc/hostname"], "/etc/hostname is not a socket")
-        try expectFailure(["snapshot", "\(directory)/none.sock"], "\(directory)/none.sock: no such file or directory")
-        try expectFailure(
+        try await expectFailure(["snapshot", "/etc/hostname"], "/etc/hostname is not a socket")
+        try await expectFailure(
+            ["snapshot", "\(directory)/none.sock"], "\(directory)/none.sock: no such file or directory")
+        try await expectFailure(
             ["snapshot", "1", "-o", "/nonexistent-dir/x.json"],
             "/nonexistent-dir/x.json: cannot write here: No such file or directory")
-        try expectFailure(
+        try await expectFailure(
             ["demo", "--serve"], "the agent is disabled by TASKSCOPE_DISABLE; unset it to run the demo",
             env: ["TASKSCOPE_DISABLE": "1"])
 
-        let badFormat = try CLI.run(["snapshot", "1", "--format", "yaml"])
+        let badFormat = try await CLI.run(["snapshot", "1", "--format", "yaml"])
         #expect(badFormat.status != 0)
         #expect(badFormat.stderr.contains("yaml"))
         #expect(!badFormat.stderr.contains("Fatal error"))
@@ -186,11 +189,11 @@ import Testing
         let demo = try await DemoProcess()
         let target = "\(demo.directory)/exists.json"
         try Data("keep".utf8).write(to: URL(fileURLWithPath: target))
-        let missingDirectory = try CLI.run(
+        let missingDirectory = try await CLI.run(
             ["snapshot", "\(demo.pid)", "-o", "\(demo.directory)/no/such/dir.json"], environment: demo.environment)
         #expect(missingDirectory.status == 1)
         // A good export over an existing file replaces it whole.
-        let replaced = try CLI.run(["snapshot", "\(demo.pid)", "-o", target], environment: demo.environment)
+        let replaced = try await CLI.run(["snapshot", "\(demo.pid)", "-o", target], environment: demo.environment)
         #expect(replaced.status == 0)
         #expect(try SnapshotDocument.decode(try Data(contentsOf: URL(fileURLWithPath: target))).tasks.count > 0)
         #expect(

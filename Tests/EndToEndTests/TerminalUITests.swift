@@ -4,14 +4,14 @@ import TestSupport
 import Testing
 
 /// The real UI in a real terminal (tmux), attached to the real demo.
-@Suite(.serialized) struct TerminalUITests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct TerminalUITests {
     @Test func attachBrowseFilterExportResizeAndQuit() async throws {
         let demo = try await DemoProcess()
-        let terminal = try Tmux(
+        let terminal = try await Tmux(
             width: 100, height: 30, directory: demo.directory,
             environment: demo.environment.merging(["LANG": "C.UTF-8", "TERM": "screen"]) { $1 })
         try await terminal.waitForPrompt()
-        try terminal.type("\(CLI.executable.path) attach \(demo.pid)")
+        try await terminal.type("\(CLI.executable.path) attach \(demo.pid)")
 
         // The overview: counts, trends and the warnings panel.
         let overview = try await terminal.waitForScreen("the overview with warnings") { screen in
@@ -22,22 +22,22 @@ import Testing
         #expect(overview.range(of: #"active\s+\d+"#, options: .regularExpression) != nil)
 
         // Screens switch.
-        try terminal.send("2")
+        try await terminal.send("2")
         try await terminal.waitForScreen("the tasks table") { $0.contains("WAITING") && $0.contains("WAIT SITE") }
-        try terminal.send("4")
+        try await terminal.send("4")
         try await terminal.waitForScreen("the resources") { $0.contains("KIND") && $0.contains("unanswered-results") }
-        try terminal.send("3")
+        try await terminal.send("3")
         try await terminal.waitForScreen("the groups") { $0.contains("LONGEST") && $0.contains("TREND") }
 
         // A wait-reason filter from the picker leaves only matching rows.
-        try terminal.send("2")
-        try terminal.send("w")
+        try await terminal.send("2")
+        try await terminal.send("w")
         let picker = try await terminal.waitForScreen("the picker") { $0.contains("filter by wait reason") }
         let lines = picker.split(separator: "\n", omittingEmptySubsequences: false)
         let all = try #require(lines.firstIndex { $0.contains("(all)") })
         let queue = try #require(lines.firstIndex { $0.contains("│ queue.pop") || $0.contains("| queue.pop") })
-        for _ in 0..<(queue - all) { try terminal.send("Down") }
-        try terminal.send("Enter")
+        for _ in 0..<(queue - all) { try await terminal.send("Down") }
+        try await terminal.send("Enter")
         let filtered = try await terminal.waitForScreen("only queue.pop rows") { screen in
             screen.contains("wait: queue.pop") && screen.contains("rows 1-3 of 3")
         }
@@ -46,7 +46,7 @@ import Testing
         #expect(!filtered.contains("heartbeat"))
 
         // Export writes a valid snapshot and says where.
-        try terminal.send("e")
+        try await terminal.send("e")
         let exported = try await terminal.waitForScreen("the export") { $0.contains("exported to ") }
         let status = try #require(exported.split(separator: "\n").last { $0.contains("exported to ") })
         let path = try #require(status.split(separator: " ").first { $0.hasPrefix("/") && $0.contains("taskscope-") })
@@ -58,20 +58,21 @@ import Testing
         #expect(path.hasPrefix(demo.directory))
 
         // Resizing re-lays out the screen.
-        try terminal.resize(width: 140, height: 40)
+        try await terminal.resize(width: 140, height: 40)
         try await terminal.waitForScreen("the wider table") { $0.contains("SPAWN SITE") }
 
         // q quits and leaves the terminal as it was: canonical input and echo back on.
-        try terminal.send("q")
+        try await terminal.send("q")
         try await terminal.waitForScreen("the UI is gone") { !$0.contains("q quit") }
         // The shell prints a marker it computes, so the typed command line itself cannot match.
-        try terminal.type("stty -a > stty.txt; echo shell-back-$((40+2))")
+        try await terminal.type("stty -a > stty.txt; echo shell-back-$((40+2))")
         try await terminal.waitForScreen("the shell is back") { $0.contains("shell-back-42") }
         let settings = try String(contentsOfFile: "\(demo.directory)/stty.txt", encoding: .utf8)
         #expect(settings.contains(" icanon"))
         #expect(!settings.contains("-icanon"))
         #expect(settings.contains(" echo "))
         #expect(try await demo.interrupt() == 0)
+        try await terminal.close()
     }
 
     @Test func withoutArgumentsItAttachesToTheOnlyProcessWithTheWaitFilterAndSurvivesARestart() async throws {
@@ -81,15 +82,15 @@ import Testing
         let socket = "\(directory)/demo.sock"
         let environment = ["TASKSCOPE_DIR": directory, "TASKSCOPE_SOCKET": socket]
         let first = try await DemoProcess(extraEnvironment: environment)
-        let terminal = try Tmux(
+        let terminal = try await Tmux(
             width: 100, height: 30, directory: directory,
             environment: environment.merging(["LANG": "C.UTF-8", "TERM": "screen"]) { $1 })
         try await terminal.waitForPrompt()
-        try terminal.type("\(CLI.executable.path) --wait queue.pop")
+        try await terminal.type("\(CLI.executable.path) --wait queue.pop")
         try await terminal.waitForScreen("attached with the filter") { screen in
             screen.contains("(pid \(first.pid))") && screen.contains("wait: queue.pop")
         }
-        try terminal.send("2")
+        try await terminal.send("2")
         try await terminal.waitForScreen("only queue.pop rows") { $0.contains("rows 1-3 of 3") }
 
         // The process goes away: the UI says so and keeps the last data.
@@ -103,44 +104,46 @@ import Testing
         try await terminal.waitForScreen("reconnected") { screen in
             screen.contains("(pid \(second.pid))") && screen.contains("live") && !screen.contains("process gone")
         }
-        try terminal.send("q")
+        try await terminal.send("q")
         #expect(try await second.interrupt() == 0)
+        try await terminal.close()
     }
 
     @Test func viewOpensASnapshotOffline() async throws {
         let demo = try await DemoProcess()
         let snapshot = "\(demo.directory)/saved.json"
-        let saved = try CLI.run(["snapshot", "\(demo.pid)", "-o", snapshot], environment: demo.environment)
+        let saved = try await CLI.run(["snapshot", "\(demo.pid)", "-o", snapshot], environment: demo.environment)
         #expect(saved.status == 0)
         #expect(try await demo.interrupt() == 0)
         // An empty NO_COLOR is no NO_COLOR (some machines set it for every tmux session).
-        let terminal = try Tmux(
+        let terminal = try await Tmux(
             width: 100, height: 30, directory: demo.directory,
             environment: ["LANG": "C.UTF-8", "TERM": "screen", "NO_COLOR": ""])
         try await terminal.waitForPrompt()
-        try terminal.type("\(CLI.executable.path) view \(snapshot)")
+        try await terminal.type("\(CLI.executable.path) view \(snapshot)")
         let screen = try await terminal.waitForScreen("the snapshot's overview") { screen in
             screen.contains("offline: \(snapshot)") && screen.contains("WARNINGS")
         }
         #expect(screen.contains("(pid \(demo.pid))"))
         // Colour where the terminal has it (red for definite leaks, among others)...
-        let coloured = try terminal.screen(escapes: true)
+        let coloured = try await terminal.screen(escapes: true)
         #expect(coloured.range(of: "\u{1B}\\[(\\d+;)*3[1-6]m", options: .regularExpression) != nil)
-        try terminal.send("2")
+        try await terminal.send("2")
         try await terminal.waitForScreen("its tasks") { $0.contains("queue-consumer") }
-        try terminal.send("q")
+        try await terminal.send("q")
         try await terminal.waitForScreen("the UI is gone") { !$0.contains("q quit") }
-        try terminal.type("echo view-closed-$((40+2))")
+        try await terminal.type("echo view-closed-$((40+2))")
         try await terminal.waitForScreen("the shell is back") { $0.contains("view-closed-42") }
 
         // ...and none with NO_COLOR.
-        try terminal.send("C-l")
-        try terminal.type("NO_COLOR=1 \(CLI.executable.path) view \(snapshot)")
+        try await terminal.send("C-l")
+        try await terminal.type("NO_COLOR=1 \(CLI.executable.path) view \(snapshot)")
         try await terminal.waitForScreen("the plain overview") { $0.contains("offline: \(snapshot)") }
-        let plain = try terminal.screen(escapes: true)
+        let plain = try await terminal.screen(escapes: true)
         #expect(plain.range(of: "\u{1B}\\[(\\d+;)*3[1-6]m", options: .regularExpression) == nil)
         #expect(plain.contains("\u{1B}[7m"))  // reverse video still marks the status line
-        try terminal.send("q")
+        try await terminal.send("q")
+        try await terminal.close()
     }
 
     @Test func closingTheTerminalEndsTheUI() async throws {
@@ -155,31 +158,24 @@ import Testing
             filter: nil,
             summary: summary, history: History(interval: 1, capacity: 600, samples: []))
         try JSONEncoder().encode(SnapshotDocument(head: head, tasks: [])).write(to: URL(fileURLWithPath: file))
-        func running() throws -> Bool {
-            let pgrep = Process()
-            pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-            pgrep.arguments = ["-f", file]
-            pgrep.standardOutput = FileHandle.nullDevice
-            try pgrep.run()
-            pgrep.waitUntilExit()
-            return pgrep.terminationStatus == 0
+        func running() async throws -> Bool {
+            try await Program.run("/usr/bin/pgrep", ["-f", file], captureOutput: false).status == 0
         }
-        do {
-            let terminal = try Tmux(
-                width: 80, height: 24, directory: directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
-            try await terminal.waitForPrompt()
-            try terminal.type("\(CLI.executable.path) view \(file)")
-            try await terminal.waitForScreen("the UI") { $0.contains("offline:") }
-            #expect(try running())
-        }  // the session is killed here: the terminal goes away under the UI
-        try await eventually("the UI exits") { try !running() }
+        let terminal = try await Tmux(
+            width: 80, height: 24, directory: directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
+        try await terminal.waitForPrompt()
+        try await terminal.type("\(CLI.executable.path) view \(file)")
+        try await terminal.waitForScreen("the UI") { $0.contains("offline:") }
+        #expect(try await running())
+        try await terminal.close()  // the terminal goes away under the UI
+        try await eventually("the UI exits") { try await !running() }
     }
 
-    @Test func withoutATerminalTheUISaysSoInOneLine() throws {
-        let result = try CLI.run(["view", "/nonexistent/snap.json"])
+    @Test func withoutATerminalTheUISaysSoInOneLine() async throws {
+        let result = try await CLI.run(["view", "/nonexistent/snap.json"])
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("taskscope: /nonexistent/snap.json: cannot read"))
-        let notSnapshot = try CLI.run(["view", "/etc/hostname"])
+        let notSnapshot = try await CLI.run(["view", "/etc/hostname"])
         #expect(notSnapshot.status == 1)
         #expect(notSnapshot.stderr.contains("/etc/hostname"))
     }

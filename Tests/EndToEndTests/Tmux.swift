@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 
 /// A terminal for tests: a detached tmux session, typed into with send-keys and read with capture-pane.
-final class Tmux {
+final class Tmux: Sendable {
     let session: String
 
     struct Missing: Error, CustomStringConvertible {
@@ -10,11 +10,11 @@ final class Tmux {
     }
 
     /// Starts `bash` in a new session of `width` x `height`, in `directory`, with `environment`.
-    init(width: Int, height: Int, directory: String, environment: [String: String]) throws {
+    init(width: Int, height: Int, directory: String, environment: [String: String]) async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw Missing() }
         session = "taskscope-test-\(UInt32.random(in: 0...UInt32.max))"
         let exports = environment.map { "\($0.key)=\($0.value)" }
-        try Tmux.run(
+        try await Tmux.run(
             ["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "-c", directory]
                 + exports.flatMap { ["-e", $0] } + ["bash --norc --noprofile"], capture: false)
     }
@@ -24,26 +24,35 @@ final class Tmux {
         try await waitForScreen("the shell prompt") { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
     }
 
-    deinit { _ = try? Tmux.run(["kill-session", "-t", session], capture: false) }
+    /// Ends the session: the terminal goes away under whatever runs in it.
+    func close() async throws {
+        try await Tmux.run(["kill-session", "-t", session], capture: false)
+    }
+
+    deinit {
+        // A test that failed before closing must not leave its session (and its UI) running.
+        let session = self.session
+        Task { try? await Tmux.run(["kill-session", "-t", session], capture: false) }
+    }
 
     /// Types `keys` (tmux key names, or literal text with `literal`).
-    func send(_ keys: String..., literal: Bool = false) throws {
-        try Tmux.run(["send-keys", "-t", session] + (literal ? ["-l"] : []) + keys, capture: false)
+    func send(_ keys: String..., literal: Bool = false) async throws {
+        try await Tmux.run(["send-keys", "-t", session] + (literal ? ["-l"] : []) + keys, capture: false)
     }
 
     /// Types a command line and Enter.
-    func type(_ line: String) throws {
-        try send(line, literal: true)
-        try send("Enter")
+    func type(_ line: String) async throws {
+        try await send(line, literal: true)
+        try await send("Enter")
     }
 
     /// The screen's text; with `escapes`, with the escape sequences of its colours and attributes.
-    func screen(escapes: Bool = false) throws -> String {
-        try Tmux.run(["capture-pane", "-t", session, "-p"] + (escapes ? ["-e"] : []))
+    func screen(escapes: Bool = false) async throws -> String {
+        try await Tmux.run(["capture-pane", "-t", session, "-p"] + (escapes ? ["-e"] : []))
     }
 
-    func resize(width: Int, height: Int) throws {
-        try Tmux.run(["resize-window", "-t", session, "-x", "\(width)", "-y", "\(height)"], capture: false)
+    func resize(width: Int, height: Int) async throws {
+        try await Tmux.run(["resize-window", "-t", session, "-x", "\(width)", "-y", "\(height)"], capture: false)
     }
 
     /// Waits until the screen satisfies `condition`, and returns it.
@@ -56,7 +65,7 @@ final class Tmux {
         var last = ""
         do {
             try await eventually(what, timeout: timeout) {
-                last = try screen()
+                last = try await screen()
                 return condition(last)
             }
         } catch {
@@ -65,20 +74,22 @@ final class Tmux {
         return last
     }
 
-    /// Runs tmux. Only capture output from commands that cannot start the tmux server:
-    /// the server is a daemon that would inherit the pipe and hold it open for ever.
+    /// Runs tmux and fails when it does. Only capture output from commands that cannot start
+    /// the tmux server: the server is a daemon that would hold the pipe open for ever.
     @discardableResult
-    static func run(_ arguments: [String], capture: Bool = true) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = capture ? output : FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = capture ? output.fileHandleForReading.readDataToEndOfFile() : Data()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    static func run(_ arguments: [String], capture: Bool = true) async throws -> String {
+        let result = try await Program.run(
+            "/usr/bin/tmux", arguments, captureOutput: capture, timeout: .seconds(20))
+        guard result.status == 0 || arguments.first == "kill-session" else {
+            throw TmuxFailed(arguments: arguments, status: result.status, stderr: result.stderr)
+        }
+        return result.stdout
+    }
+
+    struct TmuxFailed: Error, CustomStringConvertible {
+        var arguments: [String]
+        var status: Int32
+        var stderr: String
+        var description: String { "tmux \(arguments.joined(separator: " ")) exited \(status): \(stderr)" }
     }
 }

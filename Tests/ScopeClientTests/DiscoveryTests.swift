@@ -5,7 +5,7 @@ import Testing
 
 @testable import ScopeClient
 
-@Suite struct DiscoveryTests {
+@Suite(.timeLimit(.minutes(2))) struct DiscoveryTests {
     @Test func listsLiveAgentsAndRemovesStaleSockets() async throws {
         let agent = try ClientTestAgent()
         defer { agent.stop() }

@@ -6,7 +6,7 @@ import Testing
 @testable import ScopeClient
 @testable import TaskScope
 
-@Suite struct ExportTests {
+@Suite(.timeLimit(.minutes(2))) struct ExportTests {
     @Test func aJSONExportIsAValidSnapshotDocumentWithEveryTask() async throws {
         let agent = try ClientTestAgent()
         defer { agent.stop() }
@@ -130,7 +130,7 @@ final class MemorySink: ByteSink, @unchecked Sendable {
     func write(_ bytes: some Collection<UInt8>) throws(ScopeClientError) { self.bytes.append(contentsOf: bytes) }
 }
 
-@Suite struct AtomicFileTests {
+@Suite(.timeLimit(.minutes(2))) struct AtomicFileTests {
     @Test func nothingAppearsUnderTheTargetNameUntilCommitted() throws {
         let directory = try makeTemporaryDirectory("atomic")
         defer { removeTree(directory) }
@@ -167,7 +167,7 @@ final class MemorySink: ByteSink, @unchecked Sendable {
     }
 }
 
-@Suite struct ReportTests {
+@Suite(.timeLimit(.minutes(2))) struct ReportTests {
     @Test func durationsAreShortAndHuman() {
         #expect(DurationText.format(0) == "0ms")
         #expect(DurationText.format(-3) == "0ms")

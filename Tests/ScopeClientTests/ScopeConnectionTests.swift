@@ -7,7 +7,7 @@ import Testing
 @testable import ScopeClient
 @testable import TaskScope
 
-@Suite struct ScopeConnectionTests {
+@Suite(.timeLimit(.minutes(2))) struct ScopeConnectionTests {
     @Test func readsTheHelloAndAnswersEveryQuery() async throws {
         let agent = try ClientTestAgent()
         defer { agent.stop() }
@@ -92,7 +92,7 @@ import Testing
     }
 }
 
-@Suite struct TargetTests {
+@Suite(.timeLimit(.minutes(2))) struct TargetTests {
     @Test func parsesPIDsAndPaths() {
         #expect(Target(parsing: "4242") == .pid(4242))
         #expect(Target(parsing: "/tmp/x.sock") == .socket("/tmp/x.sock"))
@@ -142,14 +142,35 @@ import Testing
             _ = try await ScopeConnection.connect(to: chatty, timeout: .seconds(2))
         }
         let future = "\(directory)/future.sock"
-        let newer = try FakeServer(
-            path: future,
-            greeting:
-                #"{"type":"hello","protocol":2,"agent":"taskscope","agentVersion":"9","pid":1,"process":"p","started":0,"interval":1,"maxLineBytes":1}"#
-                + "\n")
+        let newer = try FakeServer(path: future, greeting: ScopeConnectionTests.hello(protocol: 2))
         defer { newer.stop() }
         await #expect(throws: ScopeClientError.unsupportedProtocol(path: future, version: 2)) {
             _ = try await ScopeConnection.connect(to: future, timeout: .seconds(2))
         }
+    }
+}
+
+extension ScopeConnectionTests {
+    @Test func anAgentThatFallsSilentFailsRequestsAndSnapshotsInsteadOfHanging() async throws {
+        let directory = try makeTemporaryDirectory("mute")
+        defer { removeTree(directory) }
+        let path = "\(directory)/mute.sock"
+        let server = try FakeServer(path: path, greeting: Self.hello(protocol: 1))
+        defer { server.stop() }
+        let connection = try await ScopeConnection.connect(
+            to: path, timeout: .seconds(5), requestTimeout: .milliseconds(300))
+        defer { connection.close() }
+        await #expect(throws: ScopeClientError.timedOut("no reply to summary from \(path)")) {
+            _ = try await connection.summary()
+        }
+        await #expect(throws: ScopeClientError.timedOut("snapshot from \(path) stalled for 0.3 seconds")) {
+            _ = try await connection.snapshot { _, _ in }
+        }
+    }
+
+    /// A hello line as an agent speaking `protocol` sends it.
+    static func hello(protocol version: Int) -> String {
+        #"{"type":"hello","protocol":\#(version),"agent":"taskscope","agentVersion":"1","pid":1,"process":"p","#
+            + #""started":0,"interval":1,"maxLineBytes":1048576}"# + "\n"
     }
 }

@@ -6,7 +6,7 @@ import Testing
 @testable import TaskScope
 
 /// The agent's socket server, spoken to as `socat` would: raw lines on a unix socket.
-@Suite struct AgentServerTests {
+@Suite(.timeLimit(.minutes(2))) struct AgentServerTests {
     /// An agent on its own registry and socket, stopped when the body ends.
     private func withAgent(
         registry: Registry = Registry(),

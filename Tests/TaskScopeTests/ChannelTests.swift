@@ -5,7 +5,7 @@ import Testing
 
 @testable import TaskScope
 
-@Suite struct ChannelTests {
+@Suite(.timeLimit(.minutes(2))) struct ChannelTests {
     private func report(_ channelName: String) -> ResourceInfo? {
         TaskScope.registry.resources.reports(TaskScope.registry.reportContext()).first { $0.name == channelName }
     }

@@ -10,7 +10,7 @@ import Testing
 ///
 /// The tests share the process-wide registry, so each names its resources and
 /// tasks uniquely and looks only at its own warnings.
-@Suite struct LeakPatternTests {
+@Suite(.timeLimit(.minutes(2))) struct LeakPatternTests {
     /// Short thresholds, so suspect rules fire within a test.
     static let settings = TaskScope.RuleSettings(
         stuckWait: .milliseconds(200), ignoredCancellation: .milliseconds(200), runawayWindow: 5, runawayGrowth: 40)

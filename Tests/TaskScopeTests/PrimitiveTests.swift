@@ -5,7 +5,7 @@ import Testing
 
 @testable import TaskScope
 
-@Suite struct PrimitiveTests {
+@Suite(.timeLimit(.minutes(2))) struct PrimitiveTests {
     private func report(_ name: String) -> ResourceInfo? {
         TaskScope.registry.resources.reports(TaskScope.registry.reportContext()).first { $0.name == name }
     }

@@ -2,7 +2,7 @@ import Testing
 
 @testable import TaskScope
 
-@Suite struct ReadmeExampleTests {
+@Suite(.timeLimit(.minutes(2))) struct ReadmeExampleTests {
     @Test func theReadmeExampleLabelsItsWaits() async throws {
         let user = try await Task.tracked("readme-fetch") { try await fetchUser(7) }.value
         #expect(user.id == 7)

@@ -3,7 +3,7 @@ import Testing
 
 @testable import TaskScope
 
-@Suite struct RegistryQueryTests {
+@Suite(.timeLimit(.minutes(2))) struct RegistryQueryTests {
     /// Ten tasks, ids 1...10: the even ones wait (2, 6 and 10 on "db.query", 4 and 8 on
     /// "sleep"), 9 has finished; names run from "task-10" down to "task-01", but 3 is "Special-Worker".
     private func populated() -> (Registry, [TaskRecord]) {

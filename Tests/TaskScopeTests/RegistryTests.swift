@@ -3,7 +3,7 @@ import Testing
 
 @testable import TaskScope
 
-@Suite struct RegistryTests {
+@Suite(.timeLimit(.minutes(2))) struct RegistryTests {
     private func spawn(_ registry: Registry, _ name: String, parent: UInt64 = 0, line: Int = 1) -> TaskRecord {
         registry.spawn(name: name, parentID: parent, file: "App/Main.swift", line: line, function: "main()")
     }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import TaskScope
 
-@Suite struct RuleSettingsTests {
+@Suite(.timeLimit(.minutes(2))) struct RuleSettingsTests {
     @Test func theEnvironmentOverridesTheCode() {
         let settings = TaskScope.RuleSettings(stuckWait: .seconds(5)).applyingEnvironment([
             "TASKSCOPE_STUCK_WAIT": "2.5", "TASKSCOPE_IGNORED_CANCELLATION": "30", "TASKSCOPE_RUNAWAY_WINDOW": "12",

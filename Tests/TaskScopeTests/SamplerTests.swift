@@ -3,7 +3,7 @@ import Testing
 
 @testable import TaskScope
 
-@Suite struct SamplerTests {
+@Suite(.timeLimit(.minutes(2))) struct SamplerTests {
     @Test func samplesCountsByStateAndReason() throws {
         let registry = Registry()
         let sampler = Sampler(capacity: 10, interval: .seconds(1))

@@ -6,7 +6,7 @@ import Testing
 
 /// Tests of `Task.tracked` and labelled waits, against the process-wide
 /// registry; each test names its tasks uniquely so tests can run in parallel.
-@Suite struct TrackedTaskTests {
+@Suite(.timeLimit(.minutes(2))) struct TrackedTaskTests {
     private func lookup(_ name: String) -> TaskInfo? {
         TaskScope.registry.records { $0.name == name }.first.map { TaskScope.registry.info($0) }
     }

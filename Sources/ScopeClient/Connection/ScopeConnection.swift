@@ -185,14 +185,21 @@ public final class ScopeConnection: Sendable {
         _ options: SnapshotOptions = SnapshotOptions(),
         onChunk: @escaping @Sendable (_ kind: String, _ data: ByteBufferView) throws -> Void
     ) async throws(ScopeClientError) -> SnapshotDone {
-        let line = try await send(.snapshot(options), timeout: nil) { kind, data in
+        // A snapshot may rightly take minutes, so its deadline is not the whole stream but each
+        // chunk: an agent that stops sending mid-stream fails it instead of hanging the export.
+        let progress = StreamProgress()
+        let line = try await send(.snapshot(options), timeout: requestTimeout, progress: progress) { kind, data in
+            progress.advance()
             try onChunk(kind, data.readableBytesView)
         }
         return try Self.decodeReply(line, as: SnapshotDone.self)
     }
 
+    /// Sends `request` and waits for its reply. Without `progress`, the reply must come within
+    /// `timeout`; with it, `timeout` is allowed between two steps of progress instead.
     private func send(
-        _ request: Request, timeout: Duration?, onChunk: (@Sendable (String, ByteBuffer) throws -> Void)?
+        _ request: Request, timeout: Duration, progress: StreamProgress? = nil,
+        onChunk: (@Sendable (String, ByteBuffer) throws -> Void)?
     ) async throws(ScopeClientError) -> ByteBuffer {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let loop = channel.eventLoop
@@ -206,13 +213,23 @@ public final class ScopeConnection: Sendable {
                 promise.fail(ScopeClientError.disconnected(path))
             }
         }
-        var timer: Scheduled<Void>?
-        if let timeout {
-            timer = loop.scheduleTask(in: .nanoseconds(Int64(clamping: timeout.nanosecondsClamped))) {
-                promise.fail(ScopeClientError.timedOut("no reply to \(request.operation) from \(path)"))
+        let delay = TimeAmount.nanoseconds(Int64(clamping: timeout.nanosecondsClamped))
+        let operation = request.operation
+        let timer: RepeatedTask
+        if let progress {
+            timer = loop.scheduleRepeatedTask(initialDelay: delay, delay: delay) { task in
+                if progress.stalledSinceLastLook() {
+                    promise.fail(ScopeClientError.timedOut("\(operation) from \(path) stalled for \(timeout)"))
+                    task.cancel()
+                }
+            }
+        } else {
+            timer = loop.scheduleRepeatedTask(initialDelay: delay, delay: delay) { task in
+                promise.fail(ScopeClientError.timedOut("no reply to \(operation) from \(path)"))
+                task.cancel()
             }
         }
-        defer { timer?.cancel() }
+        defer { timer.cancel() }
         do {
             return try await promise.futureResult.get()
         } catch let error as ScopeClientError {
@@ -272,5 +289,19 @@ extension Duration {
 
     var secondsValue: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+/// Counts the chunks of a streamed reply, so a stall can be told from a long stream.
+final class StreamProgress: Sendable {
+    private let count = Atomic<Int>(0)
+    private let countAtLastLook = Atomic<Int>(0)
+
+    func advance() { count.add(1, ordering: .relaxed) }
+
+    /// Whether nothing advanced since the previous call (or since the start, on the first).
+    func stalledSinceLastLook() -> Bool {
+        let now = count.load(ordering: .relaxed)
+        return countAtLastLook.exchange(now, ordering: .relaxed) == now
     }
 }
