@@ -27,6 +27,23 @@ if arguments.count >= 4, arguments[1] == "--memory-child" {
     print(Measure.residentBytes() - before)
     exit(0)
 }
+// One workload alone, for a profiler: `valgrind --tool=callgrind taskscope-bench --profile wait`.
+if arguments.count >= 3, arguments[1] == "--profile" {
+    let count = arguments.count >= 4 ? Int(arguments[3]) ?? 100_000 : 100_000
+    switch arguments[2] {
+    case "wait": _ = await Task.tracked("profile") { await Workloads.awaitLabelled(count) }.value
+    case "plain-wait": _ = await Task.tracked("profile") { await Workloads.awaitPlain(count) }.value
+    case "spawn": await Workloads.spawnTracked(count)
+    case "plain-spawn": await Workloads.spawnPlain(count)
+    case "group": await Workloads.groupTracked(count)
+    case "pingpong": try await Workloads.pingPongTracked(count)
+    case "plain-pingpong": await Workloads.pingPongStreams(count)
+    default:
+        FileHandle.standardError.write(Data("unknown profile case \(arguments[2])\n".utf8))
+        exit(2)
+    }
+    exit(0)
+}
 if arguments.count >= 3, arguments[1] == "--idle-child" {
     let seconds = Double(arguments[2]) ?? 10
     let parking = Parking()

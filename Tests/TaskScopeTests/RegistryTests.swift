@@ -61,6 +61,39 @@ import Testing
         #expect(registry.counts().waiting == 0)
     }
 
+    @Test func anOuterWaitWhosePointWasDroppedMeanwhileIsStillCounted() {
+        let registry = Registry()
+        let task = spawn(registry, "n")
+        let outer = registry.beginWait(task, reason: "outer", file: "A.swift", line: 1)
+        let inner = registry.beginWait(task, reason: "inner", file: "A.swift", line: 2)
+        // Enough other places in the same shard that the table drops the ones nobody waits at,
+        // the outer wait's included (its task waits at the inner one now).
+        for _ in 1..<Registry.shardCount { _ = spawn(registry, "filler") }
+        let neighbour = spawn(registry, "neighbour")
+        #expect(neighbour.shard === task.shard)
+        for line in 0..<100 {
+            registry.endWait(neighbour, registry.beginWait(neighbour, reason: "r\(line)", file: "B.swift", line: line))
+        }
+        #expect(registry.counts().waits == ["inner": 1])
+        registry.endWait(task, inner)
+        #expect(registry.counts().waits == ["outer": 1])
+        #expect(registry.info(task).wait == "outer")
+        registry.endWait(task, outer)
+        #expect(registry.counts().waits == [:])
+        #expect(registry.counts().waiting == 0)
+    }
+
+    @Test func spawnSitesAreCountedWhileTheirTasksLive() {
+        let registry = Registry()
+        let here = (0..<3).map { _ in registry.spawn(name: "a", parentID: 0, file: "A.swift", line: 7, function: "f") }
+        let there = registry.spawn(name: "b", parentID: 0, file: "B.swift", line: 7, function: "g")
+        #expect(
+            registry.counts().sites == [SiteKey(file: "A.swift", line: 7): 3, SiteKey(file: "B.swift", line: 7): 1])
+        #expect(here[0].spawnFunction == "f" && there.spawnFunction == "g")
+        for record in here { registry.finish(record, outcome: .completed) }
+        #expect(registry.counts().sites == [SiteKey(file: "B.swift", line: 7): 1])
+    }
+
     @Test func finishingRecordsTheOutcomeAndKeepsTotals() {
         let registry = Registry()
         let done = spawn(registry, "done")

@@ -43,6 +43,13 @@ public struct SiteGroup: Codable, Sendable, Hashable {
         add(id: task.id, inState: task.inState)
     }
 
+    /// Adds the tasks of `other`, a group with the same key counted apart.
+    public mutating func merge(_ other: SiteGroup) {
+        count += other.count
+        longest = max(longest, other.longest)
+        sampleIDs = Array((sampleIDs + other.sampleIDs).sorted().prefix(SiteGroup.sampleLimit))
+    }
+
     /// Counts a task with this id and time in state into the group.
     public mutating func add(id: UInt64, inState: Double) {
         count += 1

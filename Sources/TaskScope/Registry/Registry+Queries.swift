@@ -4,12 +4,14 @@ extension Registry {
     /// One page of the tasks matching `query`.
     ///
     /// Cost: one pass over every task under its shard lock to filter and take a
-    /// sort key, a sort of the matches, and a `TaskInfo` for the page's rows only.
+    /// sort key, a selection of the first `offset + limit` matches in order (a full
+    /// sort only for pages deep into the list), and a `TaskInfo` for the page's rows only.
     func page(_ query: TaskQuery) -> TaskPage {
         let now = AgentClock.coarse()
         let needle = query.text.flatMap { $0.isEmpty ? nil : $0.lowercased() }
         let minWaitNanos = query.minWait.map { Duration.seconds($0).nanoseconds }
-        var matches: [(record: TaskRecord, key: UInt64)] = []
+        typealias Match = (record: TaskRecord, key: UInt64)
+        var matches: [Match] = []
         for shard in shards {
             shard.state.withLock { state in
                 func consider(_ record: TaskRecord) {
@@ -32,9 +34,10 @@ extension Registry {
             }
         }
         let descending = query.isDescending
+        let inOrder: (Match, Match) -> Bool
         switch query.sort {
         case .name:
-            matches.sort { lhs, rhs in
+            inOrder = { lhs, rhs in
                 if lhs.record.name != rhs.record.name {
                     return (lhs.record.name < rhs.record.name) != descending
                 }
@@ -42,16 +45,23 @@ extension Registry {
             }
         case .age:
             // Oldest first means ascending creation time, so "descending age" is ascending `created`.
-            matches.sort { lhs, rhs in
+            inOrder = { lhs, rhs in
                 lhs.key != rhs.key ? (lhs.key < rhs.key) == descending : lhs.record.id < rhs.record.id
             }
         case .id, .wait:
-            matches.sort { lhs, rhs in
+            inOrder = { lhs, rhs in
                 lhs.key != rhs.key ? (lhs.key < rhs.key) != descending : lhs.record.id < rhs.record.id
             }
         }
         let start = min(query.offset, matches.count)
         let end = min(start + query.limit, matches.count)
+        // A page near the top needs only the first `end` in order, not all of them: a million
+        // matches sort in about a second, their first hundred are selected in a pass.
+        if end < matches.count / 8 {
+            matches = matches.smallest(end, by: inOrder)
+        } else {
+            matches.sort(by: inOrder)
+        }
         let rows = matches[start..<end].map { info($0.record, now: now) }
         return TaskPage(total: matches.count, offset: query.offset, tasks: rows)
     }
@@ -100,25 +110,40 @@ extension Registry {
 
     /// Live tasks grouped by wait reason, wait site and spawn site, largest first.
     ///
-    /// Cost: one pass over the live tasks under their shard locks, then a sort of the groups.
+    /// Cost: one pass over the live tasks under their shard locks, grouping them by
+    /// their shared wait and spawn points (a pointer hash each), then a merge of the
+    /// points' groups by place and a sort of the groups.
     func groups(_ query: GroupQuery) -> GroupList {
+        struct Points: Hashable {
+            var wait: ObjectIdentifier?
+            var spawn: ObjectIdentifier
+        }
         let now = AgentClock.coarse()
-        var groups: [SiteGroup.Key: SiteGroup] = [:]
+        // The values hold the points too: a point freed meanwhile could lend its address to another.
+        var byPoints: [Points: (held: (WaitPoint?, SpawnPoint), group: SiteGroup)] = [:]
         for shard in shards {
             shard.state.withLock { state in
                 for record in state.live.values {
                     if let wait = query.wait, record.wait?.reason != wait { continue }
-                    let key = SiteGroup.Key(
-                        reason: record.wait?.reason,
-                        waitSite: record.wait.map { SourceSite(file: $0.file, line: $0.line) },
-                        spawnSite: SourceSite(
-                            file: record.spawnFile, line: record.spawnLine,
-                            function: record.spawnFunction.isEmpty ? nil : record.spawnFunction))
-                    groups[key, default: SiteGroup(key: key)].add(
+                    let points = Points(
+                        wait: record.wait.map { ObjectIdentifier($0.point) }, spawn: ObjectIdentifier(record.spawnPoint)
+                    )
+                    if byPoints[points] == nil {
+                        let key = SiteGroup.Key(
+                            reason: record.wait?.reason,
+                            waitSite: record.wait.map { SourceSite(file: $0.file, line: $0.line) },
+                            spawnSite: SourceSite(
+                                file: record.spawnFile, line: record.spawnLine,
+                                function: record.spawnFunction.isEmpty ? nil : record.spawnFunction))
+                        byPoints[points] = ((record.wait?.point, record.spawnPoint), SiteGroup(key: key))
+                    }
+                    byPoints[points]!.group.add(
                         id: record.id, inState: AgentClock.seconds(from: record.stateSince, to: now))
                 }
             }
         }
+        var groups: [SiteGroup.Key: SiteGroup] = [:]
+        for (_, group) in byPoints.values { groups[group.key, default: SiteGroup(key: group.key)].merge(group) }
         let sorted = groups.values.sorted(by: SiteGroup.byImportance)
         return GroupList(total: sorted.count, groups: Array(sorted.prefix(query.limit)))
     }

@@ -63,15 +63,16 @@ final class Registry: Sendable {
     func spawn(name: String, parentID: UInt64, file: String, line: Int, function: String) -> TaskRecord {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let shard = shards[Int(id % UInt64(Registry.shardCount))]
-        let record = TaskRecord(
-            id: id, name: name, parentID: parentID, spawnFile: file, spawnLine: line, spawnFunction: function,
-            created: AgentClock.coarse(), shard: shard)
-        shard.state.withLock {
-            $0.live[id] = record
-            $0.spawned &+= 1
-            $0.countSite(record.spawnSite, by: 1)
+        let created = AgentClock.coarse()
+        return shard.state.withLock { state in
+            let point = state.spawnPoint(file: file, line: line, function: function)
+            let record = TaskRecord(
+                id: id, name: name, parentID: parentID, spawnPoint: point, created: created, shard: shard)
+            point.live += 1
+            state.live[id] = record
+            state.spawned &+= 1
+            return record
         }
-        return record
     }
 
     /// Records an untracked task seen waiting; it counts in no total and is
@@ -80,8 +81,8 @@ final class Registry: Sendable {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let shard = shards[Int(id % UInt64(Registry.shardCount))]
         let record = TaskRecord(
-            id: id, name: name, parentID: parentID, spawnFile: "(untracked)", spawnLine: 0, spawnFunction: "",
-            created: AgentClock.coarse(), shard: shard, adopted: true)
+            id: id, name: name, parentID: parentID, spawnPoint: .untracked, created: AgentClock.coarse(),
+            shard: shard, adopted: true)
         shard.state.withLock { $0.live[id] = record }
         return record
     }
@@ -90,21 +91,22 @@ final class Registry: Sendable {
     func dropAdopted(_ record: TaskRecord) {
         record.shard.state.withLock { shard in
             guard shard.live.removeValue(forKey: record.id) != nil else { return }
-            if let wait = record.wait { shard.countWait(wait.reason, by: -1) }
+            if let wait = record.wait { shard.countWait(at: wait.point, by: -1) }
             record.wait = nil
         }
     }
 
-    /// Marks the task finished and moves it to the retained finished tasks.
+    /// Records how a task ended and keeps it for the retention.
     func finish(_ record: TaskRecord, outcome: TaskOutcome, errorType: String? = nil) {
         let now = AgentClock.coarse()
         let cutoff = finishedCutoff(now: now)
         record.shard.state.withLock { shard in
             guard shard.live.removeValue(forKey: record.id) != nil else { return }
-            if let wait = record.wait { shard.countWait(wait.reason, by: -1) }
-            shard.countSite(record.spawnSite, by: -1)
+            if let wait = record.wait { shard.countWait(at: wait.point, by: -1) }
+            record.spawnPoint.live -= 1
             record.state = .finished
             record.wait = nil
+            record.recentWaitPoint = nil
             record.outcome = outcome
             record.errorType = errorType
             record.stateSince = now
@@ -126,11 +128,13 @@ final class Registry: Sendable {
         return record.shard.state.withLock { shard in
             let token = WaitToken(previous: record.wait, previousSince: record.stateSince)
             guard record.state != .finished else { return token }
-            if let previous = record.wait { shard.countWait(previous.reason, by: -1) }
-            record.wait = WaitFrame(reason: reason, file: file, line: line, resource: resource)
+            if let previous = record.wait { shard.countWait(at: previous.point, by: -1) }
+            let point = shard.waitPoint(reason: reason, file: file, line: line, recent: record.recentWaitPoint)
+            if point !== record.recentWaitPoint { record.recentWaitPoint = point }
+            shard.countWait(at: point, by: 1)
+            record.wait = WaitFrame(point: point, resource: resource)
             record.state = .waiting
             record.stateSince = now
-            shard.countWait(reason, by: 1)
             return token
         }
     }
@@ -140,13 +144,16 @@ final class Registry: Sendable {
         let now = AgentClock.coarse()
         record.shard.state.withLock { shard in
             guard record.state != .finished else { return }
-            if let current = record.wait { shard.countWait(current.reason, by: -1) }
-            record.wait = token.previous
-            if let previous = token.previous {
-                shard.countWait(previous.reason, by: 1)
+            if let current = record.wait { shard.countWait(at: current.point, by: -1) }
+            if var previous = token.previous {
+                // The enclosing wait's point may have been dropped while nobody else waited there.
+                previous.point = shard.attachedPoint(previous.point)
+                shard.countWait(at: previous.point, by: 1)
+                record.wait = previous
                 record.state = .waiting
                 record.stateSince = token.previousSince
             } else {
+                record.wait = nil
                 record.state = .active
                 record.stateSince = now
             }
@@ -178,12 +185,12 @@ final class Registry: Sendable {
                 counts.totals.completed &+= state.completed
                 counts.totals.cancelled &+= state.cancelled
                 counts.totals.failed &+= state.failed
-                state.compactWaits()
-                for (reason, count) in state.waitsByReason where count != 0 {
-                    counts.waits[reason, default: 0] += count
+                state.compactPoints()
+                for point in state.waitPoints.values where point.waiting != 0 {
+                    counts.waits[point.reason, default: 0] += point.waiting
                 }
-                for (site, count) in state.liveBySite where count != 0 {
-                    counts.sites[site, default: 0] += count
+                for point in state.spawnPoints.values where point.live != 0 {
+                    counts.sites[point.key, default: 0] += point.live
                 }
             }
         }

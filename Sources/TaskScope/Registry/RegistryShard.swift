@@ -20,9 +20,11 @@ struct ShardState: Sendable {
     var finished: CircularBuffer<TaskRecord>
     var finishedCapacity: Int
     var waiting = 0
-    var waitsByReason: [String: Int] = [:]
-    /// Live tracked (not adopted) tasks by spawn site, for the runaway-spawn rule.
-    var liveBySite: [SiteKey: Int] = [:]
+    /// Where this shard's tasks wait, each counting its waiters.
+    private(set) var waitPoints: [WaitPointKey: WaitPoint] = [:]
+    /// Where this shard's tasks were spawned, each counting its live tasks (adopted tasks aside).
+    private(set) var spawnPoints: [SiteKey: SpawnPoint] = [:]
+    private var lastSpawnPoint: SpawnPoint?
     var spawned: UInt64 = 0
     var completed: UInt64 = 0
     var cancelled: UInt64 = 0
@@ -33,21 +35,58 @@ struct ShardState: Sendable {
         finished = CircularBuffer(initialCapacity: min(max(finishedCapacity, 1), 256))
     }
 
-    /// Counts a wait beginning or ending. Entries that drop to zero stay (readers skip
-    /// them): removing and re-adding a key on every wait would churn the table.
-    mutating func countWait(_ reason: String, by delta: Int) {
+    /// The point for a spawn at `file`:`line`: the last one used when it matches (a loop
+    /// spawning from one line), else from the table.
+    mutating func spawnPoint(file: String, line: Int, function: String) -> SpawnPoint {
+        if let last = lastSpawnPoint, last.attached, last.is(file: file, line: line) { return last }
+        let key = SiteKey(file: file, line: line)
+        let point: SpawnPoint
+        if let known = spawnPoints[key] {
+            point = known
+        } else {
+            point = SpawnPoint(file: file, line: line, function: function)
+            spawnPoints[key] = point
+        }
+        lastSpawnPoint = point
+        return point
+    }
+
+    /// The point for a wait on `reason` at `file`:`line`, preferring the task's previous one.
+    mutating func waitPoint(reason: String, file: String, line: Int, recent: WaitPoint?) -> WaitPoint {
+        if let recent, recent.attached, recent.is(reason: reason, file: file, line: line) { return recent }
+        let key = WaitPointKey(reason: reason, file: file, line: line)
+        if let known = waitPoints[key] { return known }
+        let point = WaitPoint(reason: reason, file: file, line: line)
+        waitPoints[key] = point
+        return point
+    }
+
+    /// The same place as `point`, in the table: `point` itself unless it was dropped while empty.
+    mutating func attachedPoint(_ point: WaitPoint) -> WaitPoint {
+        point.attached ? point : waitPoint(reason: point.reason, file: point.file, line: point.line, recent: nil)
+    }
+
+    /// Counts a task starting or ending a wait at `point`.
+    mutating func countWait(at point: WaitPoint, by delta: Int) {
         waiting += delta
-        waitsByReason[reason, default: 0] += delta
+        point.waiting += delta
     }
 
-    /// Drops zero entries once the table has many, so it stays bounded by the reasons in use.
-    mutating func compactWaits() {
-        if waitsByReason.count > 64 { waitsByReason = waitsByReason.filter { $0.value != 0 } }
-    }
-
-    mutating func countSite(_ site: SiteKey, by delta: Int) {
-        liveBySite[site, default: 0] += delta
-        if delta < 0, liveBySite.count > 256 { liveBySite = liveBySite.filter { $0.value != 0 } }
+    /// Drops the points nobody waits at or spawns from any more, once there are many, so
+    /// the tables stay bounded by the places in use. Points in use are never dropped.
+    mutating func compactPoints() {
+        if waitPoints.count > 64 {
+            for (key, point) in waitPoints where point.waiting == 0 {
+                point.attached = false
+                waitPoints[key] = nil
+            }
+        }
+        if spawnPoints.count > 256 {
+            for (key, point) in spawnPoints where point.live == 0 {
+                point.attached = false
+                spawnPoints[key] = nil
+            }
+        }
     }
 
     /// Drops finished tasks beyond the capacity or that finished before `cutoff`.

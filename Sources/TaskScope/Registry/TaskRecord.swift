@@ -12,9 +12,8 @@ final class TaskRecord: @unchecked Sendable {
     let name: String
     /// The parent's id, or 0 for a root task.
     let parentID: UInt64
-    let spawnFile: String
-    let spawnLine: Int
-    let spawnFunction: String
+    /// Where it was spawned, shared with the other tasks spawned there.
+    let spawnPoint: SpawnPoint
     /// Monotonic nanoseconds at spawn.
     let created: UInt64
     let shard: RegistryShard
@@ -30,28 +29,31 @@ final class TaskRecord: @unchecked Sendable {
     var outcome: TaskOutcome?
     var errorType: String?
     var wait: WaitFrame?
+    /// The point of the task's last wait: most tasks wait at the same line again.
+    var recentWaitPoint: WaitPoint?
     /// Monotonic nanoseconds when the current state (or current wait) began.
     var stateSince: UInt64
     /// Monotonic nanoseconds when the task was cancelled, or 0.
     var cancelledAt: UInt64 = 0
 
     init(
-        id: UInt64, name: String, parentID: UInt64, spawnFile: String, spawnLine: Int, spawnFunction: String,
-        created: UInt64, shard: RegistryShard, adopted: Bool = false
+        id: UInt64, name: String, parentID: UInt64, spawnPoint: SpawnPoint, created: UInt64, shard: RegistryShard,
+        adopted: Bool = false
     ) {
         self.id = id
         self.name = name
         self.parentID = parentID
-        self.spawnFile = spawnFile
-        self.spawnLine = spawnLine
-        self.spawnFunction = spawnFunction
+        self.spawnPoint = spawnPoint
         self.created = created
         self.stateSince = created
         self.shard = shard
         self.adopted = adopted
     }
 
-    var spawnSite: SiteKey { SiteKey(file: spawnFile, line: spawnLine) }
+    var spawnFile: String { spawnPoint.file }
+    var spawnLine: Int { spawnPoint.line }
+    var spawnFunction: String { spawnPoint.function }
+    var spawnSite: SiteKey { spawnPoint.key }
 
     /// The record as the wire shows it. Call with `shard`'s lock held.
     func info(clock: AgentClock, now: UInt64) -> TaskInfo {
@@ -81,13 +83,15 @@ func milliseconds(_ seconds: Double) -> Double {
     (seconds * 1000).rounded() / 1000
 }
 
-/// What a task is waiting for: the reason and the line of the await.
+/// What a task is waiting for: the reason and the line of the await, and what on.
 struct WaitFrame: Sendable {
-    var reason: String
-    var file: String
-    var line: Int
+    var point: WaitPoint
     /// The resource waited on, or 0.
     var resource: UInt64 = 0
+
+    var reason: String { point.reason }
+    var file: String { point.file }
+    var line: Int { point.line }
 }
 
 /// A spawn site, as the key of per-site counts.

@@ -104,12 +104,6 @@ struct LeakRules {
 
     // MARK: Tasks
 
-    private struct WaitSiteKey: Hashable {
-        var reason: String
-        var file: String
-        var line: Int
-    }
-
     private struct Group {
         var count = 0
         var ids: [UInt64] = []
@@ -118,15 +112,43 @@ struct LeakRules {
         var name = ""
         var function = ""
 
+        /// The largest id kept, once `ids` is full.
+        private var largestKept: UInt64 = 0
+
+        /// Adds the tasks of `other`, a group of the same place from another shard.
+        mutating func merge(_ other: Group) {
+            count += other.count
+            for id in other.ids { keepIfAmongSmallest(id) }
+            longest = max(longest, other.longest)
+            resources.formUnion(other.resources)
+            if name.isEmpty {
+                name = other.name
+                function = other.function
+            }
+        }
+
         mutating func add(_ record: TaskRecord, elapsed: UInt64) {
             count += 1
-            ids.append(record.id)
+            keepIfAmongSmallest(record.id)
             longest = max(longest, elapsed)
             if let resource = record.wait?.resource, resource != 0 { resources.insert(resource) }
             if name.isEmpty {
                 name = record.name
                 function = record.spawnFunction
             }
+        }
+
+        /// Keeps the `ResourceInfo.idLimit` smallest ids: a warning names only those, and
+        /// collecting a million ids to sort them would cost more than the rest of the rule.
+        private mutating func keepIfAmongSmallest(_ id: UInt64) {
+            if ids.count < ResourceInfo.idLimit {
+                ids.append(id)
+                largestKept = max(largestKept, id)
+                return
+            }
+            guard id < largestKept, let index = ids.firstIndex(of: largestKept) else { return }
+            ids[index] = id
+            largestKept = ids.max() ?? id
         }
     }
 
@@ -136,28 +158,38 @@ struct LeakRules {
         guard stuckOn || cancelOn else { return [] }
         let stuckAfter = settings.stuckWait.nanoseconds
         let cancelAfter = settings.ignoredCancellation.nanoseconds
-        var stuck: [WaitSiteKey: Group] = [:]
-        var ignoring: [SiteKey: Group] = [:]
+        // Grouped first by the shard's point objects, which hash as one pointer, then merged by
+        // place: a million stuck tasks cost a million pointer hashes, not string hashes.
+        var stuckAtPoint: [ObjectIdentifier: (point: WaitPoint, group: Group)] = [:]
+        var ignoringAtPoint: [ObjectIdentifier: (point: SpawnPoint, group: Group)] = [:]
         for shard in registry.shards {
             shard.state.withLock { state in
                 for record in state.live.values {
                     // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
-                    if stuckOn, let wait = record.wait, !(resources[wait.resource]?.orphaned ?? false) {
+                    if stuckOn, let wait = record.wait,
+                        wait.resource == 0 || !(resources[wait.resource]?.orphaned ?? false)
+                    {
                         let waited = now &- min(record.stateSince, now)
                         if waited >= stuckAfter {
-                            stuck[WaitSiteKey(reason: wait.reason, file: wait.file, line: wait.line), default: Group()]
+                            stuckAtPoint[ObjectIdentifier(wait.point), default: (wait.point, Group())].group
                                 .add(record, elapsed: waited)
                         }
                     }
                     if cancelOn, record.cancelledAt != 0, !record.adopted {
                         let since = now &- min(record.cancelledAt, now)
                         if since >= cancelAfter {
-                            ignoring[record.spawnSite, default: Group()].add(record, elapsed: since)
+                            ignoringAtPoint[
+                                ObjectIdentifier(record.spawnPoint), default: (record.spawnPoint, Group())
+                            ].group.add(record, elapsed: since)
                         }
                     }
                 }
             }
         }
+        var stuck: [WaitPointKey: Group] = [:]
+        for (point, group) in stuckAtPoint.values { stuck[point.key, default: Group()].merge(group) }
+        var ignoring: [SiteKey: Group] = [:]
+        for (point, group) in ignoringAtPoint.values { ignoring[point.key, default: Group()].merge(group) }
         var warnings: [Warning] = []
         for (key, group) in stuck {
             let site = SourceSite(file: key.file, line: key.line)

@@ -1,0 +1,34 @@
+/// A line that spawns tracked tasks, shared by every task spawned there (within one
+/// shard), with the number of them alive.
+///
+/// Sharing it keeps a task's record small and spares the hot path the hashing of
+/// its file name: a shard remembers the point it used last, and a loop spawning
+/// from one line finds it there.
+final class SpawnPoint: @unchecked Sendable {
+    let file: String
+    let line: Int
+    let function: String
+    /// Live tasks spawned here; guarded by the owning shard's lock.
+    var live = 0
+    /// Whether the shard's table still holds this point (guarded by its lock); a
+    /// point dropped while empty must not be counted into again.
+    var attached = true
+
+    init(file: String, line: Int, function: String) {
+        self.file = file
+        self.line = line
+        self.function = function
+    }
+
+    var key: SiteKey { SiteKey(file: file, line: line) }
+
+    /// Whether this is the point for `file` and `line`: the line first, since it
+    /// differs most often and is the cheapest to compare.
+    @inline(__always)
+    func `is`(file: String, line: Int) -> Bool {
+        self.line == line && self.file == file
+    }
+
+    /// The point of tasks adopted while waiting, which were spawned untracked.
+    static let untracked = SpawnPoint(file: "(untracked)", line: 0, function: "")
+}
