@@ -46,9 +46,10 @@ enum Workloads {
 
     // MARK: Channels
 
-    static func pingPongTracked(_ count: Int) async throws {
-        let (ping, pings) = TrackedChannel<Int>.make(capacity: 0, name: "ping")
-        let (pong, pongs) = TrackedChannel<Int>.make(capacity: 0, name: "pong")
+    /// Unbuffered (`capacity` 0) is AsyncChannel's rendezvous; buffered is what an AsyncStream pair does.
+    static func pingPongTracked(_ count: Int, capacity: Int) async throws {
+        let (ping, pings) = TrackedChannel<Int>.make(capacity: capacity, name: "ping")
+        let (pong, pongs) = TrackedChannel<Int>.make(capacity: capacity, name: "pong")
         let echo = Task {
             while let value = try await pings.receive() { try await pong.send(value) }
         }

@@ -4,15 +4,20 @@ import Synchronization
 
 /// The shared state of one tracked channel: its buffer, its blocked senders
 /// and receivers, and its live endpoints. Both endpoints point here.
+///
+/// Sending and receiving are inlinable so that they are specialised for the
+/// caller's `Element`: unspecialised, every operation looks up the metadata of
+/// its generic types at run time, which costs more than the operation itself.
+@usableFromInline
 final class ChannelCore<Element: Sendable>: TrackedResource {
-    let resourceID: UInt64
+    @usableFromInline let resourceID: UInt64
     var kind: ResourceKind { .channel }
-    let name: String
+    @usableFromInline let name: String
     let site: SourceSite
     let capacity: Int
     let created: UInt64
     private let registry: Registry
-    private let state: Mutex<ChannelState<Element>>
+    @usableFromInline let state: Mutex<ChannelState<Element>>
 
     init(capacity: Int, name: String, fileID: String, line: Int, registry: Registry) {
         self.registry = registry
@@ -50,6 +55,7 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
 
     // MARK: Sending
 
+    @inlinable
     func send(_ element: Element, fileID: String, line: Int) async throws {
         switch state.withLock({ $0.trySend(element) }) {
         case .done:
@@ -68,7 +74,8 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
         }
     }
 
-    private func blockSending(_ element: Element, taskID: UInt64) async throws {
+    @inlinable
+    func blockSending(_ element: Element, taskID: UInt64) async throws {
         let waiterID = state.withLock { $0.makeWaiterID() }
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
@@ -103,6 +110,7 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
 
     // MARK: Receiving
 
+    @inlinable
     func receive(fileID: String, line: Int) async throws -> Element? {
         switch state.withLock({ $0.tryReceive() }) {
         case .value(let element, let sender):
@@ -119,7 +127,8 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
         }
     }
 
-    private func blockReceiving(taskID: UInt64) async throws -> Element? {
+    @inlinable
+    func blockReceiving(taskID: UInt64) async throws -> Element? {
         let waiterID = state.withLock { $0.makeWaiterID() }
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element?, any Error>) in
@@ -195,19 +204,37 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
     }
 }
 
+@usableFromInline
 struct SendWaiter<Element: Sendable>: Sendable {
-    var id: UInt64
-    var taskID: UInt64
-    var element: Element
-    var continuation: UnsafeContinuation<Void, any Error>
+    @usableFromInline var id: UInt64
+    @usableFromInline var taskID: UInt64
+    @usableFromInline var element: Element
+    @usableFromInline var continuation: UnsafeContinuation<Void, any Error>
+
+    @inlinable
+    init(id: UInt64, taskID: UInt64, element: Element, continuation: UnsafeContinuation<Void, any Error>) {
+        self.id = id
+        self.taskID = taskID
+        self.element = element
+        self.continuation = continuation
+    }
 }
 
+@usableFromInline
 struct ReceiveWaiter<Element: Sendable>: Sendable {
-    var id: UInt64
-    var taskID: UInt64
-    var continuation: UnsafeContinuation<Element?, any Error>
+    @usableFromInline var id: UInt64
+    @usableFromInline var taskID: UInt64
+    @usableFromInline var continuation: UnsafeContinuation<Element?, any Error>
+
+    @inlinable
+    init(id: UInt64, taskID: UInt64, continuation: UnsafeContinuation<Element?, any Error>) {
+        self.id = id
+        self.taskID = taskID
+        self.continuation = continuation
+    }
 }
 
+@usableFromInline
 enum SendAttempt<Element: Sendable> {
     case done
     case handOff(ReceiveWaiter<Element>)
@@ -215,12 +242,14 @@ enum SendAttempt<Element: Sendable> {
     case mustWait
 }
 
+@usableFromInline
 enum SendOutcome<Element: Sendable> {
     case queued, sent
     case handedOff(ReceiveWaiter<Element>)
     case failed(any Error)
 }
 
+@usableFromInline
 enum ReceiveAttempt<Element: Sendable> {
     /// A value, and the blocked sender it came from (or whose value refilled the buffer), to resume.
     case value(Element, SendWaiter<Element>?)
@@ -228,27 +257,30 @@ enum ReceiveAttempt<Element: Sendable> {
     case mustWait
 }
 
+@usableFromInline
 struct ChannelState<Element: Sendable>: Sendable {
-    var buffer = CircularBuffer<Element>()
-    var senders = CircularBuffer<SendWaiter<Element>>()
-    var receivers = CircularBuffer<ReceiveWaiter<Element>>()
-    var finished = false
+    @usableFromInline var buffer = CircularBuffer<Element>()
+    @usableFromInline var senders = CircularBuffer<SendWaiter<Element>>()
+    @usableFromInline var receivers = CircularBuffer<ReceiveWaiter<Element>>()
+    @usableFromInline var finished = false
     var finishedAt: UInt64 = 0
     var sendersAlive = 0
     var receiversAlive = 0
     var sendersGoneAt: UInt64 = 0
     var receiversGoneAt: UInt64 = 0
-    private var lastWaiterID: UInt64 = 0
+    @usableFromInline var lastWaiterID: UInt64 = 0
     /// Values the buffer holds at most (0: every send is a rendezvous).
-    let capacity: Int
+    @usableFromInline let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
+    @inlinable
     mutating func makeWaiterID() -> UInt64 {
         lastWaiterID &+= 1
         return lastWaiterID
     }
 
+    @inlinable
     mutating func trySend(_ element: Element) -> SendAttempt<Element> {
         if finished { return .finished }
         if let receiver = receivers.popFirst() { return .handOff(receiver) }
@@ -259,6 +291,7 @@ struct ChannelState<Element: Sendable>: Sendable {
         return .mustWait
     }
 
+    @inlinable
     mutating func tryReceive() -> ReceiveAttempt<Element> {
         if let element = buffer.popFirst() {
             // A blocked sender's value moves into the freed slot, and the sender goes on.

@@ -2,6 +2,7 @@ import ScopeProtocol
 
 extension Task where Failure == Never {
     /// Awaits the task's value, recorded as a wait with reason `task.join`.
+    @inlinable
     public func join(fileID: String = #fileID, line: Int = #line) async -> Success {
         await TaskScope.recordingWait(WaitReason.taskJoin, resource: 0, fileID: fileID, line: line) { _ in
             await value
@@ -11,6 +12,7 @@ extension Task where Failure == Never {
 
 extension Task where Failure == any Error {
     /// Awaits the task's value, recorded as a wait with reason `task.join`.
+    @inlinable
     public func join(fileID: String = #fileID, line: Int = #line) async throws -> Success {
         try await TaskScope.recordingWait(WaitReason.taskJoin, resource: 0, fileID: fileID, line: line) { _ in
             try await value
@@ -22,9 +24,13 @@ extension Task where Failure == any Error {
 /// recorded as a wait with reason `group.next`. Made by
 /// ``withTrackedTaskGroup(of:returning:isolation:body:)``.
 public struct TrackedTaskGroup<ChildTaskResult: Sendable> {
-    var group: TaskGroup<ChildTaskResult>
+    @usableFromInline var group: TaskGroup<ChildTaskResult>
+
+    @inlinable
+    init(group: TaskGroup<ChildTaskResult>) { self.group = group }
 
     /// Adds a tracked child task named `name`; its parent is the current tracked task.
+    @inlinable
     public mutating func addTask(
         _ name: String, priority: TaskPriority? = nil, fileID: String = #fileID, line: Int = #line,
         function: String = #function,
@@ -38,6 +44,7 @@ public struct TrackedTaskGroup<ChildTaskResult: Sendable> {
     }
 
     /// The next child result, waiting (reason `group.next`) while none is ready; `nil` when no child is left.
+    @inlinable
     public mutating func next(fileID: String = #fileID, line: Int = #line) async -> ChildTaskResult? {
         await TaskScope.recordingWait(WaitReason.groupNext, resource: 0, fileID: fileID, line: line) { _ in
             await group.next()
@@ -45,18 +52,22 @@ public struct TrackedTaskGroup<ChildTaskResult: Sendable> {
     }
 
     /// Waits for every child, recorded as `group.next`.
+    @inlinable
     public mutating func waitForAll(fileID: String = #fileID, line: Int = #line) async {
         while await next(fileID: fileID, line: line) != nil {}
     }
 
     /// Cancels every child.
+    @inlinable
     public func cancelAll() { group.cancelAll() }
 
     /// Whether no child is left.
+    @inlinable
     public var isEmpty: Bool { group.isEmpty }
 }
 
 /// `withTaskGroup` whose children are tracked and whose waits for them are recorded.
+@inlinable
 public func withTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
     of childTaskResultType: ChildTaskResult.Type,
     returning returnType: GroupResult.Type = GroupResult.self,
@@ -75,9 +86,13 @@ public func withTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
 /// is recorded as a wait with reason `group.next`. Made by
 /// ``withThrowingTrackedTaskGroup(of:returning:isolation:body:)``.
 public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
-    var group: ThrowingTaskGroup<ChildTaskResult, any Error>
+    @usableFromInline var group: ThrowingTaskGroup<ChildTaskResult, any Error>
+
+    @inlinable
+    init(group: ThrowingTaskGroup<ChildTaskResult, any Error>) { self.group = group }
 
     /// Adds a tracked child task named `name`; its parent is the current tracked task.
+    @inlinable
     public mutating func addTask(
         _ name: String, priority: TaskPriority? = nil, fileID: String = #fileID, line: Int = #line,
         function: String = #function,
@@ -93,6 +108,7 @@ public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
     /// The next child result, waiting (reason `group.next`) while none is ready; `nil` when no child is left.
     ///
     /// - Throws: the error of the child that failed.
+    @inlinable
     public mutating func next(fileID: String = #fileID, line: Int = #line) async throws -> ChildTaskResult? {
         try await TaskScope.recordingWait(WaitReason.groupNext, resource: 0, fileID: fileID, line: line) { _ in
             try await group.next()
@@ -100,18 +116,22 @@ public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
     }
 
     /// Waits for every child, recorded as `group.next`; throws the first child error.
+    @inlinable
     public mutating func waitForAll(fileID: String = #fileID, line: Int = #line) async throws {
         while try await next(fileID: fileID, line: line) != nil {}
     }
 
     /// Cancels every child.
+    @inlinable
     public func cancelAll() { group.cancelAll() }
 
     /// Whether no child is left.
+    @inlinable
     public var isEmpty: Bool { group.isEmpty }
 }
 
 /// `withThrowingTaskGroup` whose children are tracked and whose waits for them are recorded.
+@inlinable
 public func withThrowingTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
     of childTaskResultType: ChildTaskResult.Type,
     returning returnType: GroupResult.Type = GroupResult.self,

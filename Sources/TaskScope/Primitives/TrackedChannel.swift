@@ -30,7 +30,7 @@ public enum TrackedChannel<Element: Sendable> {
 /// The sending endpoint of a ``TrackedChannel``. Share this object among
 /// senders; when the last reference to it goes, the channel has no sender.
 public final class TrackedSender<Element: Sendable>: Sendable {
-    let core: ChannelCore<Element>
+    @usableFromInline let core: ChannelCore<Element>
 
     init(core: ChannelCore<Element>) {
         self.core = core
@@ -44,6 +44,7 @@ public final class TrackedSender<Element: Sendable>: Sendable {
     ///
     /// - Throws: ``TrackedChannelError/finished(channel:)`` when the channel is
     ///   finished (also while waiting), `CancellationError` when the task is cancelled.
+    @inlinable
     public func send(_ value: Element, fileID: String = #fileID, line: Int = #line) async throws {
         try await core.send(value, fileID: fileID, line: line)
     }
@@ -64,7 +65,7 @@ public final class TrackedSender<Element: Sendable>: Sendable {
 /// channel has no receiver.
 public final class TrackedReceiver<Element: Sendable>: AsyncSequence, Sendable {
     public typealias Failure = any Error
-    let core: ChannelCore<Element>
+    @usableFromInline let core: ChannelCore<Element>
 
     init(core: ChannelCore<Element>) {
         self.core = core
@@ -77,6 +78,7 @@ public final class TrackedReceiver<Element: Sendable>: AsyncSequence, Sendable {
     /// `nil` once the channel is finished and drained.
     ///
     /// - Throws: `CancellationError` when the task is cancelled while waiting.
+    @inlinable
     public func receive(fileID: String = #fileID, line: Int = #line) async throws -> Element? {
         try await core.receive(fileID: fileID, line: line)
     }
@@ -109,10 +111,11 @@ public final class TrackedReceiver<Element: Sendable>: AsyncSequence, Sendable {
         }
 
         public struct AsyncIterator: AsyncIteratorProtocol {
-            let receiver: TrackedReceiver<Element>
-            let fileID: String
-            let line: Int
+            @usableFromInline let receiver: TrackedReceiver<Element>
+            @usableFromInline let fileID: String
+            @usableFromInline let line: Int
 
+            @inlinable
             public mutating func next() async throws -> Element? {
                 try await receiver.receive(fileID: fileID, line: line)
             }

@@ -39,6 +39,7 @@ extension TaskScope {
 
     /// Records a wait on `resource` around `body`, which receives the id of the
     /// waiting task (tracked or adopted; 0 when tracking is off).
+    @inlinable
     static func recordingWait<T, E: Error>(
         _ reason: String, resource: UInt64, fileID: String, line: Int,
         isolation: isolated (any Actor)? = #isolation,
@@ -46,7 +47,7 @@ extension TaskScope {
     ) async throws(E) -> T {
         let wait = beginWait(reason, resource: resource, fileID: fileID, line: line)
         defer { endWait(wait) }
-        return try await body(wait.record?.id ?? 0)
+        return try await body(wait.taskID)
     }
 
     /// Starts recording a wait of the current task: its own record's, or an adopted one's.
@@ -79,6 +80,9 @@ struct OpenWait: Sendable {
     let record: TaskRecord?
     let token: WaitToken?
     let adopted: Bool
+
+    /// The id of the waiting task, tracked or adopted; 0 when tracking is off.
+    @usableFromInline var taskID: UInt64 { record?.id ?? 0 }
 }
 
 /// Untracked tasks currently adopted, by the identity of the Swift task, so
