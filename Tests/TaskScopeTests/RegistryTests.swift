@@ -83,6 +83,24 @@ import Testing
         #expect(registry.counts().waiting == 0)
     }
 
+    @Test func liveTasksStayFindableWhateverOrderTheyFinishIn() {
+        let registry = Registry()
+        let records = (0..<500).map { spawn(registry, "t\($0)") }
+        let finishing = Set(records.shuffled().prefix(250).map(\.id))
+        for record in records where finishing.contains(record.id) {
+            registry.finish(record, outcome: .completed)
+            registry.finish(record, outcome: .failed)  // a second finish changes nothing
+        }
+        #expect(registry.counts().live == 250)
+        #expect(registry.counts().totals.completed == 250)
+        #expect(registry.counts().totals.failed == 0)
+        for record in records {
+            #expect((registry.liveRecord(id: record.id) != nil) == !finishing.contains(record.id))
+        }
+        #expect(
+            Set(registry.records { $0.state != .finished }.map(\.id)) == Set(records.map(\.id)).subtracting(finishing))
+    }
+
     @Test func spawnSitesAreCountedWhileTheirTasksLive() {
         let registry = Registry()
         let here = (0..<3).map { _ in registry.spawn(name: "a", parentID: 0, file: "A.swift", line: 7, function: "f") }

@@ -51,13 +51,16 @@ public enum TaskScope {
     /// without hashing, since this runs on every wait.
     @inline(__always)
     static func currentTaskKey() -> Int {
-        withUnsafeCurrentTask { task in
-            guard let task else { return 0 }
-            if MemoryLayout<UnsafeCurrentTask>.size == MemoryLayout<Int>.size {
-                return unsafeBitCast(task, to: Int.self)
-            }
-            return task.hashValue
+        withUnsafeCurrentTask { task in task.map(taskKey(of:)) ?? 0 }
+    }
+
+    /// The identity of `task`, as ``currentTaskKey()`` gives it.
+    @inline(__always)
+    static func taskKey(of task: UnsafeCurrentTask) -> Int {
+        if MemoryLayout<UnsafeCurrentTask>.size == MemoryLayout<Int>.size {
+            return unsafeBitCast(task, to: Int.self)
         }
+        return task.hashValue
     }
 
     private static let running = Mutex<Agent?>(nil)

@@ -23,7 +23,7 @@ final class TimerCore: Sendable, TrackedResource {
         self.deadline = deadline
         site = SourceSite(file: fileID, line: line)
         created = AgentClock.coarse()
-        state = Mutex(TimerState(owner: TaskScope.currentRecord?.id ?? 0))
+        state = Mutex(TimerState(owner: TaskScope.currentRecord))
         registry.resources.register(self)
     }
 
@@ -47,7 +47,9 @@ final class TimerCore: Sendable, TrackedResource {
     }
 
     func handOver(to taskID: UInt64?) {
-        state.withLock { $0.owner = taskID ?? 0 }
+        let id = taskID ?? 0
+        let record = id == 0 ? nil : registry.liveRecord(id: id)
+        state.withLock { $0.setOwner(id, record: record) }
     }
 
     func report(_ context: ReportContext) -> ResourceInfo {

@@ -6,6 +6,8 @@ import Synchronization
 struct TimerState: Sendable {
     /// The owning task's id (0: created outside any tracked task, so never orphaned).
     var owner: UInt64
+    /// The owning task's record, while the registry knows it (none: the owner is gone).
+    var ownerRecord: TaskRecord?
     var stopped = false
     var stoppedAt: UInt64 = 0
     /// Waiting task ids, with multiplicity.
@@ -14,7 +16,16 @@ struct TimerState: Sendable {
     var wakers: [UInt64: AsyncStream<Void>.Continuation] = [:]
     private var lastWakerID: UInt64 = 0
 
-    init(owner: UInt64) { self.owner = owner }
+    init(owner: TaskRecord?) {
+        self.owner = owner?.id ?? 0
+        self.ownerRecord = owner
+    }
+
+    /// Makes the task with this id (and record, when known) the owner.
+    mutating func setOwner(_ id: UInt64, record: TaskRecord?) {
+        owner = id
+        ownerRecord = record
+    }
 
     /// Stops the timer and returns the wakers of the current waits, to finish outside the lock.
     mutating func stop(at now: UInt64) -> [AsyncStream<Void>.Continuation] {
@@ -43,7 +54,7 @@ struct TimerState: Sendable {
         into info: inout ResourceInfo, armed: Bool, context: ReportContext
     ) {
         info.owner = owner == 0 ? nil : owner
-        let ownerFinished = context.hasFinished(owner)
+        let ownerFinished = ownerRecord.map(context.hasFinished) ?? true
         info.ownerFinished = owner == 0 ? nil : ownerFinished
         info.waiting = waiterCount
         info.waitingIDs = firstIDs(waiters.keys.filter { $0 != 0 })

@@ -41,7 +41,7 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
     ///
     /// - Throws: `CancellationError` when the task is cancelled while waiting (no permit is taken).
     public func acquire(fileID: String = #fileID, line: Int = #line) async throws {
-        let holder = TaskScope.currentTaskID ?? 0  // a plain child task holds as nobody known
+        let holder = TaskScope.ownRecord  // a plain child task holds as nobody known
         let taken = state.withLock { state -> Bool in
             guard state.available > 0 else { return false }
             state.available -= 1
@@ -55,7 +55,7 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
         }
     }
 
-    private func blockAcquiring(taskID: UInt64, holder: UInt64) async throws {
+    private func blockAcquiring(taskID: UInt64, holder: TaskRecord?) async throws {
         let waiterID = state.withLock { $0.makeWaiterID() }
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
@@ -87,9 +87,9 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
     /// Returns a permit, handing it straight to the longest waiter if there is one.
     /// A release beyond what was acquired is ignored.
     public func release() {
-        let releaser = TaskScope.currentTaskID ?? 0
+        let releaser = TaskScope.ownRecord
         let next = state.withLock { state -> SemaphoreWaiter? in
-            if let index = state.holders.firstIndex(of: releaser) {
+            if let index = state.holders.firstIndex(where: { $0 === releaser }) {
                 state.holders.remove(at: index)
             } else if !state.holders.isEmpty {
                 state.holders.removeFirst()
@@ -128,9 +128,9 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
             info.buffered = state.available
             info.waiting = state.waiters.count
             info.waitingIDs = firstIDs(state.waiters.lazy.map(\.taskID).filter { $0 != 0 })
-            let holders = state.holders.filter { $0 != 0 }
-            info.holders = firstIDs(holders)
-            info.finishedHolders = firstIDs(holders.filter { context.hasFinished($0) })
+            let holders = state.holders.compactMap { $0 }
+            info.holders = firstIDs(holders.map(\.id))
+            info.finishedHolders = firstIDs(holders.filter(context.hasFinished).map(\.id))
             return info
         }
     }
@@ -139,16 +139,16 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
 struct SemaphoreWaiter: Sendable {
     var id: UInt64
     var taskID: UInt64
-    /// Whom the permit will be recorded for (the tracked task, or 0).
-    var holder: UInt64
+    /// Whom the permit will be recorded for (the tracked task, or nobody known).
+    var holder: TaskRecord?
     var continuation: UnsafeContinuation<Void, any Error>
 }
 
 struct SemaphoreState: Sendable {
     var available: Int
     var waiters = CircularBuffer<SemaphoreWaiter>()
-    /// Task ids holding permits, with repetition (0 for untracked holders).
-    var holders: [UInt64] = []
+    /// The tasks holding permits, with repetition (`nil` for untracked holders).
+    var holders: [TaskRecord?] = []
     private var lastWaiterID: UInt64 = 0
 
     init(available: Int) { self.available = available }

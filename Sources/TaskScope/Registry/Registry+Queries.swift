@@ -26,7 +26,7 @@ extension Registry {
                     matches.append((record, key))
                 }
                 if query.state != .finished {
-                    for record in state.live.values { consider(record) }
+                    for record in state.live { consider(record) }
                 }
                 if query.state == nil || query.state == .finished {
                     for record in state.finished { consider(record) }
@@ -123,7 +123,7 @@ extension Registry {
         var byPoints: [Points: (held: (WaitPoint?, SpawnPoint), group: SiteGroup)] = [:]
         for shard in shards {
             shard.state.withLock { state in
-                for record in state.live.values {
+                for record in state.live {
                     if let wait = query.wait, record.wait?.reason != wait { continue }
                     let points = Points(
                         wait: record.wait.map { ObjectIdentifier($0.point) }, spawn: ObjectIdentifier(record.spawnPoint)

@@ -69,9 +69,19 @@ final class Registry: Sendable {
             let record = TaskRecord(
                 id: id, name: name, parentID: parentID, spawnPoint: point, created: created, shard: shard)
             point.live += 1
-            state.live[id] = record
+            state.addLive(record)
             state.spawned &+= 1
             return record
+        }
+    }
+
+    /// Marks the record as run by `task` (the current Swift task), so that its waits are
+    /// its own and its cancellation can be read.
+    func enter(_ record: TaskRecord, task: UnsafeCurrentTask?) {
+        let key = task.map(TaskScope.taskKey(of:)) ?? 0
+        record.shard.state.withLock { _ in
+            record.taskKey.store(key, ordering: .relaxed)
+            if record.state != .finished { record.runningTask = task }
         }
     }
 
@@ -83,30 +93,32 @@ final class Registry: Sendable {
         let record = TaskRecord(
             id: id, name: name, parentID: parentID, spawnPoint: .untracked, created: AgentClock.coarse(),
             shard: shard, adopted: true)
-        shard.state.withLock { $0.live[id] = record }
+        shard.state.withLock { $0.addLive(record) }
         return record
     }
 
     /// Forgets an adopted task.
     func dropAdopted(_ record: TaskRecord) {
         record.shard.state.withLock { shard in
-            guard shard.live.removeValue(forKey: record.id) != nil else { return }
+            guard shard.removeLive(record) else { return }
             if let wait = record.wait { shard.countWait(at: wait.point, by: -1) }
-            record.wait = nil
+            record.state = .active
         }
     }
 
     /// Records how a task ended and keeps it for the retention.
-    func finish(_ record: TaskRecord, outcome: TaskOutcome, errorType: String? = nil) {
+    /// `wasCancelled` says whether the task had been cancelled (it is read when asked, while
+    /// the task lives, and can no longer be once it has ended).
+    func finish(_ record: TaskRecord, outcome: TaskOutcome, errorType: String? = nil, wasCancelled: Bool = false) {
         let now = AgentClock.coarse()
         let cutoff = finishedCutoff(now: now)
         record.shard.state.withLock { shard in
-            guard shard.live.removeValue(forKey: record.id) != nil else { return }
+            guard shard.removeLive(record) else { return }
+            if wasCancelled, record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
             if let wait = record.wait { shard.countWait(at: wait.point, by: -1) }
             record.spawnPoint.live -= 1
+            record.runningTask = nil
             record.state = .finished
-            record.wait = nil
-            record.recentWaitPoint = nil
             record.outcome = outcome
             record.errorType = errorType
             record.stateSince = now
@@ -129,10 +141,9 @@ final class Registry: Sendable {
             let token = WaitToken(previous: record.wait, previousSince: record.stateSince)
             guard record.state != .finished else { return token }
             if let previous = record.wait { shard.countWait(at: previous.point, by: -1) }
-            let point = shard.waitPoint(reason: reason, file: file, line: line, recent: record.recentWaitPoint)
-            if point !== record.recentWaitPoint { record.recentWaitPoint = point }
+            let point = shard.waitPoint(reason: reason, file: file, line: line, recent: record.waitPoint)
             shard.countWait(at: point, by: 1)
-            record.wait = WaitFrame(point: point, resource: resource)
+            record.setWait(WaitFrame(point: point, resource: resource))
             record.state = .waiting
             record.stateSince = now
             return token
@@ -149,11 +160,10 @@ final class Registry: Sendable {
                 // The enclosing wait's point may have been dropped while nobody else waited there.
                 previous.point = shard.attachedPoint(previous.point)
                 shard.countWait(at: previous.point, by: 1)
-                record.wait = previous
+                record.setWait(previous)
                 record.state = .waiting
                 record.stateSince = token.previousSince
             } else {
-                record.wait = nil
                 record.state = .active
                 record.stateSince = now
             }
@@ -202,9 +212,10 @@ final class Registry: Sendable {
         record.shard.state.withLock { _ in record.info(clock: clock, now: now) }
     }
 
-    /// The live (unfinished) record with this id.
+    /// The live (unfinished) record with this id. Cost: a pass over one shard's live tasks
+    /// (1/64 of them); for rare requests only.
     func liveRecord(id: UInt64) -> TaskRecord? {
-        shards[Int(id % UInt64(Registry.shardCount))].state.withLock { $0.live[id] }
+        shards[Int(id % UInt64(Registry.shardCount))].state.withLock { $0.liveRecord(id: id) }
     }
 
     /// A context for resources to report in, now.
@@ -216,7 +227,7 @@ final class Registry: Sendable {
     func record(id: UInt64) -> TaskRecord? {
         let shard = shards[Int(id % UInt64(Registry.shardCount))]
         return shard.state.withLock { state in
-            state.live[id] ?? state.finished.first { $0.id == id }
+            state.liveRecord(id: id) ?? state.finished.first { $0.id == id }
         }
     }
 
@@ -228,7 +239,7 @@ final class Registry: Sendable {
         for shard in shards {
             shard.state.withLock { state in
                 state.pruneFinished(finishedBefore: cutoff)
-                for record in state.live.values where keep(record) { result.append(record) }
+                for record in state.live where keep(record) { result.append(record) }
                 for record in state.finished where keep(record) { result.append(record) }
             }
         }

@@ -15,7 +15,10 @@ final class RegistryShard: Sendable {
 /// The contents of a shard. Counters are kept as tasks change state, so that
 /// a summary or a sample adds up 64 small structs instead of visiting tasks.
 struct ShardState: Sendable {
-    var live: [UInt64: TaskRecord] = [:]
+    /// The live tasks, in no order. Each record knows its index, so that it is added and
+    /// removed in constant time without hashing, and the list costs a pointer per task
+    /// (a dictionary by id cost four times that).
+    private(set) var live: [TaskRecord] = []
     /// Finished tasks, oldest first, at most `finishedCapacity`.
     var finished: CircularBuffer<TaskRecord>
     var finishedCapacity: Int
@@ -33,6 +36,28 @@ struct ShardState: Sendable {
     init(finishedCapacity: Int) {
         self.finishedCapacity = finishedCapacity
         finished = CircularBuffer(initialCapacity: min(max(finishedCapacity, 1), 256))
+    }
+
+    mutating func addLive(_ record: TaskRecord) {
+        record.liveIndex = UInt32(truncatingIfNeeded: live.count)
+        live.append(record)
+    }
+
+    /// Removes a live record; false when it is not in the list (finished or dropped already).
+    mutating func removeLive(_ record: TaskRecord) -> Bool {
+        let index = Int(record.liveIndex)
+        guard index < live.count, live[index] === record else { return false }
+        let last = live.removeLast()
+        if index < live.count {
+            live[index] = last
+            last.liveIndex = UInt32(truncatingIfNeeded: index)
+        }
+        return true
+    }
+
+    /// The live record with this id, found by a pass over this shard's list.
+    func liveRecord(id: UInt64) -> TaskRecord? {
+        live.first { $0.id == id }
     }
 
     /// The point for a spawn at `file`:`line`: the last one used when it matches (a loop

@@ -15,10 +15,9 @@ struct ReportContext {
     let registry: Registry
     let now: UInt64
 
-    /// Whether the task with this id has finished (or is not known at all, which means the same).
-    func hasFinished(_ taskID: UInt64) -> Bool {
-        guard taskID != 0 else { return false }
-        return registry.liveRecord(id: taskID) == nil
+    /// Whether the task of `record` has finished.
+    func hasFinished(_ record: TaskRecord) -> Bool {
+        record.shard.state.withLock { _ in record.state == .finished }
     }
 
     func wall(_ monotonic: UInt64) -> Double { registry.clock.wall(monotonic) }

@@ -164,7 +164,7 @@ struct LeakRules {
         var ignoringAtPoint: [ObjectIdentifier: (point: SpawnPoint, group: Group)] = [:]
         for shard in registry.shards {
             shard.state.withLock { state in
-                for record in state.live.values {
+                for record in state.live {
                     // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
                     if stuckOn, let wait = record.wait,
                         wait.resource == 0 || !(resources[wait.resource]?.orphaned ?? false)
@@ -175,7 +175,7 @@ struct LeakRules {
                                 .add(record, elapsed: waited)
                         }
                     }
-                    if cancelOn, record.cancelledAt != 0, !record.adopted {
+                    if cancelOn, !record.adopted, record.observeCancellation(now: now) {
                         let since = now &- min(record.cancelledAt, now)
                         if since >= cancelAfter {
                             ignoringAtPoint[

@@ -64,11 +64,7 @@ extension TaskScope {
         _ record: TaskRecord, _ operation: @isolated(any) () async -> Success
     ) async -> Success {
         enter(record)
-        let value = await withTaskCancellationHandler {
-            await currentRecordLocal.withValue(record) { await operation() }
-        } onCancel: {
-            cancelled(record)
-        }
+        let value = await currentRecordLocal.withValue(record) { await operation() }
         finished(record)
         return value
     }
@@ -79,11 +75,7 @@ extension TaskScope {
     ) async throws -> Success {
         enter(record)
         do {
-            let value = try await withTaskCancellationHandler {
-                try await currentRecordLocal.withValue(record) { try await operation() }
-            } onCancel: {
-                cancelled(record)
-            }
+            let value = try await currentRecordLocal.withValue(record) { try await operation() }
             finished(record)
             return value
         } catch {
@@ -95,18 +87,15 @@ extension TaskScope {
     /// Marks the record as run by the current Swift task.
     @usableFromInline
     static func enter(_ record: TaskRecord) {
-        record.taskKey.store(currentTaskKey(), ordering: .relaxed)
-    }
-
-    @usableFromInline
-    static func cancelled(_ record: TaskRecord) {
-        registry.markCancelled(record)
+        withUnsafeCurrentTask { task in
+            registry.enter(record, task: task)
+        }
     }
 
     /// Finishes a record whose operation returned.
     @usableFromInline
     static func finished(_ record: TaskRecord) {
-        registry.finish(record, outcome: .completed)
+        registry.finish(record, outcome: .completed, wasCancelled: Task<Never, Never>.isCancelled)
     }
 
     /// Finishes a record whose operation threw: `cancelled` for a cancellation, else `failed`.
@@ -115,6 +104,7 @@ extension TaskScope {
         let cancelled = error is CancellationError || Task<Never, Never>.isCancelled
         registry.finish(
             record, outcome: cancelled ? .cancelled : .failed,
-            errorType: cancelled ? nil : String(reflecting: type(of: error)))
+            errorType: cancelled ? nil : String(reflecting: type(of: error)),
+            wasCancelled: Task<Never, Never>.isCancelled)
     }
 }
