@@ -51,7 +51,15 @@ public enum TaskScope {
     /// without hashing, since this runs on every wait.
     @inline(__always)
     static func currentTaskKey() -> Int {
-        withUnsafeCurrentTask { task in task.map(taskKey(of:)) ?? 0 }
+        withUnsafeCurrentTask { task in
+            // The optional's bits are the task's address (0 for none): read them without
+            // unwrapping, which would copy the task reference (a retain and a release).
+            if MemoryLayout<UnsafeCurrentTask?>.size == MemoryLayout<Int>.size {
+                return unsafeBitCast(task, to: Int.self)
+            }
+            guard let task else { return 0 }
+            return taskKey(of: task)
+        }
     }
 
     /// The identity of `task`, as ``currentTaskKey()`` gives it.
