@@ -37,6 +37,7 @@ if arguments.count >= 3, arguments[1] == "--profile" {
     case "plain-spawn": await Workloads.spawnPlain(count)
     case "group": await Workloads.groupTracked(count)
     case "plain-group": await Workloads.groupPlain(count)
+    case "group-in-tracked": await Task.tracked("profile") { await Workloads.groupTracked(count) }.value
     case "pingpong": try await Workloads.pingPongTracked(count, capacity: 0)
     case "buffered-pingpong": try await Workloads.pingPongTracked(count, capacity: 1)
     case "plain-pingpong": await Workloads.pingPongStreams(count)

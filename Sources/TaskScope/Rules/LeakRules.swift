@@ -127,11 +127,11 @@ struct LeakRules {
             }
         }
 
-        mutating func add(_ record: TaskRecord, elapsed: UInt64) {
+        mutating func add(_ record: TaskRecord, elapsed: UInt64, resource: UInt64 = 0) {
             count += 1
             keepIfAmongSmallest(record.id)
             longest = max(longest, elapsed)
-            if let resource = record.wait?.resource, resource != 0 { resources.insert(resource) }
+            if resource != 0 { resources.insert(resource) }
             if name.isEmpty {
                 name = record.name
                 function = record.spawnFunction
@@ -166,13 +166,12 @@ struct LeakRules {
             shard.state.withLock { state in
                 for record in state.live {
                     // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
-                    if stuckOn, let wait = record.wait,
-                        wait.resource == 0 || !(resources[wait.resource]?.orphaned ?? false)
-                    {
+                    if stuckOn, record.state == .waiting, let point = record.waitPoint {
                         let waited = now &- min(record.stateSince, now)
-                        if waited >= stuckAfter {
-                            stuckAtPoint[ObjectIdentifier(wait.point), default: (wait.point, Group())].group
-                                .add(record, elapsed: waited)
+                        let resource = record.waitResource
+                        if waited >= stuckAfter, resource == 0 || !(resources[resource]?.orphaned ?? false) {
+                            stuckAtPoint[ObjectIdentifier(point), default: (point, Group())].group
+                                .add(record, elapsed: waited, resource: resource)
                         }
                     }
                     if cancelOn, !record.adopted, record.observeCancellation(now: now) {
