@@ -75,10 +75,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(
+            name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ScopeProtocolTests", dependencies: ["ScopeProtocol"], swiftSettings: strict),
         .testTarget(
-            name: "TaskScopeTests", dependencies: ["TaskScope", "ScopeProtocol", "TestSupport"], swiftSettings: strict),
+            name: "TaskScopeTests",
+            dependencies: [
+                "TaskScope", "ScopeProtocol", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "ScopeClientTests", dependencies: ["ScopeClient", "TaskScope", "ScopeProtocol", "TestSupport"],
             swiftSettings: strict),
@@ -86,7 +92,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "ScopeClient", "ScopeProtocol", "TestSupport", "taskscope",
+                "ScopeClient", "ScopeProtocol", "TaskScope", "TestSupport", "taskscope",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

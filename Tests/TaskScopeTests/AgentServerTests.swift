@@ -406,3 +406,90 @@ extension RawLineClient {
         return object?["data"] as? [String: Any] ?? [:]
     }
 }
+
+extension AgentServerTests {
+    @Test func aClientThatStopsReadingIsDroppedWithoutHoldingUpOthers() async throws {
+        let registry = Registry()
+        for index in 0..<20_000 {
+            _ = registry.spawn(name: "task-\(index)", parentID: 0, file: "Load.swift", line: index % 7, function: "f")
+        }
+        let logs = CapturedLogs()
+        try await withAgent(registry: registry) { configuration in
+            configuration.maxPendingOutputBytes = 64 << 10
+            configuration.stalledClientTimeout = .milliseconds(300)
+            configuration.logger = logs.logger
+        } _: { _, path in
+            let stalled = try RawLineClient(path: path)
+            _ = try stalled.readObject()  // the hello
+            // Megabytes of snapshot asked for and never read.
+            try stalled.send(#"{"id":1,"op":"snapshot","chunk":100}"#)
+            let other = try RawLineClient(path: path)
+            _ = try other.readObject()
+            for id in 2..<20 {
+                let reply = try other.request(#"{"id":\#(id),"op":"summary"}"#)
+                #expect(reply["id"] as? Int == id)
+            }
+            try await eventually("the stalled client is dropped", timeout: .seconds(10)) {
+                logs.contains("dropped a client that stopped reading", atLeast: .warning)
+            }
+            // What it can still read ends: the connection is closed.
+            var lines = 0
+            while try stalled.readLine() != nil { lines += 1 }
+            #expect(lines < 20_000 / 100 + 2)
+            #expect(try other.request(#"{"id":99,"op":"summary"}"#)["id"] as? Int == 99)
+        }
+    }
+}
+
+extension AgentServerTests {
+    @Test func aSymbolicLinkAtTheSocketPathIsNeverFollowedNorRemoved() async throws {
+        try await withAgent { _, livePath in
+            let directory = try makeTemporaryDirectory("link")
+            defer { removeTree(directory) }
+            let file = "\(directory)/precious.txt"
+            #expect(FileManager.default.createFile(atPath: file, contents: Data("precious".utf8)))
+            for (link, target) in [("\(directory)/to-file.sock", file), ("\(directory)/to-socket.sock", livePath)] {
+                try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+                let error = #expect(throws: TaskScopeError.self) {
+                    try Agent.start(registry: Registry(), configuration: .init(socketPath: link))
+                }
+                #expect(error?.message.contains("\(link) exists and is not a socket") == true)
+                #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
+            }
+            #expect(try String(contentsOfFile: file, encoding: .utf8) == "precious")
+            // The live agent the second link points at is untouched and still answers.
+            let client = try RawLineClient(path: livePath)
+            #expect(try client.readObject()["type"] as? String == "hello")
+        }
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root, to give a socket to another user"))
+    func anotherUsersSocketIsNeverRemoved() throws {
+        let directory = try makeTemporaryDirectory("theirs")
+        defer { removeTree(directory) }
+        let path = "\(directory)/agent.sock"
+        try FakeServer.bindOnly(path)  // stale: nobody listens
+        #expect(chown(path, 65534, 65534) == 0)
+        let error = #expect(throws: TaskScopeError.self) {
+            try Agent.start(registry: Registry(), configuration: .init(socketPath: path))
+        }
+        #expect(error?.message == "\(path) is a socket of uid 65534; not removing it")
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func theDirectoryAndSocketArePrivateEvenUnderAPermissiveUmask() throws {
+        let directory = try makeTemporaryDirectory("umask")
+        defer { removeTree(directory) }
+        let path = "\(directory)/own/agent.sock"
+        // The umask is the process's: set it only around the start, in a test that creates nothing else.
+        let previous = umask(0)
+        let agent: Agent
+        do {
+            defer { umask(previous) }
+            agent = try Agent.start(registry: Registry(), configuration: .init(socketPath: path))
+        }
+        defer { agent.stop() }
+        #expect(try mode("\(directory)/own") == 0o700)
+        #expect(try mode(path) == 0o600)
+    }
+}

@@ -49,7 +49,7 @@ final class Agent: Sendable {
     static func start(
         registry: Registry, configuration: TaskScope.Configuration, location: SocketLocation = SocketLocation()
     ) throws(TaskScopeError) -> Agent {
-        let logger = Logger(label: "taskscope")
+        let logger = configuration.logger
         let path = configuration.socketPath ?? location.socketPath(forPID: getpid())
         guard path.utf8.count < 104 else {
             throw TaskScopeError("socket path \(path) is longer than a unix socket path may be (103 bytes)")

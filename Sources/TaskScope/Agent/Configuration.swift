@@ -1,3 +1,4 @@
+import Logging
 import ScopeProtocol
 
 extension TaskScope {
@@ -30,13 +31,20 @@ extension TaskScope {
         /// How many bytes may wait in one client's output before it stops being
         /// read from; a subscribed client stuck past this is dropped.
         public var maxPendingOutputBytes: Int
+        /// How long a client may leave its output full (not reading what it asked for)
+        /// before it is dropped, with a log line (default 30 seconds).
+        public var stalledClientTimeout: Duration
         /// Leak rule thresholds and switches (environment variables override them).
         public var rules: RuleSettings
+        /// Where the agent logs: starting, stopping, refused and dropped clients
+        /// (default: a logger labelled `taskscope` from the process's logging system).
+        public var logger: Logger
 
         public init(
             socketPath: String? = nil, sampleInterval: Duration = .seconds(1), historyCapacity: Int = 600,
             retention: Retention = Retention(), maxLineBytes: Int = 1 << 20, maxPendingOutputBytes: Int = 4 << 20,
-            rules: RuleSettings = RuleSettings()
+            stalledClientTimeout: Duration = .seconds(30), rules: RuleSettings = RuleSettings(),
+            logger: Logger = Logger(label: "taskscope")
         ) {
             self.socketPath = socketPath
             self.sampleInterval = sampleInterval
@@ -44,7 +52,9 @@ extension TaskScope {
             self.retention = retention
             self.maxLineBytes = maxLineBytes
             self.maxPendingOutputBytes = maxPendingOutputBytes
+            self.stalledClientTimeout = stalledClientTimeout
             self.rules = rules
+            self.logger = logger
         }
     }
 }

@@ -16,6 +16,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var subscription: Scheduled<Void>?
     private var snapshot: SnapshotStream?
     private var pumpScheduled = false
+    /// Set while the peer's output is full: when it fires, the peer is dropped.
+    private var stallDeadline: Scheduled<Void>?
 
     init(agent: Agent) { self.agent = agent }
 
@@ -28,6 +30,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         subscription?.cancel()
         subscription = nil
+        stallDeadline?.cancel()
+        stallDeadline = nil
         snapshot = nil
         context.fireChannelInactive()
     }
@@ -60,6 +64,25 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         let writable = context.channel.isWritable
         context.channel.setOption(.autoRead, value: writable).whenFailure { _ in }
+        if writable {
+            stallDeadline?.cancel()
+            stallDeadline = nil
+        } else if stallDeadline == nil {
+            let timeout = agent.configuration.stalledClientTimeout
+            stallDeadline = context.eventLoop.assumeIsolated().scheduleTask(
+                in: .nanoseconds(Int64(clamping: timeout.nanoseconds))
+            ) {
+                self.stallDeadline = nil
+                guard context.channel.isActive, !context.channel.isWritable else { return }
+                self.agent.logger.warning(
+                    "taskscope dropped a client that stopped reading",
+                    metadata: [
+                        "stalled_for": "\(timeout)",
+                        "pending_limit_bytes": "\(self.agent.configuration.maxPendingOutputBytes)",
+                    ])
+                context.close(promise: nil)
+            }
+        }
         if writable, snapshot != nil, !pumpScheduled {
             // Writability returns inside our own flush; pumping from here would recurse once per
             // watermark cycle. Resume from the event loop instead.
