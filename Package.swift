@@ -75,6 +75,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A process embedding the agent beside a self-checking workload, for tests that attack it.
+        .executableTarget(name: "taskscope-agent-host", dependencies: ["TaskScope"], path: "Tests/AgentHost"),
         .target(
             name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport", swiftSettings: strict),
@@ -92,7 +94,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "ScopeClient", "ScopeProtocol", "TaskScope", "TestSupport", "taskscope",
+                "ScopeClient", "ScopeProtocol", "TaskScope", "TestSupport", "taskscope", "taskscope-agent-host",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -23,78 +23,78 @@ enum CLI {
     }
 }
 
-/// `taskscope demo --serve` running as a separate process, in its own socket directory.
-final class DemoProcess: Sendable {
-    let directory: String
+/// A program running beside the tests, its output collected, killed when dropped.
+final class BackgroundProcess: Sendable {
     let pid: Int32
-    let socket: String
+    /// What it has printed on stdout so far.
+    let output = SharedText()
+    /// What it has printed on stderr so far.
+    let errors = SharedText()
     private let running: Task<Int32, any Error>
-    private let exited: Flag
+    private let exited = Flag()
 
-    var environment: [String: String] { ["TASKSCOPE_DIR": directory] }
-
-    init(extraEnvironment: [String: String] = [:]) async throws {
-        let directory = try makeTemporaryDirectory("e2e")
-        self.directory = directory
-        let output = SharedText()
+    /// Starts `path` with `arguments` and extra `environment`, and waits until it has a pid.
+    init(_ path: String, _ arguments: [String], environment: [String: String] = [:]) async throws {
         let launched = Mutex<Int32?>(nil)
-        let exited = Flag()
-        self.exited = exited
-        let updates = ["TASKSCOPE_DIR": directory].merging(extraEnvironment) { $1 }
-            .map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) }
+        let (output, errors, exited) = (self.output, self.errors, self.exited)
+        let updates = environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) }
         running = Task {
+            defer { exited.raise() }
             let result = try await Subprocess.run(
-                .path(FilePath(CLI.executable.path)), arguments: ["demo", "--serve"],
+                .path(FilePath(path)), arguments: Arguments(arguments),
                 environment: .inherit.updating(Dictionary(uniqueKeysWithValues: updates)), input: .none,
-                output: .sequence, error: .discarded
+                output: .sequence, error: .sequence
             ) { execution in
                 launched.withLock { $0 = execution.processIdentifier.value }
-                for try await buffer in execution.standardOutput {
-                    let text = buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-                    output.text.withLock { $0 += text }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await buffer in execution.standardOutput {
+                            let text = buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                            output.text.withLock { $0 += text }
+                        }
+                    }
+                    group.addTask {
+                        for try await buffer in execution.standardError {
+                            let text = buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                            errors.text.withLock { $0 += text }
+                        }
+                    }
+                    try await group.waitForAll()
                 }
             }
-            exited.raise()
             return result.terminationStatus.shellStatus
         }
-        var announced: (Int32, String)?
-        do {
-            try await eventually("the demo prints its socket") {
-                announced = output.text.withLock { DemoProcess.parseAnnouncement($0) }
-                return announced != nil
+        var pid: Int32?
+        try await eventually("\(path) starts") {
+            pid = launched.withLock { $0 }
+            return pid != nil || exited.isRaised
+        }
+        guard let pid else { throw ConditionTimedOut(description: "\(path) exited at once") }
+        self.pid = pid
+    }
+
+    var isRunning: Bool { !exited.isRaised }
+
+    /// Waits until its output has a line starting with `prefix`, and returns that line.
+    func line(startingWith prefix: String, timeout: Duration = .seconds(10)) async throws -> String {
+        var found: String?
+        try await eventually("a line starting with \(prefix)", timeout: timeout) {
+            found = output.text.withLock { text in
+                text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
             }
-        } catch {
-            if let pid = launched.withLock({ $0 }) { kill(pid, SIGKILL) }
-            running.cancel()
-            removeTree(directory)
-            throw error
+            return found != nil || exited.isRaised
         }
-        (pid, socket) = announced!
+        guard let found else { throw ConditionTimedOut(description: "it exited without printing \(prefix)") }
+        return found
     }
 
-    /// Reads `taskscope demo: pid N, socket PATH`.
-    private static func parseAnnouncement(_ text: String) -> (Int32, String)? {
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("taskscope demo: pid ") }) else {
-            return nil
-        }
-        let parts = line.dropFirst("taskscope demo: pid ".count).split(separator: ", socket ")
-        guard parts.count == 2, let pid = Int32(parts[0]) else { return nil }
-        return (pid, String(parts[1]))
-    }
-
-    /// Sends SIGINT and waits (at most `timeout`) for the process to exit; returns its exit status.
-    func interrupt(timeout: Duration = .seconds(10)) async throws -> Int32 {
-        kill(pid, SIGINT)
+    /// Sends `signal` and waits (at most `timeout`) for the exit; returns its status.
+    func stop(with signal: Int32 = SIGINT, timeout: Duration = .seconds(10)) async throws -> Int32 {
+        kill(pid, signal)
         return try await exitStatus(within: timeout)
     }
 
-    /// Kills the process without letting it clean up.
-    func killHard() async throws {
-        kill(pid, SIGKILL)
-        _ = try await exitStatus(within: .seconds(10))
-    }
-
-    private func exitStatus(within timeout: Duration) async throws -> Int32 {
+    func exitStatus(within timeout: Duration) async throws -> Int32 {
         let running = self.running
         return try await withThrowingTaskGroup(of: Int32?.self) { group in
             group.addTask { try await running.value }
@@ -104,17 +104,80 @@ final class DemoProcess: Sendable {
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let status = first else {
-                throw ConditionTimedOut(description: "the demo (pid \(pid)) did not exit within \(timeout)")
+                throw ConditionTimedOut(description: "pid \(pid) did not exit within \(timeout)")
             }
             return status
         }
     }
 
     deinit {
-        // A test that failed before stopping the demo must not leave it running.
+        // A test that failed before stopping it must not leave it running.
         if !exited.isRaised { kill(pid, SIGKILL) }
-        removeTree(directory)
     }
+}
+
+/// `taskscope demo --serve` running as a separate process, in its own socket directory.
+final class DemoProcess: Sendable {
+    let directory: String
+    let process: BackgroundProcess
+    let pid: Int32
+    let socket: String
+
+    var environment: [String: String] { ["TASKSCOPE_DIR": directory] }
+
+    init(extraEnvironment: [String: String] = [:]) async throws {
+        let directory = try makeTemporaryDirectory("e2e")
+        self.directory = directory
+        do {
+            process = try await BackgroundProcess(
+                CLI.executable.path, ["demo", "--serve"],
+                environment: ["TASKSCOPE_DIR": directory].merging(extraEnvironment) { $1 })
+            // `taskscope demo: pid N, socket PATH`
+            let line = try await process.line(startingWith: "taskscope demo: pid ")
+            let parts = line.dropFirst("taskscope demo: pid ".count).split(separator: ", socket ")
+            guard parts.count == 2, let pid = Int32(parts[0]) else {
+                throw ConditionTimedOut(description: "the demo announced itself as: \(line)")
+            }
+            (self.pid, socket) = (pid, String(parts[1]))
+        } catch {
+            removeTree(directory)
+            throw error
+        }
+    }
+
+    /// Sends SIGINT and waits for the process to exit; returns its exit status.
+    func interrupt(timeout: Duration = .seconds(10)) async throws -> Int32 {
+        try await process.stop(with: SIGINT, timeout: timeout)
+    }
+
+    /// Kills the process without letting it clean up.
+    func killHard() async throws {
+        _ = try await process.stop(with: SIGKILL)
+    }
+
+    deinit { removeTree(directory) }
+}
+
+/// `taskscope-agent-host`: the agent beside a self-checking workload, in its own directory.
+final class HostProcess: Sendable {
+    let directory: String
+    let socket: String
+    let process: BackgroundProcess
+
+    static var executable: String {
+        CLI.executable.deletingLastPathComponent().appendingPathComponent("taskscope-agent-host").path
+    }
+
+    init(mode: String = "serve") async throws {
+        directory = try makeTemporaryDirectory("host")
+        socket = "\(directory)/agent.sock"
+        process = try await BackgroundProcess(Self.executable, [mode, socket])
+        _ = try await process.line(startingWith: "ready ")
+    }
+
+    var pid: Int32 { process.pid }
+
+    deinit { removeTree(directory) }
 }
 
 /// Text appended from one task and read from another.

@@ -1,8 +1,9 @@
 import Foundation
 import Logging
-import TaskScope
 import TestSupport
 import Testing
+
+@testable import TaskScope
 
 /// Who may attach: the agent's own user (and root), nobody else.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct SecurityTests {
@@ -27,8 +28,10 @@ import Testing
         defer { removeTree(directory) }
         let path = "\(directory)/agent.sock"
         let logs = CapturedLogs()
-        try TaskScope.start(TaskScope.Configuration(socketPath: path, logger: logs.logger))
-        defer { TaskScope.stop() }
+        // An agent of its own: the process-wide one belongs to the tests of TaskScope.start.
+        let agent = try Agent.start(
+            registry: Registry(), configuration: TaskScope.Configuration(socketPath: path, logger: logs.logger))
+        defer { agent.stop() }
         // By default the file system alone keeps others out.
         let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", Self.probe, path]
         let blocked = try await Program.run("/usr/bin/setpriv", asNobody)

@@ -67,6 +67,8 @@ final class ResourceTable: Sendable {
     /// Every resource's state, live ones first by id, then leaked continuations.
     /// Cost: one report per resource, each under that resource's lock.
     func reports(_ context: ReportContext) -> [ResourceInfo] {
+        // The strong references are released after the locks: the last one's release runs
+        // the resource's deinit, which unregisters it under its shard's lock.
         var live: [any TrackedResource] = []
         for shard in shards {
             shard.table.withLock { table in
@@ -83,11 +85,16 @@ final class ResourceTable: Sendable {
 
     /// How many resources are tracked, by kind (leaked continuations included).
     /// Cost: a walk of the table; no resource is asked to report.
+    ///
+    /// Entries are counted without reading their weak references: a strong reference
+    /// taken under the lock could be the last one, and the resource's deinit, run by its
+    /// release there, unregisters it under the same lock. A resource that is dying is
+    /// counted until its deinit has removed its entry, which is at once.
     func countsByKind() -> [String: Int] {
         var counts: [String: Int] = [:]
         for shard in shards {
             shard.table.withLock { table in
-                for entry in table.values where entry.value != nil {
+                for entry in table.values {
                     counts[entry.kind.rawValue, default: 0] += 1
                 }
             }

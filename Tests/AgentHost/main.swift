@@ -1,0 +1,103 @@
+// taskscope-agent-host: a process that embeds the agent and keeps a workload
+// running beside it, for the tests that attack the agent from outside (fuzzing,
+// load) and check that the host neither crashes nor computes anything wrong.
+//
+//     taskscope-agent-host serve SOCKET   serve and work until SIGTERM, then exit normally
+//     taskscope-agent-host exit SOCKET    serve, then return from main at once
+//
+// It prints `ready PID` once serving. On SIGUSR1 it stops its workload and prints
+// `stopped spawned=N wrong=W`; on SIGTERM it exits (status 0 when nothing was wrong)
+// without calling TaskScope.stop(), so the socket's removal at exit is what is tested.
+
+import Foundation
+import Synchronization
+import TaskScope
+
+/// A line on stdout, written at once (a pipe would buffer `print`).
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+let arguments = CommandLine.arguments
+guard arguments.count == 3, ["serve", "exit"].contains(arguments[1]) else {
+    FileHandle.standardError.write(Data("usage: taskscope-agent-host serve|exit SOCKET\n".utf8))
+    exit(2)
+}
+do {
+    try TaskScope.start(
+        TaskScope.Configuration(
+            socketPath: arguments[2], sampleInterval: .milliseconds(100), retention: .init(count: 256),
+            maxLineBytes: 64 << 10))
+} catch {
+    FileHandle.standardError.write(Data("taskscope-agent-host: \(error)\n".utf8))
+    exit(1)
+}
+say("ready \(getpid())")
+if arguments[1] == "exit" { exit(0) }
+
+/// The workload and its tallies, shared with the signal handlers (outside the main actor).
+enum Host {
+    static let spawned = Atomic<Int>(0)
+    static let wrong = Atomic<Int>(0)
+    static let running = Atomic<Bool>(true)
+    static let terminated = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
+
+    /// One round: tracked tasks that compute sums, pass them through a tracked channel,
+    /// wait on labelled waits, and are joined by a tracked group; the total is checked.
+    static func round(_ number: Int) async {
+        let width = 40
+        let (sender, receiver) = TrackedChannel<Int>.make(capacity: 4, name: "results-\(number % 8)")
+        let total = await withTrackedTaskGroup(of: Int.self) { group in
+            for index in 0..<width {
+                spawned.add(1, ordering: .relaxed)
+                group.addTask("worker-\(index % 5)") {
+                    let value = await TaskScope.waiting(on: "compute") { (0...index).reduce(0, +) }
+                    try? await sender.send(value)
+                    return 0
+                }
+            }
+            spawned.add(1, ordering: .relaxed)
+            group.addTask("collector") {
+                var sum = 0
+                for _ in 0..<width { sum += (try? await receiver.receive()) ?? 0 }
+                return sum
+            }
+            var sum = 0
+            while let value = await group.next() { sum += value }
+            return sum
+        }
+        let expected = (0..<width).map { $0 * ($0 + 1) / 2 }.reduce(0, +)
+        if total != expected { wrong.add(1, ordering: .relaxed) }
+    }
+
+    /// SIGUSR1 stops the workload; SIGTERM stops it and ends the process.
+    static func handleSignals() {
+        signal(SIGUSR1, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let pause = DispatchSource.makeSignalSource(signal: SIGUSR1)
+        pause.setEventHandler { running.store(false, ordering: .relaxed) }
+        pause.resume()
+        let terminate = DispatchSource.makeSignalSource(signal: SIGTERM)
+        terminate.setEventHandler {
+            running.store(false, ordering: .relaxed)
+            terminated.withLock { $0?.resume() ?? () }
+        }
+        terminate.resume()
+        signalSources = [pause, terminate]
+    }
+
+    /// Rounds until stopped; the workload's task is untracked, so the registry counts the workers alone.
+    static func work() async {
+        var number = 0
+        while running.load(ordering: .relaxed) {
+            await round(number)
+            number += 1
+        }
+        say("stopped spawned=\(spawned.load(ordering: .relaxed)) wrong=\(wrong.load(ordering: .relaxed))")
+    }
+}
+
+Host.handleSignals()
+let workload = Task.detached { await Host.work() }
+await withCheckedContinuation { continuation in Host.terminated.withLock { $0 = continuation } }
+await workload.value
+exit(Host.wrong.load(ordering: .relaxed) == 0 ? 0 : 3)
