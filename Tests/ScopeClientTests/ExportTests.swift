@@ -1,5 +1,6 @@
 import Foundation
 import ScopeProtocol
+import Synchronization
 import TestSupport
 import Testing
 
@@ -156,6 +157,49 @@ final class MemorySink: ByteSink, @unchecked Sendable {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["snap.json"])
     }
 
+    @Test func aLinkStaysALinkAndAReplacedFileKeepsItsMode() throws {
+        let directory = try makeTemporaryDirectory("link")
+        defer { removeTree(directory) }
+        let real = "\(directory)/real.json"
+        try Data("old".utf8).write(to: URL(fileURLWithPath: real))
+        #expect(chmod(real, 0o600) == 0)
+        let link = "\(directory)/latest.json"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "real.json")
+        let file = try AtomicFile(path: link)
+        try file.write(Array("new".utf8))
+        try file.commit()
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "real.json")
+        #expect(try String(contentsOfFile: real, encoding: .utf8) == "new")
+        let attributes = try FileManager.default.attributesOfItem(atPath: real)
+        #expect(attributes[.posixPermissions] as? Int == 0o600)
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory)) == ["real.json", "latest.json"])
+    }
+
+    @Test func aPipeIsWrittenIntoNotReplaced() throws {
+        let directory = try makeTemporaryDirectory("fifo")
+        defer { removeTree(directory) }
+        let fifo = "\(directory)/out.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // Someone reads the other end; opening for writing waits for them.
+        let reader = Thread.detachNewThreadReturning { () -> [UInt8] in
+            let descriptor = open(fifo, O_RDONLY)
+            defer { close(descriptor) }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                guard count > 0 else { return bytes }
+                bytes += chunk[..<count]
+            }
+        }
+        let file = try AtomicFile(path: fifo)
+        try file.write(Array("through the pipe".utf8))
+        try file.commit()
+        #expect(String(decoding: reader.wait() ?? [], as: UTF8.self) == "through the pipe")
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO)
+    }
+
     @Test func anUnwritablePathFailsAtOnceWithTheReason() throws {
         let error = #expect(throws: ScopeClientError.self) { try AtomicFile(path: "/nonexistent-dir/snap.json") }
         #expect(error?.description == "/nonexistent-dir/snap.json: cannot write here: No such file or directory")
@@ -199,5 +243,30 @@ final class MemorySink: ByteSink, @unchecked Sendable {
         #expect(report.liveTasks == 8)
         #expect(report.render().contains("sleep"))
         #expect(GroupedReport().render() == "no live tracked tasks\n")
+    }
+}
+
+extension Thread {
+    /// Runs `body` on a new thread; `wait()` returns its result.
+    static func detachNewThreadReturning<T: Sendable>(_ body: @escaping @Sendable () -> T) -> ThreadResult<T> {
+        let result = ThreadResult<T>()
+        Thread.detachNewThread { result.set(body()) }
+        return result
+    }
+}
+
+/// The result of a thread, waited for.
+final class ThreadResult<T: Sendable>: Sendable {
+    private let value = Mutex<T?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    func set(_ newValue: T) {
+        value.withLock { $0 = newValue }
+        done.signal()
+    }
+
+    func wait() -> T? {
+        guard done.wait(timeout: .now() + 10) == .success else { return nil }
+        return value.withLock { $0 }
     }
 }

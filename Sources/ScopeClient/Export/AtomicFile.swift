@@ -17,10 +17,19 @@ public protocol ByteSink: AnyObject, Sendable {
 /// A file written under a temporary name in the target's directory and
 /// renamed over the target only when complete, so that a reader (or a crash,
 /// or a full disk) never sees half a file under the target name.
+///
+/// A target that is a symbolic link keeps being one: the file it points at is
+/// replaced. A target that exists and is not a regular file (a FIFO, a device
+/// such as `/dev/stdout`) is written into as it is, since it cannot be replaced.
 public final class AtomicFile: ByteSink, @unchecked Sendable {
-    /// The path the file will have once committed.
+    /// The path the file will have once committed, as given.
     public let path: String
-    private let temporaryPath: String
+    /// Where the bytes go until committed: a temporary file, or the target itself when
+    /// it is not a regular file.
+    private let writingPath: String
+    private let replaces: Bool
+    /// The file replaced at commit: `path`, or where its symbolic links lead.
+    private let target: String
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private let bufferLimit = 1 << 20
@@ -29,28 +38,49 @@ public final class AtomicFile: ByteSink, @unchecked Sendable {
     /// before any work is done.
     public init(path: String) throws(ScopeClientError) {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let target = AtomicFile.resolvingLinks(path)
+        self.target = target
+        let directory = (target as NSString).deletingLastPathComponent
+        let name = (target as NSString).lastPathComponent
         guard !name.isEmpty else { throw .file(path: path, reason: "not a file name") }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw .file(path: path, reason: "is a directory")
+        var info = stat()
+        let exists = stat(target, &info) == 0
+        if exists, (info.st_mode & S_IFMT) == S_IFDIR { throw .file(path: path, reason: "is a directory") }
+        if exists, (info.st_mode & S_IFMT) != S_IFREG {
+            // A device or a pipe: written into, never replaced.
+            replaces = false
+            writingPath = target
+            descriptor = open(target, O_WRONLY | O_CLOEXEC)
+        } else {
+            replaces = true
+            let base = directory.isEmpty ? "." : directory
+            writingPath = "\(base)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            descriptor = open(writingPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            // A file replaced keeps its permissions.
+            if descriptor >= 0, exists { _ = fchmod(descriptor, info.st_mode & 0o7777) }
         }
-        let base = directory.isEmpty ? "." : directory
-        temporaryPath = "\(base)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw .file(path: path, reason: "cannot write here: \(String(cString: strerror(errno)))")
         }
         buffer.reserveCapacity(bufferLimit)
     }
 
-    deinit {
-        if descriptor >= 0 {
-            close(descriptor)
-            unlink(temporaryPath)
+    /// The path a chain of symbolic links at `path` ends at (`path` itself when it is none).
+    private static func resolvingLinks(_ path: String) -> String {
+        var current = path
+        for _ in 0..<32 {
+            guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else {
+                return current
+            }
+            current =
+                destination.hasPrefix("/")
+                ? destination
+                : ((current as NSString).deletingLastPathComponent as NSString).appendingPathComponent(destination)
         }
+        return current
     }
+
+    deinit { abandon() }
 
     public func write(_ bytes: some Collection<UInt8>) throws(ScopeClientError) {
         buffer.append(contentsOf: bytes)
@@ -60,12 +90,21 @@ public final class AtomicFile: ByteSink, @unchecked Sendable {
     /// Writes what is buffered, syncs the file to disk and renames it over the target.
     public func commit() throws(ScopeClientError) {
         try flush()
-        guard fsync(descriptor) == 0 else { throw failure("cannot sync") }
+        guard replaces else {
+            close(descriptor)
+            descriptor = -1
+            return
+        }
+        guard fsync(descriptor) == 0 else {
+            let error = failure("cannot sync")
+            abandon()
+            throw error
+        }
         close(descriptor)
         descriptor = -1
-        guard rename(temporaryPath, path) == 0 else {
+        guard rename(writingPath, target) == 0 else {
             let error = failure("cannot rename into place")
-            unlink(temporaryPath)
+            unlink(writingPath)
             throw error
         }
     }
@@ -75,7 +114,7 @@ public final class AtomicFile: ByteSink, @unchecked Sendable {
         guard descriptor >= 0 else { return }
         close(descriptor)
         descriptor = -1
-        unlink(temporaryPath)
+        if replaces { unlink(writingPath) }
     }
 
     private func flush() throws(ScopeClientError) {
