@@ -179,4 +179,62 @@ import Testing
         #expect(notSnapshot.status == 1)
         #expect(notSnapshot.stderr.contains("/etc/hostname"))
     }
+
+    /// Types `q`, waits for the shell, and returns `stty -a` as the shell then sees it.
+    private func quitAndReadTerminalSettings(_ terminal: Tmux, in directory: String) async throws -> String {
+        try await terminal.send("q")
+        try await terminal.waitForScreen("the UI is gone") { !$0.contains("q quit") }
+        try await terminal.send("C-l")
+        try await terminal.type("stty -a > stty.txt; echo shell-back-$((40+2))")
+        try await terminal.waitForScreen("the shell is back") { $0.contains("shell-back-42") }
+        return try String(contentsOfFile: "\(directory)/stty.txt", encoding: .utf8)
+    }
+
+    @Test func nonsenseFromTheAgentAndATinyTerminalAreSaidPlainly() async throws {
+        let directory = try makeTemporaryDirectory("nonsense")
+        defer { removeTree(directory) }
+        let socket = "\(directory)/liar.sock"
+        let server = try FakeServer(
+            path: socket, greeting: FakeServer.agentHello(protocol: 1), answer: "this is no protocol at all\n")
+        defer { server.stop() }
+        let terminal = try await Tmux(
+            width: 100, height: 30, directory: directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
+        try await terminal.waitForPrompt()
+        try await terminal.type("\(CLI.executable.path) attach \(socket)")
+        try await terminal.waitForScreen("the reply it cannot read, said") { $0.contains("cannot read") }
+        // Still a working UI: it switches screens and keeps saying what is wrong.
+        try await terminal.send("2")
+        try await terminal.waitForScreen("the tasks screen") { $0.contains("WAIT SITE") }
+
+        try await terminal.resize(width: 30, height: 8)
+        let tiny = try await terminal.waitForScreen("the size complaint") { $0.contains("too small") }
+        #expect(!tiny.contains("WAIT SITE"))
+        try await terminal.resize(width: 100, height: 30)
+        try await terminal.waitForScreen("the table again") { $0.contains("WAIT SITE") }
+
+        let settings = try await quitAndReadTerminalSettings(terminal, in: directory)
+        #expect(settings.contains(" icanon") && !settings.contains("-icanon") && settings.contains(" echo "))
+        try await terminal.close()
+    }
+
+    @Test func aKilledAgentAndItsVanishedSocketLeaveTheLastDataOnScreen() async throws {
+        let demo = try await DemoProcess()
+        let terminal = try await Tmux(
+            width: 100, height: 30, directory: demo.directory,
+            environment: demo.environment.merging(["LANG": "C.UTF-8", "TERM": "screen"]) { $1 })
+        try await terminal.waitForPrompt()
+        try await terminal.type("\(CLI.executable.path) attach \(demo.pid)")
+        try await terminal.waitForScreen("the overview") { $0.contains("queue.pop") && $0.contains("live") }
+        // Killed mid-frame (no clean shutdown), then its socket removed under the UI.
+        try await demo.killHard()
+        try await terminal.waitForScreen("the process is gone") { $0.contains("process gone") }
+        #expect(unlink(demo.socket) == 0)
+        let gone = try await terminal.waitForScreen("still gone, socket and all", timeout: .seconds(10)) { screen in
+            screen.contains("process gone") && screen.contains("no such file")
+        }
+        #expect(gone.contains("queue.pop"), "the last data left the screen")
+        let settings = try await quitAndReadTerminalSettings(terminal, in: demo.directory)
+        #expect(settings.contains(" icanon") && !settings.contains("-icanon") && settings.contains(" echo "))
+        try await terminal.close()
+    }
 }

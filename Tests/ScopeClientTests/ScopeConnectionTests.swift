@@ -142,7 +142,7 @@ import Testing
             _ = try await ScopeConnection.connect(to: chatty, timeout: .seconds(2))
         }
         let future = "\(directory)/future.sock"
-        let newer = try FakeServer(path: future, greeting: ScopeConnectionTests.hello(protocol: 2))
+        let newer = try FakeServer(path: future, greeting: FakeServer.agentHello(protocol: 2))
         defer { newer.stop() }
         await #expect(throws: ScopeClientError.unsupportedProtocol(path: future, version: 2)) {
             _ = try await ScopeConnection.connect(to: future, timeout: .seconds(2))
@@ -155,7 +155,7 @@ extension ScopeConnectionTests {
         let directory = try makeTemporaryDirectory("mute")
         defer { removeTree(directory) }
         let path = "\(directory)/mute.sock"
-        let server = try FakeServer(path: path, greeting: Self.hello(protocol: 1))
+        let server = try FakeServer(path: path, greeting: FakeServer.agentHello(protocol: 1))
         defer { server.stop() }
         let connection = try await ScopeConnection.connect(
             to: path, timeout: .seconds(5), requestTimeout: .milliseconds(300))
@@ -166,11 +166,5 @@ extension ScopeConnectionTests {
         await #expect(throws: ScopeClientError.timedOut("snapshot from \(path) stalled for 0.3 seconds")) {
             _ = try await connection.snapshot { _, _ in }
         }
-    }
-
-    /// A hello line as an agent speaking `protocol` sends it.
-    static func hello(protocol version: Int) -> String {
-        #"{"type":"hello","protocol":\#(version),"agent":"taskscope","agentVersion":"1","pid":1,"process":"p","#
-            + #""started":0,"interval":1,"maxLineBytes":1048576}"# + "\n"
     }
 }

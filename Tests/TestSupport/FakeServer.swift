@@ -5,13 +5,14 @@ import Glibc
 #endif
 
 /// A unix socket server that is not a taskscope agent: it accepts, optionally
-/// sends a greeting, and then says nothing. For testing how clients tell.
+/// sends a greeting, and then says nothing, or answers every line it reads with
+/// `answer`. For testing how clients tell, and what they do with nonsense.
 public final class FakeServer: @unchecked Sendable {
     private let fd: Int32
     private let path: String
     private let thread: Thread
 
-    public init(path: String, greeting: String?) throws {
+    public init(path: String, greeting: String?, answer: String? = nil) throws {
         self.path = path
         fd = try FakeServer.bound(path)
         listen(fd, 16)
@@ -22,11 +23,31 @@ public final class FakeServer: @unchecked Sendable {
                 let client = accept(fd, nil, nil)
                 guard client >= 0 else { break }
                 clients.append(client)
-                if let greeting { _ = greeting.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
+                if let greeting { FakeServer.send(greeting, to: client) }
+                if let answer { Thread.detachNewThread { FakeServer.answerEveryLine(of: client, with: answer) } }
             }
             clients.forEach { close($0) }
         }
         thread.start()
+    }
+
+    /// The hello of an agent speaking protocol `version`.
+    public static func agentHello(protocol version: Int) -> String {
+        #"{"type":"hello","protocol":\#(version),"agent":"taskscope","agentVersion":"1","pid":1,"process":"p","#
+            + #""started":0,"interval":1,"maxLineBytes":1048576}"# + "\n"
+    }
+
+    private static func send(_ text: String, to client: Int32) {
+        _ = text.withCString { Glibc.send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+    }
+
+    private static func answerEveryLine(of client: Int32, with answer: String) {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return }
+            for _ in chunk[..<count].filter({ $0 == UInt8(ascii: "\n") }) { send(answer, to: client) }
+        }
     }
 
     /// Binds a socket file at `path` and closes it without listening: a stale socket.
