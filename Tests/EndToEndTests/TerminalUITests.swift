@@ -5,13 +5,19 @@ import Testing
 
 /// The real UI in a real terminal (tmux), attached to the real demo.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct TerminalUITests {
-    @Test func attachBrowseFilterExportResizeAndQuit() async throws {
-        let demo = try await DemoProcess()
+    /// A 100x30 terminal with `taskscope attach` running in it on `demo`.
+    private func attach(to demo: DemoProcess) async throws -> Tmux {
         let terminal = try await Tmux(
             width: 100, height: 30, directory: demo.directory,
             environment: demo.environment.merging(["LANG": "C.UTF-8", "TERM": "screen"]) { $1 })
         try await terminal.waitForPrompt()
         try await terminal.type("\(CLI.executable.path) attach \(demo.pid)")
+        return terminal
+    }
+
+    @Test func attachBrowseFilterExportResizeAndQuit() async throws {
+        let demo = try await DemoProcess()
+        let terminal = try await attach(to: demo)
 
         // The overview: counts, trends and the warnings panel.
         let overview = try await terminal.waitForScreen("the overview with warnings") { screen in
@@ -219,11 +225,7 @@ import Testing
 
     @Test func aKilledAgentAndItsVanishedSocketLeaveTheLastDataOnScreen() async throws {
         let demo = try await DemoProcess()
-        let terminal = try await Tmux(
-            width: 100, height: 30, directory: demo.directory,
-            environment: demo.environment.merging(["LANG": "C.UTF-8", "TERM": "screen"]) { $1 })
-        try await terminal.waitForPrompt()
-        try await terminal.type("\(CLI.executable.path) attach \(demo.pid)")
+        let terminal = try await attach(to: demo)
         try await terminal.waitForScreen("the overview") { $0.contains("queue.pop") && $0.contains("live") }
         // Killed mid-frame (no clean shutdown), then its socket removed under the UI.
         try await demo.killHard()
