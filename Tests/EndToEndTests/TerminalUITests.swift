@@ -38,11 +38,15 @@ import Testing
         // A wait-reason filter from the picker leaves only matching rows.
         try await terminal.send("2")
         try await terminal.send("w")
-        let picker = try await terminal.waitForScreen("the picker") { $0.contains("filter by wait reason") }
-        let lines = picker.split(separator: "\n", omittingEmptySubsequences: false)
-        let all = try #require(lines.firstIndex { $0.contains("(all)") })
-        let queue = try #require(lines.firstIndex { $0.contains("│ queue.pop") || $0.contains("| queue.pop") })
-        for _ in 0..<(queue - all) { try await terminal.send("Down") }
+        try await terminal.waitForScreen("the picker") { $0.contains("filter by wait reason") }
+        // The reasons present change as the demo runs, so move down until queue.pop is the one selected.
+        try await eventually("queue.pop selected in the picker") {
+            // The picker draws its selected reason in reverse video.
+            if try await terminal.screen(escapes: true).contains("\u{1B}[7mqueue.pop ") { return true }
+            try await terminal.send("Down")
+            try await Task.sleep(for: .milliseconds(100))
+            return false
+        }
         try await terminal.send("Enter")
         let filtered = try await terminal.waitForScreen("only queue.pop rows") { screen in
             screen.contains("wait: queue.pop") && screen.contains("rows 1-3 of 3")

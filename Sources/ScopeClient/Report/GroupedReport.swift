@@ -70,21 +70,9 @@ public struct GroupedReport: Sendable {
                 group.sampleIDs.map(String.init).joined(separator: ","),
             ]
         }
-        let header = ["TASKS", "REASON", "LONGEST", "WAIT SITE", "SPAWN SITE", "IDS"]
-        let widths = header.indices.map { column in
-            ([header[column]] + table.map { $0[column] }).map(\.count).max() ?? 0
-        }
-        func format(_ row: [String]) -> String {
-            row.indices.map { column in
-                let cell = row[column]
-                let padding = String(repeating: " ", count: widths[column] - cell.count)
-                // Counts and durations are right-aligned, text left-aligned; the last column is not padded.
-                if column == 0 || column == 2 { return padding + cell }
-                return column == row.count - 1 ? cell : cell + padding
-            }.joined(separator: "  ")
-        }
-        lines.append(format(header))
-        lines.append(contentsOf: table.map(format))
+        lines += TextTable.render(
+            header: ["TASKS", "REASON", "LONGEST", "WAIT SITE", "SPAWN SITE", "IDS"], rows: table,
+            rightAligned: [0, 2])
         if let head, !head.resources.isEmpty {
             lines.append("")
             lines.append(contentsOf: resourceLines(head.resources))
@@ -106,14 +94,8 @@ public struct GroupedReport: Sendable {
                 resource.site.description,
             ]
         }
-        let header = ["", "RESOURCE", "KIND", "NAME", "STATE", "WAITING", "OWNER", "SITE"]
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        var lines = ([header] + rows).map { row in
-            row.indices.map { column in
-                column == row.count - 1
-                    ? row[column] : row[column] + String(repeating: " ", count: widths[column] - row[column].count)
-            }.joined(separator: " ")
-        }
+        var lines = TextTable.render(
+            header: ["", "RESOURCE", "KIND", "NAME", "STATE", "WAITING", "OWNER", "SITE"], rows: rows, separator: " ")
         if ordered.count > GroupedReport.resourceLimit {
             lines.append("… and \(ordered.count - GroupedReport.resourceLimit) more resources")
         }
