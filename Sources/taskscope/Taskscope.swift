@@ -7,7 +7,8 @@ struct Taskscope: AsyncParsableCommand {
         abstract: "The top of Swift concurrency: see the tasks of a running Swift process and what they wait on.",
         version: "0.1.0",
         subcommands: [
-            AttachCommand.self, ListCommand.self, SnapshotCommand.self, ViewCommand.self, DemoCommand.self,
+            AttachCommand.self, ListCommand.self, SnapshotCommand.self, ViewCommand.self, DiffCommand.self,
+            DemoCommand.self,
         ],
         defaultSubcommand: AttachCommand.self
     )

@@ -1,4 +1,5 @@
 import Foundation
+import ScopeClient
 import ScopeProtocol
 import TestSupport
 import Testing
@@ -199,5 +200,29 @@ import Testing
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: demo.directory).allSatisfy { !$0.contains(".tmp-") })
         #expect(try await demo.interrupt() == 0)
+    }
+
+    @Test func diffComparesTwoSnapshotsOfTheDemo() async throws {
+        let demo = try await DemoProcess()
+        let (before, after) = ("\(demo.directory)/before.json", "\(demo.directory)/after.json")
+        #expect(
+            try await CLI.run(["snapshot", "\(demo.pid)", "-o", before], environment: demo.environment).status == 0)
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await CLI.run(["snapshot", "\(demo.pid)", "-o", after], environment: demo.environment).status == 0)
+        #expect(try await demo.interrupt() == 0)
+
+        let text = try await CLI.run(["diff", before, after])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.hasPrefix("taskscope diff of taskscope (pid \(demo.pid)): "))
+        #expect(text.stdout.contains("live tasks: "))
+        let json = try await CLI.run(["diff", before, after, "--json"])
+        let diff = try JSONDecoder().decode(SnapshotDiff.self, from: Data(json.stdout.utf8))
+        #expect(diff.old.pid == demo.pid && diff.new.pid == demo.pid)
+        #expect(diff.new.capturedAt > diff.old.capturedAt)
+        #expect(diff.changed.allSatisfy { $0.change == $0.after - $0.before && $0.change != 0 })
+
+        let missing = try await CLI.run(["diff", before, "\(demo.directory)/none.json"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("taskscope: \(demo.directory)/none.json: cannot read"))
     }
 }
