@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TaskScope", targets: ["TaskScope"]),
         .library(name: "ScopeProtocol", targets: ["ScopeProtocol"]),
         .library(name: "ScopeClient", targets: ["ScopeClient"]),
+        .library(name: "TaskScopeTesting", targets: ["TaskScopeTesting"]),
         .executable(name: "taskscope", targets: ["taskscope"]),
     ],
     dependencies: [
@@ -36,6 +37,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Leak checks for test suites (Swift Testing and XCTest).
+        .target(name: "TaskScopeTesting", dependencies: ["TaskScope", "ScopeProtocol"], swiftSettings: strict),
         .target(
             name: "ScopeClient",
             dependencies: [
@@ -89,6 +92,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "ScopeClientTests", dependencies: ["ScopeClient", "TaskScope", "ScopeProtocol", "TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "TaskScopeTestingTests", dependencies: ["TaskScopeTesting", "TaskScope", "ScopeProtocol"],
             swiftSettings: strict),
         .testTarget(name: "ScopeUITests", dependencies: ["ScopeUI", "ScopeProtocol"], swiftSettings: strict),
         .testTarget(

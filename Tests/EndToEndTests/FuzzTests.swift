@@ -12,27 +12,34 @@ import Testing
         let seed = environment["TASKSCOPE_FUZZ_SEED"].flatMap(UInt64.init) ?? 20_261_130
         let inputs = environment["TASKSCOPE_FUZZ_INPUTS"].flatMap(Int.init) ?? 100_000
         let host = try await HostProcess()
-        var fuzzer = Fuzzer(seed: seed, maxLineBytes: 64 << 10)
-        var session = try FuzzSession(path: host.socket)
-        var sent = 0
-        while sent < inputs {
-            let input = fuzzer.next()
-            do {
-                try session.throwIn(input)
-            } catch {
-                try? await Task.sleep(for: .seconds(3))  // a crashing host is still printing its backtrace
-                let said = host.process.errors.text.withLock { String($0.prefix(3000)) }
-                Issue.record("seed \(seed), input \(sent) (\(input.kind)): \(error); the host said: \(said)")
-                break
+        // The inputs go through blocking sockets, on a thread of their own.
+        let outcome = try await onOwnThread { () throws -> FuzzOutcome in
+            var fuzzer = Fuzzer(seed: seed, maxLineBytes: 64 << 10)
+            var session = try FuzzSession(path: host.socket)
+            var sent = 0
+            while sent < inputs {
+                let input = fuzzer.next()
+                do {
+                    try session.throwIn(input)
+                } catch {
+                    return FuzzOutcome(
+                        sent: sent, replies: session.replies, failure: "input \(sent) (\(input.kind)): \(error)")
+                }
+                sent += input.count
+                guard host.process.isRunning else {
+                    return FuzzOutcome(sent: sent, replies: session.replies, failure: "the host died at input \(sent)")
+                }
             }
-            sent += input.count
-            #expect(host.process.isRunning, "the host died at input \(sent) (seed \(seed))")
-            if !host.process.isRunning { break }
+            return FuzzOutcome(sent: sent, replies: session.replies, failure: nil)
         }
-        #expect(
-            host.process.isRunning, "the host's last words: \(host.process.errors.text.withLock { $0.suffix(3000) })")
-        #expect(sent >= inputs)
-        #expect(session.replies >= inputs / 2, "\(session.replies) replies")
+        if let failure = outcome.failure {
+            try? await Task.sleep(for: .seconds(3))  // a crashing host is still printing its backtrace
+            let said = host.process.errors.text.withLock { String($0.prefix(3000)) }
+            Issue.record("seed \(seed), \(failure); the host said: \(said)")
+        }
+        #expect(host.process.isRunning)
+        #expect(outcome.sent >= inputs)
+        #expect(outcome.replies >= inputs / 2, "\(outcome.replies) replies")
 
         // The agent still answers, and the host's work was never disturbed: every round's
         // result right, and every task it spawned counted once.
@@ -50,6 +57,13 @@ import Testing
         #expect(try await host.process.stop(with: SIGTERM) == 0)
         #expect(!FileManager.default.fileExists(atPath: host.socket), "the socket outlived a normal exit")
     }
+}
+
+/// How far the inputs went, and what went wrong if something did.
+struct FuzzOutcome: Sendable {
+    var sent: Int
+    var replies: Int
+    var failure: String?
 }
 
 /// One thing thrown at the agent.

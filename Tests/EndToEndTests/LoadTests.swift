@@ -10,25 +10,33 @@ import Testing
     @Test func aHundredSubscribersAndAConnectionStormLoseNothingAndLeakNothing() async throws {
         let host = try await HostProcess()
         // A first round of connections, so that what is allocated once is in the baseline.
-        for _ in 0..<20 { try await Self.connectAndLeave(host.socket, after: 2) }
+        // The clients block on their sockets, so they run on threads of their own.
+        try await onOwnThread { for _ in 0..<20 { try Self.connectAndLeave(host.socket, after: 2) } }
         try await Task.sleep(for: .milliseconds(300))
         let baselineFDs = try Self.openFiles(host.pid)
         let baselineMemory = try Self.residentBytes(host.pid)
 
-        var subscribed: [RawLineClient] = []
-        for _ in 0..<Self.subscribers {
-            let client = try RawLineClient(path: host.socket)
-            _ = try client.readObject()
-            let reply = try client.request(#"{"id":1,"op":"subscribe","interval":0.2}"#)
-            #expect((reply["result"] as? [String: Any])?["active"] as? Bool == true)
-            subscribed.append(client)
+        let subscribed = try await onOwnThread { () throws -> Clients in
+            let clients = Clients()
+            for _ in 0..<Self.subscribers {
+                let client = try RawLineClient(path: host.socket)
+                _ = try client.readObject()
+                let reply = try client.request(#"{"id":1,"op":"subscribe","interval":0.2}"#)
+                guard (reply["result"] as? [String: Any])?["active"] as? Bool == true else {
+                    throw ConditionTimedOut(description: "a subscription was refused: \(reply)")
+                }
+                clients.all.append(client)
+            }
+            return clients
         }
-        // Connections that come and go in every way, from four tasks at once.
+        // Connections that come and go in every way, from four threads at once.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<4 {
                 group.addTask {
-                    for index in 0..<(Self.storm / 4) {
-                        try await Self.connectAndLeave(host.socket, after: (index + lane) % 5)
+                    try await onOwnThread {
+                        for index in 0..<(Self.storm / 4) {
+                            try Self.connectAndLeave(host.socket, after: (index + lane) % 5)
+                        }
                     }
                 }
             }
@@ -37,13 +45,15 @@ import Testing
         #expect(host.process.isRunning)
         #expect(try Self.openFiles(host.pid) >= baselineFDs + Self.subscribers)
         // Every subscriber is still served.
-        for client in subscribed {
-            for _ in 0..<2 {
-                let push = try client.readObject()
-                #expect(push["type"] as? String == "summary")
+        let pushes = try await onOwnThread { () throws -> Int in
+            var pushes = 0
+            for client in subscribed.all {
+                for _ in 0..<2 where try client.readObject()["type"] as? String == "summary" { pushes += 1 }
             }
+            return pushes
         }
-        subscribed.removeAll()
+        #expect(pushes == 2 * Self.subscribers)
+        subscribed.all.removeAll()
 
         // Everything the clients cost is given back.
         try await eventually("the connections' files are closed", timeout: .seconds(10)) {
@@ -68,7 +78,7 @@ import Testing
 
     /// Connects and leaves at one of five moments: at once, after the hello, after a
     /// request, halfway through a request line, or after asking for a snapshot unread.
-    private static func connectAndLeave(_ path: String, after step: Int) async throws {
+    private static func connectAndLeave(_ path: String, after step: Int) throws {
         let client = try RawLineClient(path: path)
         guard step > 0 else { return }
         _ = try client.readObject()
@@ -91,6 +101,11 @@ import Testing
         else { throw ConditionTimedOut(description: "no VmRSS for \(pid)") }
         return kilobytes * 1024
     }
+}
+
+/// Clients kept across threads; each is used by one thread at a time.
+final class Clients: @unchecked Sendable {
+    var all: [RawLineClient] = []
 }
 
 /// The agent leaves nothing behind when its process ends normally without stopping it.

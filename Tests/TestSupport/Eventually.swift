@@ -31,3 +31,13 @@ public func makeTemporaryDirectory(_ label: String = "t") throws -> String {
 public func removeTree(_ path: String) {
     try? FileManager.default.removeItem(atPath: path)
 }
+
+/// Runs blocking work (socket reads and writes that wait) on a thread of its own, so that it
+/// never holds one of the few threads Swift's concurrency runs every task on.
+public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try work() })
+        }
+    }
+}

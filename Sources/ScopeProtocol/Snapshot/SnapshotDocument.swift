@@ -109,6 +109,8 @@ public struct SnapshotDocument: Codable, Sendable, Hashable {
         } catch let DecodingError.valueNotFound(_, context) {
             throw .malformed("field \"\(path(context.codingPath))\" is null")
         } catch let DecodingError.dataCorrupted(context) {
+            // Corruption the first look did not reach (inside a string, say) is no field's fault.
+            if context.codingPath.isEmpty { throw .notJSON }
             throw .malformed("field \"\(path(context.codingPath))\" is invalid")
         } catch {
             throw .malformed("\(error)")
