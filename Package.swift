@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ScopeProtocol", targets: ["ScopeProtocol"]),
         .library(name: "ScopeClient", targets: ["ScopeClient"]),
         .library(name: "TaskScopeTesting", targets: ["TaskScopeTesting"]),
+        .library(name: "TaskScopeMetrics", targets: ["TaskScopeMetrics"]),
         .executable(name: "taskscope", targets: ["taskscope"]),
     ],
     dependencies: [
@@ -24,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .target(name: "ScopeProtocol", swiftSettings: strict),
@@ -37,6 +40,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Fleet metrics: what taskscope sees, through swift-metrics.
+        .target(
+            name: "TaskScopeMetrics",
+            dependencies: ["TaskScope", "ScopeProtocol", .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: strict),
         // Leak checks for test suites (Swift Testing and XCTest).
         .target(name: "TaskScopeTesting", dependencies: ["TaskScope", "ScopeProtocol"], swiftSettings: strict),
         .target(
@@ -92,6 +100,13 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "ScopeClientTests", dependencies: ["ScopeClient", "TaskScope", "ScopeProtocol", "TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "TaskScopeMetricsTests",
+            dependencies: [
+                "TaskScopeMetrics", "TaskScope", "ScopeProtocol",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "TaskScopeTestingTests", dependencies: ["TaskScopeTesting", "TaskScope", "ScopeProtocol"],

@@ -102,6 +102,7 @@ final class Agent: Sendable {
             if ticks.wrappingAdd(1, ordering: .relaxed).newValue % ruleEvery == 0 {
                 pending.agent?.refreshWarnings()
             }
+            if let agent = pending.agent, SamplerTicks.isObserved { SamplerTicks.notify(agent) }
         }
         let agent = Agent(
             registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,

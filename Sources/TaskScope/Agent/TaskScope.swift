@@ -73,6 +73,9 @@ public enum TaskScope {
 
     private static let running = Mutex<Agent?>(nil)
 
+    /// The agent `start()` started, while it runs.
+    static var runningAgent: Agent? { running.withLock { $0 } }
+
     /// Starts the agent: the sampler and the socket server.
     ///
     /// Idempotent: a second call while running does nothing and returns the
