@@ -86,6 +86,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A service exporting taskscope's metrics to Prometheus: the README's example, run by a test.
+        .executableTarget(
+            name: "taskscope-metrics-example",
+            dependencies: [
+                "TaskScope", "TaskScopeMetrics",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/MetricsExample", swiftSettings: strict),
         // A process embedding the agent beside a self-checking workload, for tests that attack it.
         .executableTarget(name: "taskscope-agent-host", dependencies: ["TaskScope"], path: "Tests/AgentHost"),
         .target(
@@ -116,6 +128,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "ScopeClient", "ScopeProtocol", "TaskScope", "TestSupport", "taskscope", "taskscope-agent-host",
+                "taskscope-metrics-example",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

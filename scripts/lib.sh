@@ -27,6 +27,6 @@ install_packages() {
         [ "$(id -u)" -ne 0 ] && sudo="sudo"
         echo "installing ${missing[*]}" >&2
         $sudo apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
 }

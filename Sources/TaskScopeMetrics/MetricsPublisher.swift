@@ -4,7 +4,8 @@ import Synchronization
 import TaskScope
 
 /// Turns sampler ticks into metric updates, remembering what it published last so that
-/// counters grow by the difference and labels that drop out are set back to zero.
+/// counters grow by the difference and the series of a reason or channel that drops out
+/// of the top are removed (so the backend's series stay as few as the options say).
 final class MetricsPublisher: Sendable {
     private let options: TaskScopeMetrics.Options
     private let factory: any MetricsFactory
@@ -52,7 +53,7 @@ final class MetricsPublisher: Sendable {
 
         state.withLock { state in
             for reason in state.reasons.subtracting(published.keys) {
-                Gauge(label: "taskscope_waiting_tasks", dimensions: [("reason", reason)], factory: factory).record(0)
+                Gauge(label: "taskscope_waiting_tasks", dimensions: [("reason", reason)], factory: factory).destroy()
             }
             for (reason, count) in published {
                 Gauge(label: "taskscope_waiting_tasks", dimensions: [("reason", reason)], factory: factory).record(
@@ -63,7 +64,7 @@ final class MetricsPublisher: Sendable {
             let names = Set(channels.map { $0.key })
             for name in state.channels.subtracting(names) {
                 Gauge(label: "taskscope_channel_blocked_tasks", dimensions: [("channel", name)], factory: factory)
-                    .record(0)
+                    .destroy()
             }
             for (name, blocked) in channels {
                 Gauge(label: "taskscope_channel_blocked_tasks", dimensions: [("channel", name)], factory: factory)

@@ -16,7 +16,8 @@ import TaskScope
 /// | `taskscope_channel_blocked_tasks` | `channel` | tasks blocked on each of the channels with the most |
 ///
 /// The agent must run (`TaskScope.start()`): its sampler's tick is the clock.
-/// Label cardinality is bounded by the options.
+/// Label cardinality is bounded by the options: a reason or channel that drops out of
+/// the top has its series removed.
 public enum TaskScopeMetrics {
     /// How many label values the metrics may use.
     public struct Options: Sendable {
