@@ -26,10 +26,13 @@ public enum TaskLeaks {
             let tasks = live.filter { !ignored($0, options) }
             let ids = Set(tasks.map(\.id))
             // A warning is this test's when it names one of the leaked tasks, or when the task
-            // that owns its resource is one of the test's (finished ones included).
+            // that owns or created its resource is one of the test's (finished ones included).
+            let creators = LeakProbe.resourceCreators()
+            let ours = all.subtracting(options.ignoredTasks)
             let warnings = LeakProbe.warnings().filter { warning in
                 guard !ignoredWarning(warning, options) else { return false }
-                return !ids.isDisjoint(with: warning.taskIDs) || warning.owner.map(all.contains) == true
+                return !ids.isDisjoint(with: warning.taskIDs) || warning.owner.map(ours.contains) == true
+                    || warning.resource.flatMap { creators[$0] }.map(ours.contains) == true
             }
             let waited = ContinuousClock.now - start
             if tasks.isEmpty && warnings.isEmpty { return nil }
@@ -67,8 +70,8 @@ public enum TaskLeaks {
 
 /// Runs `body` as a tracked scope and then checks it for leaks: tracked tasks started
 /// inside it (directly or through any task it started) still running, and leak warnings
-/// that name those tasks or whose resource one of its tasks owns. Returns the report,
-/// `nil` when clean.
+/// that name those tasks or whose resource the scope or one of its tasks made or owns.
+/// Returns the report, `nil` when clean.
 ///
 /// Parallel tests are told apart: each scope sees only its own descendants. What it cannot
 /// attribute: tasks started with `Task.detached` (they inherit no task-local, so no parent),

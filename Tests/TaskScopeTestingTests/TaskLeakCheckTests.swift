@@ -43,6 +43,23 @@ final class Gate: Sendable {
         #expect(!text.contains("\"gate\""), "the gate's own channel still has its sender: no warning")
     }
 
+    @Test func aResourceTheTestMadeAndLeftOrphanedIsReportedWithoutAnyTask() async throws {
+        var kept: TrackedSender<Int>?
+        let report = try await withTaskLeakCheck(TaskLeakOptions(settle: .milliseconds(100))) {
+            // A value sent and never received: the receiver is dropped at the end of the body.
+            let (sender, receiver) = TrackedChannel<Int>.make(capacity: 4, name: "undelivered")
+            try await sender.send(1)
+            _ = receiver
+            kept = sender
+        }
+        let found = try #require(report)
+        #expect(found.tasks.isEmpty)
+        #expect(found.warnings.map(\.rule) == [.orphanedChannel])
+        #expect(found.warnings.map(\.name) == ["undelivered"])
+        #expect(found.description.hasPrefix("leak warnings:\n  definite orphaned-channel: "))
+        kept?.finish()
+    }
+
     @Test func aCleanTestPassesEvenWhileItsTasksAreFinishing() async throws {
         // A generous settle: the check returns as soon as the tasks are done, and a busy
         // machine (the rest of this suite runs alongside) may take a while to run them.

@@ -44,12 +44,25 @@ final class ResourceTable: Sendable {
         nextID.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
+    /// Adds a resource, noting the tracked task that creates it (the caller's).
     func register(_ resource: some TrackedResource) {
         let id = resource.resourceID
         let kind = resource.kind
+        let creator = TaskScope.currentRecord?.id ?? 0
         shards[Int(id % UInt64(ResourceTable.shardCount))].table.withLock {
-            $0[id] = WeakResource(value: resource, kind: kind)
+            $0[id] = WeakResource(value: resource, kind: kind, creator: creator)
         }
+    }
+
+    /// The tracked task that created each live resource, by resource id (0: no tracked task).
+    func creators() -> [UInt64: UInt64] {
+        var creators: [UInt64: UInt64] = [:]
+        for shard in shards {
+            shard.table.withLock { table in
+                for (id, entry) in table { creators[id] = entry.creator }
+            }
+        }
+        return creators
     }
 
     func unregister(_ id: UInt64) {
@@ -112,6 +125,8 @@ private final class ResourceShard: Sendable {
 private struct WeakResource: @unchecked Sendable {
     weak var value: (any TrackedResource)?
     let kind: ResourceKind
+    /// The tracked task that created it, or 0.
+    let creator: UInt64
 }
 
 /// The first few ids of a list, lowest first, as resource and warning lists carry them.

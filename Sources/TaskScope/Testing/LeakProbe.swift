@@ -24,7 +24,7 @@ package enum LeakProbe {
 
     /// The tracked tasks (untracked ones adopted while waiting aside) descending from the task
     /// with id `ancestor` as far as the retained records tell (every one when `nil`): the live
-    /// ones, and the ids of all, finished ones included.
+    /// ones, and the ids of all, finished ones and the ancestor itself included.
     package static func tasks(descendingFrom ancestor: UInt64?) -> (live: [TaskInfo], all: Set<UInt64>) {
         let registry = TaskScope.registry
         let records = registry.records { !$0.adopted }
@@ -42,7 +42,14 @@ package enum LeakProbe {
             return false
         }
         let ours = records.filter { descends($0.id) }
-        return (ours.filter { $0.state != .finished }.map { registry.info($0) }, Set(ours.map(\.id)))
+        var all = Set(ours.map(\.id))
+        if let ancestor { all.insert(ancestor) }
+        return (ours.filter { $0.state != .finished }.map { registry.info($0) }, all)
+    }
+
+    /// The tracked task that created each live resource, by resource id (0: none).
+    package static func resourceCreators() -> [UInt64: UInt64] {
+        TaskScope.registry.resources.creators()
     }
 
     /// The leak rules' warnings now, with the default thresholds and the environment's overrides.
