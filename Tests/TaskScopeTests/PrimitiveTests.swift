@@ -124,6 +124,34 @@ import Testing
         holder.withLock { $0 = nil }
     }
 
+    @Test func anUntrackedGroupOwnerIsAdoptedOnceForTheGroupsLife() async throws {
+        let name = "untracked-owner-\(UInt64.random(in: 0...UInt64.max))"
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        let owner = Task(name: name) {
+            await withTrackedTaskGroup(of: Int.self) { group in
+                for index in 0..<2 {
+                    group.addTask("child-of-\(name)") {
+                        for await _ in gate {}
+                        return index
+                    }
+                }
+                var sum = 0
+                while let value = await group.next() { sum += value }
+                return sum
+            }
+        }
+        try await eventually("the untracked owner shows waiting for its group") {
+            TaskScope.registry.records { $0.adopted && $0.name == name }.first?.wait?.reason == WaitReason.groupNext
+        }
+        #expect(TaskScope.registry.records { $0.adopted && $0.name == name && $0.state != .finished }.count == 1)
+        open.finish()
+        #expect(await owner.value == 1)
+        // The adoption ends with the group.
+        try await eventually("the adopted owner is gone") {
+            TaskScope.registry.records { $0.adopted && $0.name == name && $0.state != .finished }.isEmpty
+        }
+    }
+
     @Test func joinsAndGroupWaitsAreRecorded() async throws {
         let name = "joiner-\(UInt64.random(in: 0...UInt64.max))"
         let (gate, open) = AsyncStream.makeStream(of: Void.self)

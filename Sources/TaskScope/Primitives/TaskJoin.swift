@@ -25,9 +25,14 @@ extension Task where Failure == any Error {
 /// ``withTrackedTaskGroup(of:returning:isolation:body:)``.
 public struct TrackedTaskGroup<ChildTaskResult: Sendable> {
     @usableFromInline var group: TaskGroup<ChildTaskResult>
+    /// The owner's adopted record, when the owner is not tracked itself.
+    @usableFromInline let adopted: TaskRecord?
 
     @inlinable
-    init(group: TaskGroup<ChildTaskResult>) { self.group = group }
+    init(group: TaskGroup<ChildTaskResult>, adopted: TaskRecord?) {
+        self.group = group
+        self.adopted = adopted
+    }
 
     /// Adds a tracked child task named `name`; its parent is the current tracked task.
     @inlinable
@@ -46,9 +51,9 @@ public struct TrackedTaskGroup<ChildTaskResult: Sendable> {
     /// The next child result, waiting (reason `group.next`) while none is ready; `nil` when no child is left.
     @inlinable
     public mutating func next(fileID: String = #fileID, line: Int = #line) async -> ChildTaskResult? {
-        await TaskScope.recordingWait(WaitReason.groupNext, resource: 0, fileID: fileID, line: line) { _ in
-            await group.next()
-        }
+        let wait = TaskScope.beginWait(WaitReason.groupNext, on: adopted, fileID: fileID, line: line)
+        defer { TaskScope.endWait(wait) }
+        return await group.next()
     }
 
     /// Waits for every child, recorded as `group.next`.
@@ -75,7 +80,9 @@ public func withTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
     body: (inout TrackedTaskGroup<ChildTaskResult>) async -> GroupResult
 ) async -> GroupResult {
     await withTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self) { group in
-        var tracked = TrackedTaskGroup(group: group)
+        let adopted = TaskScope.adoptForGroup()
+        defer { TaskScope.endGroupAdoption(adopted) }
+        var tracked = TrackedTaskGroup(group: group, adopted: adopted)
         let result = await body(&tracked)
         while await tracked.next() != nil {}
         return result
@@ -87,9 +94,14 @@ public func withTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
 /// ``withThrowingTrackedTaskGroup(of:returning:isolation:body:)``.
 public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
     @usableFromInline var group: ThrowingTaskGroup<ChildTaskResult, any Error>
+    /// The owner's adopted record, when the owner is not tracked itself.
+    @usableFromInline let adopted: TaskRecord?
 
     @inlinable
-    init(group: ThrowingTaskGroup<ChildTaskResult, any Error>) { self.group = group }
+    init(group: ThrowingTaskGroup<ChildTaskResult, any Error>, adopted: TaskRecord?) {
+        self.group = group
+        self.adopted = adopted
+    }
 
     /// Adds a tracked child task named `name`; its parent is the current tracked task.
     @inlinable
@@ -110,9 +122,9 @@ public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
     /// - Throws: the error of the child that failed.
     @inlinable
     public mutating func next(fileID: String = #fileID, line: Int = #line) async throws -> ChildTaskResult? {
-        try await TaskScope.recordingWait(WaitReason.groupNext, resource: 0, fileID: fileID, line: line) { _ in
-            try await group.next()
-        }
+        let wait = TaskScope.beginWait(WaitReason.groupNext, on: adopted, fileID: fileID, line: line)
+        defer { TaskScope.endWait(wait) }
+        return try await group.next()
     }
 
     /// Waits for every child, recorded as `group.next`; throws the first child error.
@@ -139,7 +151,9 @@ public func withThrowingTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>
     body: (inout ThrowingTrackedTaskGroup<ChildTaskResult>) async throws -> GroupResult
 ) async throws -> GroupResult {
     try await withThrowingTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self) { group in
-        var tracked = ThrowingTrackedTaskGroup(group: group)
+        let adopted = TaskScope.adoptForGroup()
+        defer { TaskScope.endGroupAdoption(adopted) }
+        var tracked = ThrowingTrackedTaskGroup(group: group, adopted: adopted)
         let result = try await body(&tracked)
         while try await tracked.next() != nil {}
         return result

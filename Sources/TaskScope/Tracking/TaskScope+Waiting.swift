@@ -65,6 +65,30 @@ extension TaskScope {
         return OpenWait(record: adoption, token: token, adopted: true)
     }
 
+    /// Starts a wait of a task group's owner: on `adopted`, the record its group adopted
+    /// for it once (when the owner is untracked), else as any wait.
+    @usableFromInline
+    static func beginWait(_ reason: String, on adopted: TaskRecord?, fileID: String, line: Int) -> OpenWait {
+        guard let adopted else { return beginWait(reason, resource: 0, fileID: fileID, line: line) }
+        let token = registry.beginWait(adopted, reason: reason, file: fileID, line: line)
+        return OpenWait(record: adopted, token: token, adopted: false)
+    }
+
+    /// Adopts the current task for the life of a tracked task group it owns, when it is not
+    /// tracked itself: the group's waits then find their record without the process-wide
+    /// table and without a record made and dropped per `next()`.
+    @usableFromInline
+    static func adoptForGroup() -> TaskRecord? {
+        guard ownRecord == nil, !isDisabledByEnvironment else { return nil }
+        return Adoptions.shared.enter(registry, parent: currentRecord?.id ?? 0)
+    }
+
+    /// Ends an adoption of ``adoptForGroup()``.
+    @usableFromInline
+    static func endGroupAdoption(_ record: TaskRecord?) {
+        if record != nil { Adoptions.shared.leave(registry) }
+    }
+
     /// Ends a wait begun with ``beginWait(_:resource:fileID:line:)``.
     @usableFromInline
     static func endWait(_ wait: OpenWait) {
