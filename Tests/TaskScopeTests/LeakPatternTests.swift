@@ -1,3 +1,4 @@
+import Foundation
 import ScopeProtocol
 import Synchronization
 import TestSupport
@@ -206,6 +207,9 @@ import Testing
         #expect(warning.owner == Self.taskID(named: owner))
         #expect(warning.taskIDs == [try #require(Self.taskID(named: beater))])
         #expect(warning.message.contains("still armed"))
+        // When the owner went away, known from the ticker's hold on its record (so not lost to retention).
+        let since = try #require(warning.since)
+        #expect(abs(since - Date().timeIntervalSince1970) < 60)
 
         // Fixed: the owner stops the ticker before it returns, which also ends the beater's loop.
         let fixed = Self.unique("heartbeat-fixed")

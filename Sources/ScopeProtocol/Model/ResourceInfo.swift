@@ -30,6 +30,8 @@ public struct ResourceInfo: Codable, Sendable, Hashable {
     public var owner: UInt64?
     /// Whether the owner has finished.
     public var ownerFinished: Bool?
+    /// When the owner finished (seconds since 1970), when it is known.
+    public var ownerFinishedAt: Double?
     /// Channel capacity (0 for unbuffered) or semaphore permits.
     public var capacity: Int?
     /// Values buffered in a channel, or permits available in a semaphore.

@@ -54,8 +54,11 @@ struct TimerState: Sendable {
         into info: inout ResourceInfo, armed: Bool, context: ReportContext
     ) {
         info.owner = owner == 0 ? nil : owner
-        let ownerFinished = ownerRecord.map(context.hasFinished) ?? true
+        // The record is held here, so when the owner finished is known however long ago it was.
+        let finishedAt = ownerRecord.flatMap(context.finishedAt)
+        let ownerFinished = ownerRecord == nil || finishedAt != nil
         info.ownerFinished = owner == 0 ? nil : ownerFinished
+        info.ownerFinishedAt = owner == 0 ? nil : finishedAt
         info.waiting = waiterCount
         info.waitingIDs = firstIDs(waiters.keys.filter { $0 != 0 })
         info.orphaned = armed && owner != 0 && ownerFinished

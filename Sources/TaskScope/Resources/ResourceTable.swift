@@ -17,7 +17,12 @@ struct ReportContext {
 
     /// Whether the task of `record` has finished.
     func hasFinished(_ record: TaskRecord) -> Bool {
-        record.shard.state.withLock { _ in record.state == .finished }
+        finishedAt(record) != nil
+    }
+
+    /// When the task of `record` finished (wall-clock seconds), or `nil` while it runs.
+    func finishedAt(_ record: TaskRecord) -> Double? {
+        record.shard.state.withLock { _ in record.state == .finished ? wall(record.stateSince) : nil }
     }
 
     func wall(_ monotonic: UInt64) -> Double { registry.clock.wall(monotonic) }

@@ -70,14 +70,13 @@ struct LeakRules {
 
     private func timerWarnings(_ timer: ResourceInfo, registry: Registry) -> [Warning] {
         guard settings.isOn(.orphanedTimer), timer.orphaned, let owner = timer.owner else { return [] }
-        let ownerFinishedAt = registry.record(id: owner).map { registry.info($0).inState }
         let kind = timer.kind == .ticker ? "ticker" : "timer"
         return [
             Warning(
                 rule: .orphanedTimer, resource: timer.id, name: timer.name, site: timer.site,
                 reason: (timer.waiting ?? 0) > 0 ? WaitReason.timer : nil, tasks: timer.waiting ?? 0,
                 taskIDs: timer.waitingIDs ?? [], owner: owner,
-                since: ownerFinishedAt.map { registry.clock.wall(AgentClock.coarse()) - $0 },
+                since: timer.ownerFinishedAt,
                 message: "\(kind) \"\(timer.name)\" (\(timer.site)) is still armed, but its owner task \(owner) "
                     + "has finished",
                 hint: timer.kind == .ticker
