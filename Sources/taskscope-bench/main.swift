@@ -37,6 +37,13 @@ if arguments.count >= 3, arguments[1] == "--profile" {
     case "plain-spawn": await Workloads.spawnPlain(count)
     case "group": await Workloads.groupTracked(count)
     case "plain-group": await Workloads.groupPlain(count)
+    case "warnings":
+        // The rules over `count` parked tasks, stuck past a threshold of zero, ten times.
+        setenv("TASKSCOPE_STUCK_WAIT", "0", 1)
+        let parking = Parking()
+        Population.spawnTracked(count, parking: parking)
+        await Population.waitUntilParked(count, parking: parking)
+        for _ in 0..<10 { _ = TaskScope.warnings() }
     case "group-in-tracked": await Task.tracked("profile") { await Workloads.groupTracked(count) }.value
     case "pingpong": try await Workloads.pingPongTracked(count, capacity: 0)
     case "buffered-pingpong": try await Workloads.pingPongTracked(count, capacity: 1)

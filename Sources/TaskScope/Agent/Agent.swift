@@ -164,14 +164,16 @@ final class Agent: Sendable {
         return ResourceList(total: all.count, resources: Array(all[start..<end]))
     }
 
-    /// The leak warnings, evaluated now.
-    func evaluateWarnings() -> [Warning] {
-        rules.evaluate(registry: registry, samples: sampler.samples)
+    /// The leak warnings, evaluated now. A request uses the cancellations the sampler's last
+    /// evaluation saw (at most about five seconds old, and the rule waits longer than that
+    /// anyway): asking a million tasks again per request would double its cost.
+    func evaluateWarnings(observingCancellation: Bool = false) -> [Warning] {
+        rules.evaluate(registry: registry, samples: sampler.samples, observingCancellation: observingCancellation)
     }
 
-    /// Evaluates the rules and keeps the result for summaries.
+    /// Evaluates the rules, asking every task whether it was cancelled, and keeps the result for summaries.
     func refreshWarnings() {
-        let warnings = evaluateWarnings()
+        let warnings = evaluateWarnings(observingCancellation: true)
         lastWarnings.withLock { $0 = warnings }
     }
 

@@ -121,7 +121,7 @@ public enum TaskScope {
     ///
     /// Cost: a pass over resources and live tasks.
     public static func warnings() -> [Warning] {
-        if let agent = running.withLock({ $0 }) { return agent.evaluateWarnings() }
+        if let agent = running.withLock({ $0 }) { return agent.evaluateWarnings(observingCancellation: true) }
         let settings = RuleSettings().applyingEnvironment(ProcessInfo.processInfo.environment)
         return LeakRules(settings: settings).evaluate(registry: registry, samples: [])
     }
