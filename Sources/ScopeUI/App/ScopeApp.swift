@@ -110,6 +110,7 @@ public struct ScopeAppError: Error, CustomStringConvertible {
 /// What the loader should fetch, as the state last said.
 final class LoadPlan: Sendable {
     struct Plan: Equatable, Sendable {
+        var screen: Screen
         var tasks: TaskQuery
         var detail: UInt64?
         var historyLimit: Int
@@ -123,7 +124,7 @@ final class LoadPlan: Sendable {
     static func plan(for state: UIState) -> Plan {
         var detail: UInt64?
         if case .detail(let id, _)? = state.overlay { detail = id }
-        return Plan(tasks: state.taskQuery, detail: detail, historyLimit: max(120, state.width))
+        return Plan(screen: state.screen, tasks: state.taskQuery, detail: detail, historyLimit: max(120, state.width))
     }
 
     func update(_ state: UIState) {
@@ -140,6 +141,32 @@ final class LoadPlan: Sendable {
         (plan.withLock { $0 }, changed.exchange(false, ordering: .relaxed))
     }
 
+    /// What a refresh fetches: what the screen shows every time, the rest every `fullEvery`
+    /// refreshes. The aggregates (warnings, groups, resources) visit every task in the agent,
+    /// so a UI left open on a million tasks costs the host what it looks at, not all of it.
+    static func parts(for plan: Plan, refresh: Int, fullEvery: Int = 5) -> Set<Loader.Part> {
+        if refresh % fullEvery == 0 { return Set(Loader.Part.allCases) }
+        var parts: Set<Loader.Part> = [.summary, .history]
+        switch plan.screen {
+        case .overview: parts.insert(.warnings)
+        case .tasks: parts.insert(.tasks)
+        case .groups: parts.insert(.groups)
+        case .resources: parts.insert(.resources)
+        }
+        if plan.detail != nil { parts.formUnion([.tasks, .detail]) }
+        return parts
+    }
+
+    /// What a change of plan needs at once: a new screen's data, or a new page of tasks.
+    static func parts(changingFrom old: Plan?, to new: Plan) -> Set<Loader.Part> {
+        guard let old else { return Set(Loader.Part.allCases) }
+        var parts: Set<Loader.Part> = []
+        if old.screen != new.screen { parts = LoadPlan.parts(for: new, refresh: 1) }
+        if old.tasks != new.tasks || old.detail != new.detail { parts.formUnion([.tasks, .detail]) }
+        if old.historyLimit != new.historyLimit { parts.insert(.history) }
+        return parts
+    }
+
     var isChanged: Bool { changed.load(ordering: .relaxed) }
 }
 
@@ -151,14 +178,22 @@ struct Loader: Sendable {
     let refresh: Duration
     let post: @Sendable (Action) -> Void
 
+    /// One kind of data the screens show.
+    enum Part: CaseIterable, Hashable, Sendable {
+        case summary, history, tasks, detail, warnings, resources, groups
+    }
+
     func run() async {
         var connected = false
         var loadedOffline = false
+        var refreshes = 0
+        var loaded: LoadPlan.Plan?
         while !Task.isCancelled {
             if !connected {
                 do {
                     post(.connected(try await source.connect()))
                     connected = true
+                    loaded = nil
                 } catch {
                     post(.disconnected(error.description))
                     try? await Task.sleep(for: .seconds(1))
@@ -166,10 +201,22 @@ struct Loader: Sendable {
                 }
             }
             let (current, planChanged) = plan.take()
-            if !source.isOffline || !loadedOffline || planChanged {
+            // A snapshot is read once whole, then only as the plan changes; a live process is
+            // asked every refresh for what is on screen, and at once for what a key asked for.
+            let parts: Set<Part>
+            if source.isOffline {
+                parts = !loadedOffline ? Set(Part.allCases) : planChanged ? [.tasks, .detail] : []
+            } else if planChanged, loaded != nil {
+                parts = LoadPlan.parts(changingFrom: loaded, to: current)
+            } else {
+                parts = loaded == nil ? Set(Part.allCases) : LoadPlan.parts(for: current, refresh: refreshes)
+                refreshes += 1
+            }
+            if !parts.isEmpty {
                 do {
-                    try await load(current, everything: !source.isOffline || !loadedOffline || !planChanged)
+                    try await load(current, parts)
                     loadedOffline = true
+                    loaded = current
                 } catch {
                     if case .server = error {
                     } else {
@@ -186,15 +233,14 @@ struct Loader: Sendable {
         }
     }
 
-    private func load(_ plan: LoadPlan.Plan, everything: Bool) async throws(ScopeClientError) {
-        post(.tasks(try await source.tasks(plan.tasks), for: plan.tasks))
-        if let detail = plan.detail { post(.detail(try await source.task(id: detail))) }
-        guard everything else { return }
-        post(.summary(try await source.summary()))
-        post(.history(try await source.history(limit: plan.historyLimit)))
-        post(.warnings(try await source.warnings()))
-        post(.resources(try await source.resources()))
-        post(.groups(try await source.groups(GroupQuery(limit: 500))))
+    private func load(_ plan: LoadPlan.Plan, _ parts: Set<Part>) async throws(ScopeClientError) {
+        if parts.contains(.tasks) { post(.tasks(try await source.tasks(plan.tasks), for: plan.tasks)) }
+        if parts.contains(.detail), let detail = plan.detail { post(.detail(try await source.task(id: detail))) }
+        if parts.contains(.summary) { post(.summary(try await source.summary())) }
+        if parts.contains(.history) { post(.history(try await source.history(limit: plan.historyLimit))) }
+        if parts.contains(.warnings) { post(.warnings(try await source.warnings())) }
+        if parts.contains(.resources) { post(.resources(try await source.resources())) }
+        if parts.contains(.groups) { post(.groups(try await source.groups(GroupQuery(limit: 500)))) }
     }
 }
 

@@ -1,0 +1,33 @@
+import ScopeProtocol
+import Testing
+
+@testable import ScopeUI
+
+@Suite struct LoadPlanTests {
+    static func plan(_ screen: Screen, detail: UInt64? = nil, offset: Int = 0) -> LoadPlan.Plan {
+        LoadPlan.Plan(screen: screen, tasks: TaskQuery(offset: offset), detail: detail, historyLimit: 120)
+    }
+
+    @Test func eachRefreshAsksForWhatTheScreenShowsAndEveryFifthForAll() {
+        #expect(LoadPlan.parts(for: Self.plan(.overview), refresh: 0) == Set(Loader.Part.allCases))
+        #expect(LoadPlan.parts(for: Self.plan(.overview), refresh: 1) == [.summary, .history, .warnings])
+        #expect(LoadPlan.parts(for: Self.plan(.tasks), refresh: 2) == [.summary, .history, .tasks])
+        #expect(LoadPlan.parts(for: Self.plan(.groups), refresh: 3) == [.summary, .history, .groups])
+        #expect(LoadPlan.parts(for: Self.plan(.resources), refresh: 4) == [.summary, .history, .resources])
+        #expect(
+            LoadPlan.parts(for: Self.plan(.groups, detail: 7), refresh: 6) == [
+                .summary, .history, .groups, .tasks, .detail,
+            ])
+        #expect(LoadPlan.parts(for: Self.plan(.tasks), refresh: 10) == Set(Loader.Part.allCases))
+    }
+
+    @Test func aKeyGetsItsDataAtOnceAndNothingMore() {
+        // Scrolling asks for the new page only, not the aggregates over every task.
+        #expect(
+            LoadPlan.parts(changingFrom: Self.plan(.tasks), to: Self.plan(.tasks, offset: 30)) == [.tasks, .detail])
+        // A new screen gets its own data.
+        #expect(
+            LoadPlan.parts(changingFrom: Self.plan(.overview), to: Self.plan(.groups)) == [.summary, .history, .groups])
+        #expect(LoadPlan.parts(changingFrom: nil, to: Self.plan(.groups)) == Set(Loader.Part.allCases))
+    }
+}
