@@ -22,7 +22,8 @@ import Testing
 
     @Test(
         .enabled(if: geteuid() == 0, "needs root, to connect as another user"),
-        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs /usr/bin/python3"))
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs /usr/bin/python3"),
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs setpriv"))
     func anotherUserIsRefusedEvenWhenTheSocketIsLeftOpen() async throws {
         let directory = try makeTemporaryDirectory("peer")
         defer { removeTree(directory) }
