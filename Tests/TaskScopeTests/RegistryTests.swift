@@ -61,6 +61,29 @@ import Testing
         #expect(registry.counts().waiting == 0)
     }
 
+    @Test func repeatedNestedAndChangingWaitsKeepTheCountsExact() {
+        let registry = Registry()
+        let task = spawn(registry, "loop")
+        for round in 0..<3 {
+            let first = registry.beginWait(task, reason: "db.query", file: "A.swift", line: 1)
+            #expect(registry.counts().waits == ["db.query": 1], "round \(round)")
+            let inner = registry.beginWait(task, reason: "sleep", file: "A.swift", line: 2)
+            #expect(registry.counts().waits == ["sleep": 1])
+            registry.endWait(task, inner)
+            #expect(registry.info(task).wait == "db.query")
+            #expect(registry.counts().waits == ["db.query": 1])
+            registry.endWait(task, first)
+            #expect(registry.counts().waiting == 0)
+            #expect(registry.info(task).state == .active)
+            // Another place each round, then the first again: the task's remembered point changes.
+            let other = registry.beginWait(task, reason: "lock", file: "B.swift", line: round)
+            #expect(registry.info(task).waitSite == SourceSite(file: "B.swift", line: round))
+            registry.endWait(task, other)
+        }
+        #expect(registry.counts().waits == [:])
+        #expect(registry.counts().waiting == 0)
+    }
+
     @Test func anOuterWaitWhosePointWasDroppedMeanwhileIsStillCounted() {
         let registry = Registry()
         let task = spawn(registry, "n")

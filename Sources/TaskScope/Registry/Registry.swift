@@ -138,6 +138,22 @@ final class Registry: Sendable {
     func beginWait(_ record: TaskRecord, reason: String, file: String, line: Int, resource: UInt64 = 0) -> WaitToken {
         let now = AgentClock.coarse()
         return record.shard.state.withLock { shard in
+            // The common case, a wait that is not nested, builds no frame: a task at the same
+            // line as last time finds its point in its own record and touches nothing else.
+            if record.state == .active {
+                let token = WaitToken(previous: nil, previousSince: record.stateSince)
+                if let recent = record.waitPoint, recent.attached, recent.is(reason: reason, file: file, line: line) {
+                    shard.countWait(at: recent, by: 1)
+                } else {
+                    let point = shard.waitPoint(reason: reason, file: file, line: line, recent: nil)
+                    shard.countWait(at: point, by: 1)
+                    record.waitPoint = point
+                }
+                record.waitResource = resource
+                record.state = .waiting
+                record.stateSince = now
+                return token
+            }
             let token = WaitToken(previous: record.wait, previousSince: record.stateSince)
             guard record.state != .finished else { return token }
             if let previous = record.wait { shard.countWait(at: previous.point, by: -1) }
@@ -155,6 +171,12 @@ final class Registry: Sendable {
         let now = AgentClock.coarse()
         record.shard.state.withLock { shard in
             guard record.state != .finished else { return }
+            if token.previous == nil, record.state == .waiting, let current = record.waitPoint {
+                shard.countWait(at: current, by: -1)
+                record.state = .active
+                record.stateSince = now
+                return
+            }
             if let current = record.wait { shard.countWait(at: current.point, by: -1) }
             if var previous = token.previous {
                 // The enclosing wait's point may have been dropped while nobody else waited there.
