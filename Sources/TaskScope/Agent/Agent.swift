@@ -98,11 +98,11 @@ final class Agent: Sendable {
         let ruleEvery = max(1, Int((5.0 / max(configuration.sampleInterval.seconds, 0.001)).rounded()))
         let ticks = Atomic<Int>(0)
         let sampling = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            sampler.sample(registry)
+            let counts = sampler.sample(registry)
             if ticks.wrappingAdd(1, ordering: .relaxed).newValue % ruleEvery == 0 {
                 pending.agent?.refreshWarnings()
             }
-            if let agent = pending.agent, SamplerTicks.isObserved { SamplerTicks.notify(agent) }
+            if let agent = pending.agent, SamplerTicks.isObserved { SamplerTicks.notify(agent, counts: counts) }
         }
         let agent = Agent(
             registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,
@@ -180,9 +180,10 @@ final class Agent: Sendable {
     /// The warnings of the last evaluation.
     var cachedWarnings: [Warning] { lastWarnings.withLock { $0 } }
 
-    /// Live counts, with warning counts from `warnings` (the last tick's when `nil`).
-    func summary(warnings: [Warning]? = nil) -> Summary {
-        let counts = registry.counts()
+    /// Live counts, with warning counts from `warnings` (the last tick's when `nil`), from
+    /// `counts` when the caller has just taken them.
+    func summary(warnings: [Warning]? = nil, counts: Counts? = nil) -> Summary {
+        let counts = counts ?? registry.counts()
         let now = AgentClock.precise()
         return Summary(
             pid: pid, process: processName, capturedAt: registry.clock.wall(now),

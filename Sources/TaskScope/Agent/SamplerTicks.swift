@@ -32,20 +32,22 @@ package enum SamplerTicks {
 
     /// What a tick would show now; `nil` when no agent runs.
     package static func current() -> SamplerTick? {
-        TaskScope.runningAgent.map(tick(of:))
+        TaskScope.runningAgent.map { tick(of: $0) }
     }
 
-    static func tick(of agent: Agent) -> SamplerTick {
+    static func tick(of agent: Agent, counts: Counts? = nil) -> SamplerTick {
         let channels = agent.registry.resources.reports(agent.registry.reportContext()).filter { $0.kind == .channel }
-        return SamplerTick(summary: agent.summary(), warnings: agent.cachedWarnings, channels: channels)
+        return SamplerTick(
+            summary: agent.summary(counts: counts), warnings: agent.cachedWarnings, channels: channels)
     }
 
-    /// Tells every observer about the agent's latest tick: the process's agent only (the one
-    /// `TaskScope.start()` runs), not one made apart on a registry of its own.
-    static func notify(_ agent: Agent) {
+    /// Tells every observer about the agent's latest tick (made of `counts`, which the sampler
+    /// has just taken): the process's agent only (the one `TaskScope.start()` runs), not one
+    /// made apart on a registry of its own.
+    static func notify(_ agent: Agent, counts: Counts) {
         let current = observers.withLock { Array($0.values) }
         guard !current.isEmpty, TaskScope.runningAgent === agent else { return }
-        let tick = tick(of: agent)
+        let tick = tick(of: agent, counts: counts)
         for observer in current { observer(tick) }
     }
 }

@@ -19,7 +19,9 @@ final class Sampler: Sendable {
     static let siteLimit = 32
 
     /// Takes one sample of `registry`. Cost: one `Registry.counts()`, no task visited.
-    func sample(_ registry: Registry) {
+    /// Records one sample, and returns the counts it was made of.
+    @discardableResult
+    func sample(_ registry: Registry) -> Counts {
         let counts = registry.counts()
         let busiest = counts.sites.sorted { $0.value > $1.value }.prefix(Sampler.siteLimit)
         let sample = HistorySample(
@@ -30,6 +32,7 @@ final class Sampler: Sendable {
             if ring.count >= capacity { ring.removeFirst() }
             ring.append(sample)
         }
+        return counts
     }
 
     /// The samples, oldest first.
