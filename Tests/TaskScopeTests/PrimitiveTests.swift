@@ -126,30 +126,46 @@ import Testing
 
     @Test func anUntrackedGroupOwnerIsAdoptedOnceForTheGroupsLife() async throws {
         let name = "untracked-owner-\(UInt64.random(in: 0...UInt64.max))"
-        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        // Each child waits for its own gate, so the owner waits in next() twice.
+        let (first, openFirst) = AsyncStream.makeStream(of: Void.self)
+        let (second, openSecond) = AsyncStream.makeStream(of: Void.self)
+        let (tookFirst, signalTookFirst) = AsyncStream.makeStream(of: Void.self)
         let owner = Task(name: name) {
             await withTrackedTaskGroup(of: Int.self) { group in
-                for index in 0..<2 {
-                    group.addTask("child-of-\(name)") {
-                        for await _ in gate {}
-                        return index
-                    }
+                group.addTask("first-child-of-\(name)") {
+                    for await _ in first {}
+                    return 1
+                }
+                group.addTask("second-child-of-\(name)") {
+                    for await _ in second {}
+                    return 2
                 }
                 var sum = 0
-                while let value = await group.next() { sum += value }
+                while let value = await group.next() {
+                    sum += value
+                    signalTookFirst.finish()  // between its two waits
+                }
                 return sum
             }
         }
-        try await eventually("the untracked owner shows waiting for its group") {
-            TaskScope.registry.records { $0.adopted && $0.name == name }.first?.wait?.reason == WaitReason.groupNext
+        func adoptedOwner() -> TaskRecord? {
+            TaskScope.registry.records { $0.adopted && $0.name == name && $0.state != .finished }.first
         }
+        try await eventually("the untracked owner waits for its group") {
+            adoptedOwner()?.wait?.reason == WaitReason.groupNext
+        }
+        let firstWait = try #require(adoptedOwner()?.id)
+        openFirst.finish()
+        for await _ in tookFirst {}
+        // Past its first wait: any wait seen now is the second.
+        try await eventually("the owner waits again") { adoptedOwner()?.wait?.reason == WaitReason.groupNext }
+        // The same adopted record for both waits, not one made per next().
+        #expect(adoptedOwner()?.id == firstWait)
         #expect(TaskScope.registry.records { $0.adopted && $0.name == name && $0.state != .finished }.count == 1)
-        open.finish()
-        #expect(await owner.value == 1)
+        openSecond.finish()
+        #expect(await owner.value == 3)
         // The adoption ends with the group.
-        try await eventually("the adopted owner is gone") {
-            TaskScope.registry.records { $0.adopted && $0.name == name && $0.state != .finished }.isEmpty
-        }
+        try await eventually("the adopted owner is gone") { adoptedOwner() == nil }
     }
 
     @Test func joinsAndGroupWaitsAreRecorded() async throws {
