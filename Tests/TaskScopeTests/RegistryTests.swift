@@ -106,6 +106,67 @@ import Testing
         #expect(registry.counts().waiting == 0)
     }
 
+    @Test func aWaitAtAPlaceTheTableDroppedIsCountedAtItsReplacement() throws {
+        let registry = Registry()
+        let task = spawn(registry, "t")
+        registry.endWait(task, registry.beginWait(task, reason: "db.query", file: "A.swift", line: 1))
+        let remembered = try #require(task.waitPoint as WaitPoint?)
+        // Enough other places in the same shard that the table drops the unused ones,
+        // the point the task remembers included.
+        for _ in 1..<Registry.shardCount { _ = spawn(registry, "filler") }
+        let neighbour = spawn(registry, "neighbour")
+        for line in 0..<100 {
+            registry.endWait(neighbour, registry.beginWait(neighbour, reason: "r\(line)", file: "B.swift", line: line))
+        }
+        _ = registry.counts()
+        #expect(!remembered.attached)
+        let token = registry.beginWait(task, reason: "db.query", file: "A.swift", line: 1)
+        #expect(task.waitPoint !== remembered)
+        #expect(task.waitPoint?.attached == true)
+        #expect(registry.counts().waits == ["db.query": 1])
+        #expect(registry.info(task).waitSite == SourceSite(file: "A.swift", line: 1))
+        registry.endWait(task, token)
+        #expect(registry.counts().waits == [:])
+        #expect(registry.counts().waiting == 0)
+    }
+
+    /// Waits at one remembered place take no lock; the counts must stay exact while many tasks
+    /// wait there at once and the table is compacted under them.
+    @Test func concurrentWaitsKeepCountsExactWhileTheTableIsCompacted() async {
+        let registry = Registry()
+        let waiters = (0..<8).map { spawn(registry, "w\($0)") }
+        let rounds = 20_000
+        let most = await withTaskGroup(of: Int.self) { group in
+            for task in waiters {
+                group.addTask {
+                    for round in 0..<rounds {
+                        // Mostly the same place, sometimes another, so remembered points change and get dropped.
+                        let line = round % 50 == 0 ? round : 1
+                        let token = registry.beginWait(task, reason: "shared", file: "A.swift", line: line)
+                        registry.endWait(task, token)
+                    }
+                    return 0
+                }
+            }
+            group.addTask {
+                var most = 0
+                for _ in 0..<2_000 {
+                    let counts = registry.counts()
+                    most = max(most, counts.waiting)
+                    #expect(counts.waiting >= 0 && counts.waiting <= waiters.count)
+                    await Task.yield()
+                }
+                return most
+            }
+            return await group.reduce(0, max)
+        }
+        #expect(most <= waiters.count)
+        let counts = registry.counts()
+        #expect(counts.waiting == 0)
+        #expect(counts.waits == [:])
+        #expect(waiters.allSatisfy { registry.info($0).state == .active })
+    }
+
     @Test func liveTasksStayFindableWhateverOrderTheyFinishIn() {
         let registry = Registry()
         let records = (0..<500).map { spawn(registry, "t\($0)") }

@@ -21,7 +21,9 @@ extension Registry {
                     switch query.sort {
                     case .id, .name: key = record.id
                     case .age: key = record.created
-                    case .wait: key = record.state == .waiting ? now &- min(record.stateSince, now) : 0
+                    case .wait:
+                        let phase = record.phase
+                        key = phase.isWaiting ? now &- min(phase.since, now) : 0
                     }
                     matches.append((record, key))
                 }
@@ -96,7 +98,8 @@ extension Registry {
         if let site = query.spawnSite, record.spawnFile != site.file || record.spawnLine != site.line { return false }
         if let resource = query.resource, record.wait?.resource != resource { return false }
         if let minWaitNanos {
-            guard record.state == .waiting, now &- min(record.stateSince, now) >= minWaitNanos else { return false }
+            let phase = record.phase
+            guard phase.isWaiting, now &- min(phase.since, now) >= minWaitNanos else { return false }
         }
         if let needle {
             let found =

@@ -3,10 +3,11 @@ import Synchronization
 
 /// The live registry of tracked tasks.
 ///
-/// Tasks are spread over 64 shards by id, each behind its own lock; every
-/// operation on the hot path (spawn, wait begin, wait end, finish) takes one
-/// shard lock for a few field writes and never holds it across user code.
-/// Aggregation happens on the reading side.
+/// Tasks are spread over 64 shards by id, each behind its own lock. A spawn and a
+/// finish take their shard's lock for a few field writes; a task starting, and a task
+/// entering and leaving a wait at the place it waited last, take none (a few atomic
+/// stores in its own record and an atomic count at the place). No lock is ever held
+/// across user code. Aggregation happens on the reading side.
 final class Registry: Sendable {
     static let shardCount = 64
 
@@ -75,14 +76,11 @@ final class Registry: Sendable {
         }
     }
 
-    /// Marks the record as run by `task` (the current Swift task), so that its waits are
-    /// its own and its cancellation can be read.
-    func enter(_ record: TaskRecord, task: UnsafeCurrentTask?) {
-        let key = task.map(TaskScope.taskKey(of:)) ?? 0
-        record.shard.state.withLock { _ in
-            record.taskKey.store(key, ordering: .relaxed)
-            if record.state != .finished { record.runningTask = task }
-        }
+    /// Marks the record as run by the Swift task with key `taskKey` (the current task's,
+    /// see ``TaskScope/currentTaskKey()``), so that its waits are its own and its
+    /// cancellation can be read. One atomic store: no lock.
+    func enter(_ record: TaskRecord, taskKey: Int) {
+        record.taskKey.store(taskKey, ordering: .releasing)
     }
 
     /// Records an untracked task seen waiting; it counts in no total and is
@@ -101,8 +99,10 @@ final class Registry: Sendable {
     func dropAdopted(_ record: TaskRecord) {
         record.shard.state.withLock { shard in
             guard shard.removeLive(record) else { return }
-            if let wait = record.wait { shard.countWait(at: wait.point, by: -1) }
-            record.state = .active
+            let phase = record.phase
+            if phase.isWaiting { record.waitPoint?.leave() }
+            record.enclosingWaits = nil
+            record.setPhase(.active, since: phase.since)
         }
     }
 
@@ -115,13 +115,12 @@ final class Registry: Sendable {
         record.shard.state.withLock { shard in
             guard shard.removeLive(record) else { return }
             if wasCancelled, record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
-            if let wait = record.wait { shard.countWait(at: wait.point, by: -1) }
+            if record.phase.isWaiting { record.waitPoint?.leave() }
+            record.enclosingWaits = nil
             record.spawnPoint.live -= 1
-            record.runningTask = nil
-            record.state = .finished
+            record.setPhase(.finished, since: now)
             record.outcome = outcome
             record.errorType = errorType
-            record.stateSince = now
             switch outcome {
             case .completed: shard.completed &+= 1
             case .cancelled: shard.cancelled &+= 1
@@ -134,63 +133,62 @@ final class Registry: Sendable {
         }
     }
 
-    /// Puts the task into a labelled wait and returns what it replaced.
+    /// Puts the task into a labelled wait and says how to end it. Call from the task
+    /// itself (the only writer of its waits).
+    ///
+    /// The common case, a wait that is not nested at the same place as the task's last
+    /// one, takes no lock: it counts itself in at the remembered point (an atomic
+    /// increment) and stores the record's phase. Anything else takes the shard lock.
     func beginWait(_ record: TaskRecord, reason: String, file: String, line: Int, resource: UInt64 = 0) -> WaitToken {
         let now = AgentClock.coarse()
+        if record.phase.isActive, let recent = record.recentPoint,
+            recent._withUnsafeGuaranteedRef({ $0.is(reason: reason, file: file, line: line) && $0.enter() })
+        {
+            record.resourceWord.store(resource, ordering: .relaxed)
+            record.setPhase(.waiting, since: now)
+            return .flat
+        }
         return record.shard.state.withLock { shard in
-            // The common case, a wait that is not nested, builds no frame: a task at the same
-            // line as last time finds its point in its own record and touches nothing else.
-            if record.state == .active {
-                let token = WaitToken(previous: nil, previousSince: record.stateSince)
-                // The check of the remembered point is written out here rather than passed to
-                // `waitPoint(…recent:)`: handing the optional over costs a retain and a release,
-                // about a fifth of a wait (measured with `taskscope-bench --profile wait`).
-                if let recent = record.waitPoint, recent.attached, recent.is(reason: reason, file: file, line: line) {
-                    shard.countWait(at: recent, by: 1)
-                } else {
-                    let point = shard.waitPoint(reason: reason, file: file, line: line, recent: nil)
-                    shard.countWait(at: point, by: 1)
-                    record.waitPoint = point
-                }
-                record.waitResource = resource
-                record.state = .waiting
-                record.stateSince = now
-                return token
+            let phase = record.phase
+            if phase.isFinished { return .unrecorded }
+            var token = WaitToken.flat
+            if phase.isWaiting, let current = record.waitPoint {
+                let enclosing = EnclosingWait(
+                    frame: WaitFrame(point: current, resource: record.waitResource), since: phase.since)
+                record.enclosingWaits = (record.enclosingWaits ?? []) + [enclosing]
+                current.leave()
+                token = .nested
             }
-            let token = WaitToken(previous: record.wait, previousSince: record.stateSince)
-            guard record.state != .finished else { return token }
-            if let previous = record.wait { shard.countWait(at: previous.point, by: -1) }
             let point = shard.waitPoint(reason: reason, file: file, line: line, recent: record.waitPoint)
-            shard.countWait(at: point, by: 1)
-            record.setWait(WaitFrame(point: point, resource: resource))
-            record.state = .waiting
-            record.stateSince = now
+            let counted = shard.enterWait(at: point)
+            if record.waitPoint !== counted { record.waitPoint = counted }
+            record.resourceWord.store(resource, ordering: .relaxed)
+            record.setPhase(.waiting, since: now)
             return token
         }
     }
 
-    /// Ends the wait begun with `token`, restoring any enclosing wait.
+    /// Ends the wait begun with `token`, restoring any enclosing wait. Call from the task itself.
     func endWait(_ record: TaskRecord, _ token: WaitToken) {
-        let now = AgentClock.coarse()
-        record.shard.state.withLock { shard in
-            guard record.state != .finished else { return }
-            if token.previous == nil, record.state == .waiting, let current = record.waitPoint {
-                shard.countWait(at: current, by: -1)
-                record.state = .active
-                record.stateSince = now
-                return
-            }
-            if let current = record.wait { shard.countWait(at: current.point, by: -1) }
-            if var previous = token.previous {
+        switch token {
+        case .unrecorded:
+            return
+        case .flat:
+            let now = AgentClock.coarse()
+            // A finished record was counted out when it finished.
+            guard record.phase.isWaiting, let point = record.recentPoint else { return }
+            record.setPhase(.active, since: now)
+            point._withUnsafeGuaranteedRef { $0.leave() }
+        case .nested:
+            record.shard.state.withLock { shard in
+                guard record.phase.isWaiting, let enclosing = record.enclosingWaits?.popLast() else { return }
+                if record.enclosingWaits?.isEmpty == true { record.enclosingWaits = nil }
+                record.waitPoint?.leave()
                 // The enclosing wait's point may have been dropped while nobody else waited there.
-                previous.point = shard.attachedPoint(previous.point)
-                shard.countWait(at: previous.point, by: 1)
-                record.setWait(previous)
-                record.state = .waiting
-                record.stateSince = token.previousSince
-            } else {
-                record.state = .active
-                record.stateSince = now
+                let point = shard.enterWait(at: enclosing.frame.point)
+                record.waitPoint = point
+                record.resourceWord.store(enclosing.frame.resource, ordering: .relaxed)
+                record.setPhase(.waiting, since: enclosing.since)
             }
         }
     }
@@ -214,15 +212,17 @@ final class Registry: Sendable {
             shard.state.withLock { state in
                 state.pruneFinished(finishedBefore: cutoff)
                 counts.live += state.live.count
-                counts.waiting += state.waiting
                 counts.finished += state.finished.count
                 counts.totals.spawned &+= state.spawned
                 counts.totals.completed &+= state.completed
                 counts.totals.cancelled &+= state.cancelled
                 counts.totals.failed &+= state.failed
                 state.compactPoints()
-                for point in state.waitPoints.values where point.waiting != 0 {
-                    counts.waits[point.reason, default: 0] += point.waiting
+                for point in state.waitPoints.values {
+                    let waiting = point.waiting
+                    guard waiting != 0 else { continue }
+                    counts.waiting += waiting
+                    counts.waits[point.reason, default: 0] += waiting
                 }
                 for point in state.spawnPoints.values where point.live != 0 {
                     counts.sites[point.key, default: 0] += point.live

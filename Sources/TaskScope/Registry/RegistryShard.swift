@@ -22,7 +22,6 @@ struct ShardState: Sendable {
     /// Finished tasks, oldest first, at most `finishedCapacity`.
     var finished: CircularBuffer<TaskRecord>
     var finishedCapacity: Int
-    var waiting = 0
     /// Where this shard's tasks wait, each counting its waiters.
     private(set) var waitPoints: [WaitPointKey: WaitPoint] = [:]
     /// Where this shard's tasks were spawned, each counting its live tasks (adopted tasks aside).
@@ -86,23 +85,26 @@ struct ShardState: Sendable {
         return point
     }
 
-    /// The same place as `point`, in the table: `point` itself unless it was dropped while empty.
-    mutating func attachedPoint(_ point: WaitPoint) -> WaitPoint {
-        point.attached ? point : waitPoint(reason: point.reason, file: point.file, line: point.line, recent: nil)
+    /// Counts a waiter in at the same place as `point`, in the table: at `point` itself unless
+    /// it was dropped while empty. Returns the point counted at.
+    mutating func enterWait(at point: WaitPoint) -> WaitPoint {
+        if point.enter() { return point }
+        let attached = waitPoint(reason: point.reason, file: point.file, line: point.line, recent: nil)
+        // Only the lock holder detaches points, so an attached one takes the waiter.
+        _ = attached.enter()
+        return attached
     }
 
-    /// Counts a task starting or ending a wait at `point`.
-    mutating func countWait(at point: WaitPoint, by delta: Int) {
-        waiting += delta
-        point.waiting += delta
+    /// Tasks waiting in this shard: the sum over its points.
+    var waiting: Int {
+        waitPoints.values.reduce(0) { $0 + $1.waiting }
     }
 
     /// Drops the points nobody waits at or spawns from any more, once there are many, so
     /// the tables stay bounded by the places in use. Points in use are never dropped.
     mutating func compactPoints() {
         if waitPoints.count > 64 {
-            for (key, point) in waitPoints where point.waiting == 0 {
-                point.attached = false
+            for (key, point) in waitPoints where point.detachIfUnused() {
                 waitPoints[key] = nil
             }
         }

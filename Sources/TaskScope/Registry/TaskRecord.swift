@@ -3,9 +3,9 @@ import Synchronization
 
 /// One tracked task, as the registry keeps it.
 ///
-/// The immutable fields are set at spawn. The mutable ones are only read or
-/// written while holding the lock of `shard`, so a state change costs one
-/// uncontended lock and no allocation.
+/// The immutable fields are set at spawn. A task's own waits change its phase and
+/// resource without a lock (only the task itself writes them, and readers load each
+/// as one word); everything else changes under the lock of `shard`, which readers hold.
 @usableFromInline
 final class TaskRecord: @unchecked Sendable {
     let id: UInt64
@@ -17,37 +17,45 @@ final class TaskRecord: @unchecked Sendable {
     /// Monotonic nanoseconds at spawn.
     let created: UInt64
     let shard: RegistryShard
-    /// The identity of the Swift task running this record, set when it starts. Task-locals
-    /// are inherited by child tasks, so the record in a task-local is only this task's own
-    /// when the identities match.
+    /// The address of the Swift task running this record, set when it starts (0 before).
+    /// Task-locals are inherited by child tasks, so the record in a task-local is only this
+    /// task's own when the addresses match. It also reads the task's cancellation while the
+    /// record is live: the task outlives its record's finish, which takes the shard lock, so
+    /// a reader holding that lock and seeing the record unfinished sees a living task. Read
+    /// when asked, this replaces a cancellation handler in every tracked task, which cost a
+    /// spawn about 170 ns (a status record added and removed under the task's lock).
     let taskKey = Atomic<Int>(0)
+    /// The state and the monotonic nanoseconds when it began, in one word (see ``TaskPhase``),
+    /// so that a reader sees both from the same moment.
+    let phaseWord: Atomic<UInt64>
+    /// The resource of the current wait, or 0.
+    let resourceWord = Atomic<UInt64>(0)
     // The fields below are declared in an order that packs them: a million records are
     // a million times any padding.
     /// An untracked task seen waiting on a tracked primitive: shown only while it waits.
     let adopted: Bool
 
     // Guarded by `shard`'s lock.
-    var state: TaskState = .active
     var outcome: TaskOutcome?
     /// Its place in its shard's live list while it is live (which fits in the padding here).
     var liveIndex: UInt32 = 0
     /// The type of the error a failed task threw, boxed: few tasks fail, and every record
     /// would otherwise carry the room for a string.
     private var failure: ErrorTypeBox?
-    /// The point of the current wait while `state` is `.waiting`; after it, the point of
-    /// the last one, where most tasks wait again (and find it here without hashing).
-    var waitPoint: WaitPoint?
-    /// The resource of the current wait, or 0.
-    var waitResource: UInt64 = 0
-    /// Monotonic nanoseconds when the current state (or current wait) began.
-    var stateSince: UInt64
+    /// The point of the current wait while waiting; after it, the point of the last one,
+    /// where most tasks wait again (and find it here without hashing). Written only by the
+    /// task itself and under the shard lock; read by the task itself, or under the lock.
+    var waitPoint: WaitPoint? {
+        didSet { recentPoint = waitPoint.map(Unmanaged.passUnretained) }
+    }
+    /// `waitPoint`, unretained, for the task's own waits: reading the strong reference costs
+    /// a retain and a release, a fifth of a wait. `waitPoint` keeps it alive, and only the
+    /// task itself replaces it. (This fits in what malloc rounds a record up to anyway.)
+    private(set) var recentPoint: Unmanaged<WaitPoint>?
+    /// The waits that nested ones replaced, innermost last (rare; written like `waitPoint`).
+    var enclosingWaits: [EnclosingWait]?
     /// Monotonic nanoseconds when the task's cancellation was first seen, or 0.
     var cancelledAt: UInt64 = 0
-    /// The Swift task running this record, from its start to its finish: a strong
-    /// reference, like a `Task` handle, whose `isCancelled` may be read from any thread.
-    /// Reading it when asked replaces a cancellation handler in every tracked task, which
-    /// cost a spawn about 170 ns (a status record added and removed under the task's lock).
-    var runningTask: UnsafeCurrentTask?
 
     init(
         id: UInt64, name: String, parentID: UInt64, spawnPoint: SpawnPoint, created: UInt64, shard: RegistryShard,
@@ -58,7 +66,7 @@ final class TaskRecord: @unchecked Sendable {
         self.parentID = parentID
         self.spawnPoint = spawnPoint
         self.created = created
-        self.stateSince = created
+        self.phaseWord = Atomic(TaskPhase(.active, since: created).word)
         self.shard = shard
         self.adopted = adopted
     }
@@ -74,18 +82,39 @@ final class TaskRecord: @unchecked Sendable {
     }
 
     /// Asks the running task itself; false before it starts. Call with `shard`'s lock held.
-    var taskIsCancelled: Bool { runningTask?.isCancelled ?? false }
-
-    /// The current wait, while there is one.
-    var wait: WaitFrame? {
-        guard state == .waiting, let waitPoint else { return nil }
-        return WaitFrame(point: waitPoint, resource: waitResource)
+    var taskIsCancelled: Bool {
+        let key = taskKey.load(ordering: .relaxed)
+        guard key != 0, MemoryLayout<UnsafeCurrentTask>.size == MemoryLayout<Int>.size else { return false }
+        return unsafeBitCast(key, to: UnsafeCurrentTask.self).isCancelled
     }
 
-    /// Enters `frame` as the current wait (the caller sets `state`).
-    func setWait(_ frame: WaitFrame) {
-        if waitPoint !== frame.point { waitPoint = frame.point }
-        waitResource = frame.resource
+    /// The state and when it began, from one moment.
+    @inline(__always)
+    var phase: TaskPhase { TaskPhase(word: phaseWord.load(ordering: .acquiring)) }
+
+    /// Enters a state beginning at `since`.
+    @inline(__always)
+    func setPhase(_ state: TaskState, since: UInt64) {
+        phaseWord.store(TaskPhase(state, since: since).word, ordering: .releasing)
+    }
+
+    var state: TaskState { phase.state }
+
+    /// Monotonic nanoseconds when the current state (or current wait) began.
+    var stateSince: UInt64 {
+        get { phase.since }
+        set { setPhase(phase.state, since: newValue) }
+    }
+
+    var waitResource: UInt64 { resourceWord.load(ordering: .relaxed) }
+
+    /// The current wait, while there is one.
+    var wait: WaitFrame? { wait(in: phase) }
+
+    /// The wait of `phase` (read from this record), if it is one.
+    func wait(in phase: TaskPhase) -> WaitFrame? {
+        guard phase.isWaiting, let waitPoint else { return nil }
+        return WaitFrame(point: waitPoint, resource: waitResource)
     }
 
     var errorType: String? {
@@ -100,11 +129,13 @@ final class TaskRecord: @unchecked Sendable {
 
     /// The record as the wire shows it. Call with `shard`'s lock held.
     func info(clock: AgentClock, now: UInt64) -> TaskInfo {
-        TaskInfo(
+        let phase = self.phase
+        let wait = wait(in: phase)
+        return TaskInfo(
             id: id,
             name: name,
             parent: parentID == 0 ? nil : parentID,
-            state: state,
+            state: phase.state,
             outcome: outcome,
             error: errorType,
             wait: wait?.reason,
@@ -112,7 +143,7 @@ final class TaskRecord: @unchecked Sendable {
             spawnSite: SourceSite(
                 file: spawnFile, line: spawnLine, function: spawnFunction.isEmpty ? nil : spawnFunction),
             created: milliseconds(clock.wall(created)),
-            inState: milliseconds(AgentClock.seconds(from: stateSince, to: now)),
+            inState: milliseconds(AgentClock.seconds(from: phase.since, to: now)),
             cancelled: observeCancellation(now: now),
             resource: wait.flatMap { $0.resource == 0 ? nil : $0.resource },
             adopted: adopted ? true : nil
@@ -145,14 +176,59 @@ struct SiteKey: Hashable, Sendable, CustomStringConvertible {
     var description: String { "\(file):\(line)" }
 }
 
-/// What a wait replaced, so that ending it restores an enclosing wait.
-struct WaitToken: Sendable {
-    var previous: WaitFrame?
-    var previousSince: UInt64
+/// A wait that a nested one replaced, restored when the nested one ends.
+struct EnclosingWait: Sendable {
+    var frame: WaitFrame
+    var since: UInt64
+}
+
+/// A task's state and the monotonic nanoseconds when it began, packed in one word: the
+/// state in the low two bits (nanoseconds since boot need 62 bits for 146 years).
+struct TaskPhase: Sendable, Equatable {
+    var word: UInt64
+
+    @inline(__always)
+    init(word: UInt64) { self.word = word }
+
+    @inline(__always)
+    init(_ state: TaskState, since: UInt64) {
+        let code: UInt64
+        switch state {
+        case .active: code = 0
+        case .waiting: code = 1
+        case .finished: code = 2
+        }
+        word = since << 2 | code
+    }
+
+    var state: TaskState {
+        switch word & 3 {
+        case 0: .active
+        case 1: .waiting
+        default: .finished
+        }
+    }
+
+    @inline(__always) var isActive: Bool { word & 3 == 0 }
+    @inline(__always) var isWaiting: Bool { word & 3 == 1 }
+    @inline(__always) var isFinished: Bool { word & 3 == 2 }
+
+    var since: UInt64 { word >> 2 }
 }
 
 /// The error type of a failed task.
 final class ErrorTypeBox: Sendable {
     let typeName: String
     init(_ typeName: String) { self.typeName = typeName }
+}
+
+/// How a wait began, which says how to end it.
+@usableFromInline
+enum WaitToken: UInt8, Sendable {
+    /// Not recorded: the record had finished.
+    case unrecorded
+    /// Began from the active state: ending it makes the task active again.
+    case flat
+    /// Replaced an enclosing wait, which ending it restores.
+    case nested
 }

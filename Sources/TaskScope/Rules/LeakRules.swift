@@ -171,8 +171,9 @@ struct LeakRules {
             shard.state.withLock { state in
                 for record in state.live {
                     // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
-                    if stuckOn, record.state == .waiting, let point = record.waitPoint {
-                        let waited = now &- min(record.stateSince, now)
+                    let phase = record.phase
+                    if stuckOn, phase.isWaiting, let point = record.waitPoint {
+                        let waited = now &- min(phase.since, now)
                         let resource = record.waitResource
                         if waited >= stuckAfter, resource == 0 || !(resources[resource]?.orphaned ?? false) {
                             stuckAtPoint[ObjectIdentifier(point), default: (point, Group())].group

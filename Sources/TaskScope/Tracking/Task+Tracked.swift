@@ -87,9 +87,7 @@ extension TaskScope {
     /// Marks the record as run by the current Swift task.
     @usableFromInline
     static func enter(_ record: TaskRecord) {
-        withUnsafeCurrentTask { task in
-            registry.enter(record, task: task)
-        }
+        registry.enter(record, taskKey: currentTaskKey())
     }
 
     /// Finishes a record whose operation returned.
