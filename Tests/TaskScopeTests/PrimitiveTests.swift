@@ -168,6 +168,29 @@ import Testing
         try await eventually("the adopted owner is gone") { adoptedOwner() == nil }
     }
 
+    @Test func theChildrenLeftAtTheEndOfAGroupAreAwaitedAsOneWaitAtTheCallersLine() async throws {
+        let name = "drainer-\(UInt64.random(in: 0...UInt64.max))"
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        let drainLine = #line + 2
+        let owner = Task.tracked(name) {
+            await withTrackedTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 {
+                    group.addTask("drained-child-\(name)") { for await _ in gate {} }
+                }
+            }
+        }
+        try await eventually("the owner waits for the children it left") {
+            waitReason(of: name) == WaitReason.groupNext
+        }
+        let record = try #require(TaskScope.registry.records { $0.name == name }.first)
+        let info = TaskScope.registry.info(record)
+        #expect(info.waitSite == SourceSite(file: #fileID, line: drainLine))
+        open.finish()
+        await owner.value
+        #expect(TaskScope.registry.info(record).state == .finished)
+        #expect(TaskScope.registry.records { $0.name == "drained-child-\(name)" && $0.state != .finished }.isEmpty)
+    }
+
     @Test func joinsAndGroupWaitsAreRecorded() async throws {
         let name = "joiner-\(UInt64.random(in: 0...UInt64.max))"
         let (gate, open) = AsyncStream.makeStream(of: Void.self)

@@ -196,6 +196,23 @@ import Testing
         #expect(registry.counts().sites == [SiteKey(file: "B.swift", line: 7): 1])
     }
 
+    @Test func spawnSitesBeyondTheLimitShareOnePointSoTheTableStaysBounded() {
+        let registry = Registry()
+        let extra = 2
+        let sites = SpawnPoint.limitPerShard + extra
+        // Consecutive ids go round the shards, so every shard sees every line once.
+        for index in 0..<(sites * Registry.shardCount) {
+            _ = registry.spawn(
+                name: "t", parentID: 0, file: "Generated.swift", line: index / Registry.shardCount, function: "f")
+        }
+        let counts = registry.counts()
+        #expect(counts.sites[SiteKey(file: SpawnPoint.otherSites, line: 0)] == extra * Registry.shardCount)
+        #expect(counts.sites[SiteKey(file: "Generated.swift", line: 0)] == Registry.shardCount)
+        #expect(counts.sites[SiteKey(file: "Generated.swift", line: sites - 1)] == nil)
+        #expect(
+            registry.shards.allSatisfy { $0.state.withLock { $0.spawnPoints.count } == SpawnPoint.limitPerShard + 1 })
+    }
+
     @Test func finishingRecordsTheOutcomeAndKeepsTotals() {
         let registry = Registry()
         let done = spawn(registry, "done")

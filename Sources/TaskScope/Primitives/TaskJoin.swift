@@ -27,11 +27,15 @@ public struct TrackedTaskGroup<ChildTaskResult: Sendable> {
     @usableFromInline var group: TaskGroup<ChildTaskResult>
     /// The owner's adopted record, when the owner is not tracked itself.
     @usableFromInline let adopted: TaskRecord?
+    /// The id of the children's parent (the owner's tracked task or nearest tracked ancestor),
+    /// looked up once for the group rather than per child.
+    @usableFromInline let parentID: UInt64
 
     @inlinable
-    init(group: TaskGroup<ChildTaskResult>, adopted: TaskRecord?) {
+    init(group: TaskGroup<ChildTaskResult>, adopted: TaskRecord?, parentID: UInt64) {
         self.group = group
         self.adopted = adopted
+        self.parentID = parentID
     }
 
     /// Adds a tracked child task named `name`; its parent is the current tracked task.
@@ -41,7 +45,10 @@ public struct TrackedTaskGroup<ChildTaskResult: Sendable> {
         function: String = #function,
         operation: sending @escaping @isolated(any) () async -> ChildTaskResult
     ) {
-        guard let record = TaskScope.recordSpawn(name: name, fileID: fileID, line: line, function: function) else {
+        guard
+            let record = TaskScope.recordSpawn(
+                name: name, parentID: parentID, fileID: fileID, line: line, function: function)
+        else {
             group.addTask(priority: priority, operation: operation)
             return
         }
@@ -56,10 +63,12 @@ public struct TrackedTaskGroup<ChildTaskResult: Sendable> {
         return await group.next()
     }
 
-    /// Waits for every child, recorded as `group.next`.
+    /// Waits for every child, recorded as one wait with reason `group.next`.
     @inlinable
     public mutating func waitForAll(fileID: String = #fileID, line: Int = #line) async {
-        while await next(fileID: fileID, line: line) != nil {}
+        let wait = TaskScope.beginWait(WaitReason.groupNext, on: adopted, fileID: fileID, line: line)
+        defer { TaskScope.endWait(wait) }
+        await group.waitForAll()
     }
 
     /// Cancels every child.
@@ -77,14 +86,17 @@ public func withTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
     of childTaskResultType: ChildTaskResult.Type,
     returning returnType: GroupResult.Type = GroupResult.self,
     isolation: isolated (any Actor)? = #isolation,
+    fileID: String = #fileID,
+    line: Int = #line,
     body: (inout TrackedTaskGroup<ChildTaskResult>) async -> GroupResult
 ) async -> GroupResult {
     await withTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self) { group in
         let adopted = TaskScope.adoptForGroup()
         defer { TaskScope.endGroupAdoption(adopted) }
-        var tracked = TrackedTaskGroup(group: group, adopted: adopted)
+        var tracked = TrackedTaskGroup(group: group, adopted: adopted, parentID: TaskScope.currentParentID)
         let result = await body(&tracked)
-        while await tracked.next() != nil {}
+        // The children left are awaited as one wait at the caller's line, not one per child.
+        await tracked.waitForAll(fileID: fileID, line: line)
         return result
     }
 }
@@ -96,11 +108,14 @@ public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
     @usableFromInline var group: ThrowingTaskGroup<ChildTaskResult, any Error>
     /// The owner's adopted record, when the owner is not tracked itself.
     @usableFromInline let adopted: TaskRecord?
+    /// The id of the children's parent, looked up once for the group (see `TrackedTaskGroup`).
+    @usableFromInline let parentID: UInt64
 
     @inlinable
-    init(group: ThrowingTaskGroup<ChildTaskResult, any Error>, adopted: TaskRecord?) {
+    init(group: ThrowingTaskGroup<ChildTaskResult, any Error>, adopted: TaskRecord?, parentID: UInt64) {
         self.group = group
         self.adopted = adopted
+        self.parentID = parentID
     }
 
     /// Adds a tracked child task named `name`; its parent is the current tracked task.
@@ -110,7 +125,10 @@ public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
         function: String = #function,
         operation: sending @escaping @isolated(any) () async throws -> ChildTaskResult
     ) {
-        guard let record = TaskScope.recordSpawn(name: name, fileID: fileID, line: line, function: function) else {
+        guard
+            let record = TaskScope.recordSpawn(
+                name: name, parentID: parentID, fileID: fileID, line: line, function: function)
+        else {
             group.addTask(priority: priority, operation: operation)
             return
         }
@@ -127,10 +145,13 @@ public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
         return try await group.next()
     }
 
-    /// Waits for every child, recorded as `group.next`; throws the first child error.
+    /// Waits for every child, recorded as one wait with reason `group.next`; throws the first
+    /// child error.
     @inlinable
     public mutating func waitForAll(fileID: String = #fileID, line: Int = #line) async throws {
-        while try await next(fileID: fileID, line: line) != nil {}
+        let wait = TaskScope.beginWait(WaitReason.groupNext, on: adopted, fileID: fileID, line: line)
+        defer { TaskScope.endWait(wait) }
+        try await group.waitForAll()
     }
 
     /// Cancels every child.
@@ -148,14 +169,17 @@ public func withThrowingTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>
     of childTaskResultType: ChildTaskResult.Type,
     returning returnType: GroupResult.Type = GroupResult.self,
     isolation: isolated (any Actor)? = #isolation,
+    fileID: String = #fileID,
+    line: Int = #line,
     body: (inout ThrowingTrackedTaskGroup<ChildTaskResult>) async throws -> GroupResult
 ) async throws -> GroupResult {
     try await withThrowingTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self) { group in
         let adopted = TaskScope.adoptForGroup()
         defer { TaskScope.endGroupAdoption(adopted) }
-        var tracked = ThrowingTrackedTaskGroup(group: group, adopted: adopted)
+        var tracked = ThrowingTrackedTaskGroup(group: group, adopted: adopted, parentID: TaskScope.currentParentID)
         let result = try await body(&tracked)
-        while try await tracked.next() != nil {}
+        // The children left are awaited as one wait at the caller's line, not one per child.
+        try await tracked.waitForAll(fileID: fileID, line: line)
         return result
     }
 }

@@ -61,19 +61,27 @@ final class Registry: Sendable {
 
     /// Records a new task and returns its record. Cost: one atomic increment,
     /// one allocation, one shard lock.
+    ///
+    /// A spawn also drops the shard's oldest finished tasks beyond the retention, and frees
+    /// them after the lock: records are freed on the thread that allocates them (usually),
+    /// and never under the lock. Freeing them where they finish made the finishing thread
+    /// wait on the spawning thread's malloc arena while holding the shard lock, which then
+    /// stalled the spawner (a task group adding children as they finish, seen with perf).
     func spawn(name: String, parentID: UInt64, file: String, line: Int, function: String) -> TaskRecord {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let shard = shards[Int(id % UInt64(Registry.shardCount))]
         let created = AgentClock.coarse()
-        return shard.state.withLock { state in
+        let (record, evicted) = shard.state.withLock { state in
             let point = state.spawnPoint(file: file, line: line, function: function)
             let record = TaskRecord(
                 id: id, name: name, parentID: parentID, spawnPoint: point, created: created, shard: shard)
             point.live += 1
             state.addLive(record)
             state.spawned &+= 1
-            return record
+            return (record, state.takeOldestBeyondCapacity())
         }
+        withExtendedLifetime(evicted) {}
+        return record
     }
 
     /// Marks the record as run by the Swift task with key `taskKey` (the current task's,
@@ -111,7 +119,6 @@ final class Registry: Sendable {
     /// the task lives, and can no longer be once it has ended).
     func finish(_ record: TaskRecord, outcome: TaskOutcome, errorType: String? = nil, wasCancelled: Bool = false) {
         let now = AgentClock.coarse()
-        let cutoff = finishedCutoff(now: now)
         record.shard.state.withLock { shard in
             guard shard.removeLive(record) else { return }
             if wasCancelled, record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
@@ -126,10 +133,11 @@ final class Registry: Sendable {
             case .cancelled: shard.cancelled &+= 1
             case .failed: shard.failed &+= 1
             }
+            // Pruned to the retention by spawns and readers, not here (see `spawn`): until
+            // then the ring holds at most the shard's tasks that were live anyway.
             if shard.finishedCapacity > 0 {
                 shard.finished.append(record)
             }
-            shard.pruneFinished(finishedBefore: cutoff)
         }
     }
 

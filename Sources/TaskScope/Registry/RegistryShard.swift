@@ -61,15 +61,25 @@ struct ShardState: Sendable {
 
     /// The point for a spawn at `file`:`line`: the last one used when it matches (a loop
     /// spawning from one line), else from the table.
+    ///
+    /// Spawn points are never dropped: records refer to them unretained (a retain and a
+    /// release per task on a point every spawn shares cost more than the rest of the
+    /// bookkeeping), and there are only as many as lines that spawn tasks. Should a
+    /// program invent sites without end (a computed `fileID:`), those past
+    /// ``SpawnPoint/limitPerShard`` share one point, so the table stays bounded.
     mutating func spawnPoint(file: String, line: Int, function: String) -> SpawnPoint {
-        if let last = lastSpawnPoint, last.attached, last.is(file: file, line: line) { return last }
+        if let last = lastSpawnPoint, last.is(file: file, line: line) { return last }
         let key = SiteKey(file: file, line: line)
         let point: SpawnPoint
         if let known = spawnPoints[key] {
             point = known
-        } else {
+        } else if spawnPoints.count < SpawnPoint.limitPerShard {
             point = SpawnPoint(file: file, line: line, function: function)
             spawnPoints[key] = point
+        } else {
+            let other = SiteKey(file: SpawnPoint.otherSites, line: 0)
+            point = spawnPoints[other] ?? SpawnPoint(file: SpawnPoint.otherSites, line: 0, function: "")
+            spawnPoints[other] = point
         }
         lastSpawnPoint = point
         return point
@@ -100,20 +110,25 @@ struct ShardState: Sendable {
         waitPoints.values.reduce(0) { $0 + $1.waiting }
     }
 
-    /// Drops the points nobody waits at or spawns from any more, once there are many, so
-    /// the tables stay bounded by the places in use. Points in use are never dropped.
+    /// Drops the wait points nobody waits at any more, once there are many, so the table
+    /// stays bounded by the places in use (reasons can be made up at run time). Points in
+    /// use are never dropped.
     mutating func compactPoints() {
         if waitPoints.count > 64 {
             for (key, point) in waitPoints where point.detachIfUnused() {
                 waitPoints[key] = nil
             }
         }
-        if spawnPoints.count > 256 {
-            for (key, point) in spawnPoints where point.live == 0 {
-                point.attached = false
-                spawnPoints[key] = nil
-            }
-        }
+    }
+
+    /// Takes out up to two of the oldest finished tasks beyond the capacity, for the caller
+    /// to free after the lock. Two per spawn drain what a burst of finishes left, since
+    /// every finish follows a spawn.
+    mutating func takeOldestBeyondCapacity() -> (TaskRecord?, TaskRecord?) {
+        guard finished.count > finishedCapacity else { return (nil, nil) }
+        let first = finished.removeFirst()
+        guard finished.count > finishedCapacity else { return (first, nil) }
+        return (first, finished.removeFirst())
     }
 
     /// Drops finished tasks beyond the capacity or that finished before `cutoff`.

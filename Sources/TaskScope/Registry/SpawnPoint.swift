@@ -10,9 +10,6 @@ final class SpawnPoint: @unchecked Sendable {
     let function: String
     /// Live tasks spawned here; guarded by the owning shard's lock.
     var live = 0
-    /// Whether the shard's table still holds this point (guarded by its lock); a
-    /// point dropped while empty must not be counted into again.
-    var attached = true
 
     init(file: String, line: Int, function: String) {
         self.file = file
@@ -28,6 +25,12 @@ final class SpawnPoint: @unchecked Sendable {
     func `is`(file: String, line: Int) -> Bool {
         self.line == line && self.file == file
     }
+
+    /// How many spawn sites a shard tells apart; beyond, they share the point of `otherSites`.
+    static let limitPerShard = 4_096
+
+    /// The file name of the point shared by sites beyond ``limitPerShard``.
+    static let otherSites = "(other sites)"
 
     /// The point of tasks adopted while waiting, which were spawned untracked.
     static let untracked = SpawnPoint(file: "(untracked)", line: 0, function: "")

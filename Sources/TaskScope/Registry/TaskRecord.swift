@@ -12,11 +12,16 @@ final class TaskRecord: @unchecked Sendable {
     let name: String
     /// The parent's id, or 0 for a root task.
     let parentID: UInt64
+    // The spawn point and the shard are held unretained: each is shared by many records,
+    // made on one thread and freed on another, and retaining them cost a spawn two cache
+    // lines bounced between cores. The shard's table owns its spawn points and never drops
+    // one; the registry owns its shards; and no record is used after its registry is gone
+    // (the agent's registry lives as long as the process).
     /// Where it was spawned, shared with the other tasks spawned there.
-    let spawnPoint: SpawnPoint
+    unowned(unsafe) let spawnPoint: SpawnPoint
     /// Monotonic nanoseconds at spawn.
     let created: UInt64
-    let shard: RegistryShard
+    unowned(unsafe) let shard: RegistryShard
     /// The address of the Swift task running this record, set when it starts (0 before).
     /// Task-locals are inherited by child tasks, so the record in a task-local is only this
     /// task's own when the addresses match. It also reads the task's cancellation while the
@@ -81,7 +86,8 @@ final class TaskRecord: @unchecked Sendable {
         return true
     }
 
-    /// Asks the running task itself; false before it starts. Call with `shard`'s lock held.
+    /// Asks the running task itself; false before it starts. Call with `shard`'s lock held,
+    /// or from the task itself.
     var taskIsCancelled: Bool {
         let key = taskKey.load(ordering: .relaxed)
         guard key != 0, MemoryLayout<UnsafeCurrentTask>.size == MemoryLayout<Int>.size else { return false }

@@ -3,8 +3,8 @@ extension Task where Failure == Never {
     /// recorded with a name, its parent tracked task, its spawn site, its
     /// state and waits, and its outcome.
     ///
-    /// Cost: about one plain `Task {}` spawn plus one allocation, one lock and
-    /// a task-local binding.
+    /// Cost: about one plain `Task {}` spawn plus one allocation, two short
+    /// uncontended locks (spawn and finish) and a task-local binding.
     @inlinable
     @discardableResult
     public static func tracked(
@@ -19,9 +19,11 @@ extension Task where Failure == Never {
             return Task(name: name, priority: priority, operation: operation)
         }
         // The record carries the name; naming the Swift task as well would cost an allocation per spawn.
-        return Task(priority: priority) {
+        let task = Task(priority: priority) {
             await TaskScope.run(record, operation)
         }
+        TaskScope.started(record, as: task)
+        return task
     }
 }
 
@@ -42,9 +44,11 @@ extension Task where Failure == any Error {
         guard let record = TaskScope.recordSpawn(name: name, fileID: fileID, line: line, function: function) else {
             return Task(name: name, priority: priority, operation: operation)
         }
-        return Task(priority: priority) {
+        let task = Task(priority: priority) {
             try await TaskScope.runThrowing(record, operation)
         }
+        TaskScope.started(record, as: task)
+        return task
     }
 }
 
@@ -54,10 +58,24 @@ extension TaskScope {
     /// Records a spawn with the caller's tracked task as parent; `nil` when disabled.
     @usableFromInline
     static func recordSpawn(name: String, fileID: String, line: Int, function: String) -> TaskRecord? {
-        guard !isDisabledByEnvironment else { return nil }
-        return registry.spawn(
-            name: name, parentID: currentRecord?.id ?? 0, file: fileID, line: line, function: function)
+        recordSpawn(name: name, parentID: currentParentID, fileID: fileID, line: line, function: function)
     }
+
+    /// Records a spawn with the parent `parentID`; `nil` when disabled.
+    @usableFromInline
+    static func recordSpawn(
+        name: String, parentID: UInt64, fileID: String, line: Int, function: String
+    )
+        -> TaskRecord?
+    {
+        guard !isDisabledByEnvironment else { return nil }
+        return registry.spawn(name: name, parentID: parentID, file: fileID, line: line, function: function)
+    }
+
+    /// The id of the tracked task the current code runs in or descends from, or 0: the
+    /// parent of a task spawned here.
+    @usableFromInline
+    static var currentParentID: UInt64 { currentRecord?.id ?? 0 }
 
     @inlinable
     static func run<Success: Sendable>(
@@ -84,25 +102,44 @@ extension TaskScope {
         }
     }
 
-    /// Marks the record as run by the current Swift task.
-    @usableFromInline
-    static func enter(_ record: TaskRecord) {
-        registry.enter(record, taskKey: currentTaskKey())
+    /// Marks the record as run by `task`, as soon as its spawner has the handle: the handle's
+    /// bits are the task's address, so the task need not look itself up when it starts.
+    @inlinable
+    static func started<Success, Failure>(_ record: TaskRecord, as task: Task<Success, Failure>) {
+        guard MemoryLayout<Task<Success, Failure>>.size == MemoryLayout<Int>.size else { return }
+        enter(record, taskKey: unsafeBitCast(task, to: Int.self))
     }
 
-    /// Finishes a record whose operation returned.
+    @usableFromInline
+    static func enter(_ record: TaskRecord, taskKey: Int) {
+        registry.enter(record, taskKey: taskKey)
+    }
+
+    /// Marks the record as run by the current Swift task, unless its spawner did already
+    /// (a task group's child has no handle; a task can also start before its spawner
+    /// holds the handle). Either way the key is the same address.
+    @usableFromInline
+    static func enter(_ record: TaskRecord) {
+        if record.taskKey.load(ordering: .acquiring) == 0 {
+            registry.enter(record, taskKey: currentTaskKey())
+        }
+    }
+
+    /// Finishes a record whose operation returned. Its task is the current one, so its
+    /// cancellation is read through the record, without looking the task up again.
     @usableFromInline
     static func finished(_ record: TaskRecord) {
-        registry.finish(record, outcome: .completed, wasCancelled: Task<Never, Never>.isCancelled)
+        registry.finish(record, outcome: .completed, wasCancelled: record.taskIsCancelled)
     }
 
     /// Finishes a record whose operation threw: `cancelled` for a cancellation, else `failed`.
     @usableFromInline
     static func finished(_ record: TaskRecord, throwing error: any Error) {
-        let cancelled = error is CancellationError || Task<Never, Never>.isCancelled
+        let wasCancelled = record.taskIsCancelled
+        let cancelled = error is CancellationError || wasCancelled
         registry.finish(
             record, outcome: cancelled ? .cancelled : .failed,
             errorType: cancelled ? nil : String(reflecting: type(of: error)),
-            wasCancelled: Task<Never, Never>.isCancelled)
+            wasCancelled: wasCancelled)
     }
 }
