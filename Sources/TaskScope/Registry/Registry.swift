@@ -109,7 +109,7 @@ final class Registry: Sendable {
             guard shard.removeLive(record) else { return }
             let phase = record.phase
             if phase.isWaiting { record.waitPoint?.leave() }
-            record.enclosingWaits = nil
+            shard.forgetEnclosingWaits(of: record)
             record.setPhase(.active, since: phase.since)
         }
     }
@@ -123,7 +123,7 @@ final class Registry: Sendable {
             guard shard.removeLive(record) else { return }
             if wasCancelled, record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
             if record.phase.isWaiting { record.waitPoint?.leave() }
-            record.enclosingWaits = nil
+            shard.forgetEnclosingWaits(of: record)
             record.spawnPoint.live -= 1
             record.setPhase(.finished, since: now)
             record.outcome = outcome
@@ -163,7 +163,7 @@ final class Registry: Sendable {
             if phase.isWaiting, let current = record.waitPoint {
                 let enclosing = EnclosingWait(
                     frame: WaitFrame(point: current, resource: record.waitResource), since: phase.since)
-                record.enclosingWaits = (record.enclosingWaits ?? []) + [enclosing]
+                shard.pushEnclosingWait(enclosing, of: record)
                 current.leave()
                 token = .nested
             }
@@ -189,8 +189,7 @@ final class Registry: Sendable {
             point._withUnsafeGuaranteedRef { $0.leave() }
         case .nested:
             record.shard.state.withLock { shard in
-                guard record.phase.isWaiting, let enclosing = record.enclosingWaits?.popLast() else { return }
-                if record.enclosingWaits?.isEmpty == true { record.enclosingWaits = nil }
+                guard record.phase.isWaiting, let enclosing = shard.popEnclosingWait(of: record) else { return }
                 record.waitPoint?.leave()
                 // The enclosing wait's point may have been dropped while nobody else waited there.
                 let point = shard.enterWait(at: enclosing.frame.point)

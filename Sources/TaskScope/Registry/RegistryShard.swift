@@ -27,6 +27,10 @@ struct ShardState: Sendable {
     /// Where this shard's tasks were spawned, each counting its live tasks (adopted tasks aside).
     private(set) var spawnPoints: [SiteKey: SpawnPoint] = [:]
     private var lastSpawnPoint: SpawnPoint?
+    /// The waits that nested waits replaced, innermost last, by task: kept here rather than
+    /// in every record, since few tasks nest waits and a million records would each carry
+    /// the room.
+    private var enclosingWaits: [ObjectIdentifier: [EnclosingWait]] = [:]
     var spawned: UInt64 = 0
     var completed: UInt64 = 0
     var cancelled: UInt64 = 0
@@ -103,6 +107,23 @@ struct ShardState: Sendable {
         // Only the lock holder detaches points, so an attached one takes the waiter.
         _ = attached.enter()
         return attached
+    }
+
+    mutating func pushEnclosingWait(_ wait: EnclosingWait, of record: TaskRecord) {
+        enclosingWaits[ObjectIdentifier(record), default: []].append(wait)
+    }
+
+    /// The innermost wait that a nested wait of `record` replaced.
+    mutating func popEnclosingWait(of record: TaskRecord) -> EnclosingWait? {
+        let key = ObjectIdentifier(record)
+        guard var stack = enclosingWaits[key], let last = stack.popLast() else { return nil }
+        enclosingWaits[key] = stack.isEmpty ? nil : stack
+        return last
+    }
+
+    /// Drops what `record`'s nested waits replaced (it finished or was dropped inside them).
+    mutating func forgetEnclosingWaits(of record: TaskRecord) {
+        if !enclosingWaits.isEmpty { enclosingWaits[ObjectIdentifier(record)] = nil }
     }
 
     /// Tasks waiting in this shard: the sum over its points.

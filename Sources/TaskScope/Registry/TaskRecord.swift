@@ -57,8 +57,6 @@ final class TaskRecord: @unchecked Sendable {
     /// a retain and a release, a fifth of a wait. `waitPoint` keeps it alive, and only the
     /// task itself replaces it. (This fits in what malloc rounds a record up to anyway.)
     private(set) var recentPoint: Unmanaged<WaitPoint>?
-    /// The waits that nested ones replaced, innermost last (rare; written like `waitPoint`).
-    var enclosingWaits: [EnclosingWait]?
     /// Monotonic nanoseconds when the task's cancellation was first seen, or 0.
     var cancelledAt: UInt64 = 0
 
