@@ -126,11 +126,6 @@ struct ShardState: Sendable {
         if !enclosingWaits.isEmpty { enclosingWaits[ObjectIdentifier(record)] = nil }
     }
 
-    /// Tasks waiting in this shard: the sum over its points.
-    var waiting: Int {
-        waitPoints.values.reduce(0) { $0 + $1.waiting }
-    }
-
     /// Drops the wait points nobody waits at any more, once there are many, so the table
     /// stays bounded by the places in use (reasons can be made up at run time). Points in
     /// use are never dropped.
