@@ -1,7 +1,7 @@
 // taskscope-bench: what taskscope costs, measured side by side with what it
 // replaces, as ratios from one run. Build and run with -c release:
 //
-//     swift build -c release && .build/release/taskscope-bench [--quick] [--scale N] [--markdown FILE]
+//     swift build -c release && .build/release/taskscope-bench [--quick] [--hot-path | --queries] [--scale N] [--markdown FILE]
 //
 // Not a test: the machine is shared and noisy; read the ratios, not the times.
 
@@ -70,22 +70,52 @@ if arguments.count >= 3, arguments[1] == "--idle-child" {
     exit(0)
 }
 
-let quick = arguments.contains("--quick")
-/// Only the hot-path cases (spawns and waits): a quick check while working on them.
-let hotPathOnly = arguments.contains("--hot-path")
-let scales: [Int] =
-    if let index = arguments.firstIndex(of: "--scale"), index + 1 < arguments.count,
-        let value = Int(arguments[index + 1])
-    {
-        [value]
-    } else {
-        quick ? [100_000] : [100_000, 1_000_000]
+let usage = """
+    usage: taskscope-bench [--quick] [--hot-path | --queries] [--scale N] [--markdown FILE]
+           taskscope-bench --profile CASE [COUNT]
+    """
+/// The options of a measuring run, or exit with the usage on anything else.
+func parseOptions(_ arguments: ArraySlice<String>) -> (flags: Set<String>, scale: Int?, markdown: String?) {
+    var flags: Set<String> = []
+    var scale: Int?
+    var markdown: String?
+    var rest = arguments
+    func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("taskscope-bench: \(message)\n\(usage)\n".utf8))
+        exit(2)
     }
+    while let argument = rest.popFirst() {
+        switch argument {
+        case "--quick", "--hot-path", "--queries": flags.insert(argument)
+        case "--scale":
+            guard let value = rest.popFirst().flatMap({ Int($0) }), value > 0 else {
+                fail("--scale needs a positive number of tasks")
+            }
+            scale = value
+        case "--markdown":
+            guard let value = rest.popFirst(), !value.hasPrefix("--") else { fail("--markdown needs a file") }
+            markdown = value
+        case "-h", "--help":
+            print(usage)
+            exit(0)
+        default: fail("unknown argument \(argument)")
+        }
+    }
+    if flags.isSuperset(of: ["--hot-path", "--queries"]) { fail("--hot-path and --queries exclude each other") }
+    return (flags, scale, markdown)
+}
+let options = parseOptions(arguments.dropFirst())
+let quick = options.flags.contains("--quick")
+/// Only the hot-path cases (spawns and waits): a quick check while working on them.
+let hotPathOnly = options.flags.contains("--hot-path")
+/// Only the cases with many live tasks (queries, export, UI frames).
+let queriesOnly = options.flags.contains("--queries")
+let scales: [Int] = options.scale.map { [$0] } ?? (quick ? [100_000] : [100_000, 1_000_000])
 let rounds = quick ? 5 : 11
 var report = Report()
 
 // 1. Spawn and join.
-do {
+if !queriesOnly {
     let count = quick ? 5_000 : 20_000
     let spawn = await Measure.compare(rounds: rounds) {
         await Workloads.spawnPlain(count)
@@ -112,7 +142,7 @@ do {
 }
 
 // 2. A labelled wait.
-do {
+if !queriesOnly {
     let count = quick ? 200_000 : 1_000_000
     let wait = await Task.tracked("bench-waits") {
         await Measure.compare(rounds: rounds) {
@@ -130,7 +160,7 @@ if hotPathOnly {
 }
 
 // 3. Channels.
-do {
+if !queriesOnly {
     let count = quick ? 20_000 : 100_000
     let pingPongChannel = try await Measure.compare(rounds: rounds) {
         await Workloads.pingPongAsyncChannel(count)
@@ -272,7 +302,7 @@ func childOutput(_ arguments: [String]) throws -> String {
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
-do {
+if !queriesOnly {
     let count = quick ? 100_000 : 1_000_000
     let tracked = Double(try childOutput(["--memory-child", "tracked", "\(count)"])) ?? .nan
     let plain = Double(try childOutput(["--memory-child", "plain", "\(count)"])) ?? .nan
@@ -284,7 +314,7 @@ do {
 }
 
 // 6. The idle agent: CPU it uses with 10,000 tasks parked and nobody attached.
-do {
+if !queriesOnly {
     let share = Double(try childOutput(["--idle-child", quick ? "5" : "20"])) ?? .nan
     report.add(
         "idle agent CPU (10k tasks, nobody attached)",
@@ -292,8 +322,8 @@ do {
         target: "< 0.1%", met: share < 0.001)
 }
 
-if let index = arguments.firstIndex(of: "--markdown"), index + 1 < arguments.count {
-    try report.markdown().write(toFile: arguments[index + 1], atomically: true, encoding: .utf8)
+if let markdown = options.markdown {
+    try report.markdown().write(toFile: markdown, atomically: true, encoding: .utf8)
 }
 print("")
 print(report.markdown())

@@ -28,7 +28,7 @@ extension Registry {
                     matches.append((record, key))
                 }
                 if query.state != .finished {
-                    for record in state.live { consider(record) }
+                    state.forEachLive { consider($0) }
                 }
                 if query.state == nil || query.state == .finished {
                     for record in state.finished { consider(record) }
@@ -126,8 +126,8 @@ extension Registry {
         var byPoints: [Points: (held: (WaitPoint?, SpawnPoint), group: SiteGroup)] = [:]
         for shard in shards {
             shard.state.withLock { state in
-                for record in state.live {
-                    if let wait = query.wait, record.wait?.reason != wait { continue }
+                state.forEachLive { record in
+                    if let wait = query.wait, record.wait?.reason != wait { return }
                     let points = Points(
                         wait: record.wait.map { ObjectIdentifier($0.point) }, spawn: ObjectIdentifier(record.spawnPoint)
                     )

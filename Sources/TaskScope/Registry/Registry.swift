@@ -218,7 +218,7 @@ final class Registry: Sendable {
         for shard in shards {
             shard.state.withLock { state in
                 state.pruneFinished(finishedBefore: cutoff)
-                counts.live += state.live.count
+                counts.live += state.liveCount
                 counts.finished += state.finished.count
                 counts.totals.spawned &+= state.spawned
                 counts.totals.completed &+= state.completed
@@ -271,7 +271,7 @@ final class Registry: Sendable {
         for shard in shards {
             shard.state.withLock { state in
                 state.pruneFinished(finishedBefore: cutoff)
-                for record in state.live where keep(record) { result.append(record) }
+                state.forEachLive { if keep($0) { result.append($0) } }
                 for record in state.finished where keep(record) { result.append(record) }
             }
         }

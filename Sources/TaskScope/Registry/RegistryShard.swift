@@ -18,7 +18,7 @@ struct ShardState: Sendable {
     /// The live tasks, in no order. Each record knows its index, so that it is added and
     /// removed in constant time without hashing, and the list costs a pointer per task
     /// (a dictionary by id cost four times that).
-    private(set) var live: [TaskRecord] = []
+    private var live: [TaskRecord] = []
     /// Finished tasks, oldest first, at most `finishedCapacity`.
     var finished: CircularBuffer<TaskRecord>
     var finishedCapacity: Int
@@ -39,6 +39,23 @@ struct ShardState: Sendable {
     init(finishedCapacity: Int) {
         self.finishedCapacity = finishedCapacity
         finished = CircularBuffer(initialCapacity: min(max(finishedCapacity, 1), 256))
+    }
+
+    /// How many tasks are live.
+    var liveCount: Int { live.count }
+
+    /// Calls `body` with each live record, in no order, without retaining them: the list
+    /// holds them while the lock is held. Passing over a million tasks, retaining and
+    /// releasing each cost the rules about a third of their time.
+    @inline(__always)
+    func forEachLive(_ body: (TaskRecord) throws -> Void) rethrows {
+        try live.withUnsafeBufferPointer { records in
+            try records.withMemoryRebound(to: Unmanaged<TaskRecord>.self) { references in
+                for reference in references {
+                    try reference._withUnsafeGuaranteedRef(body)
+                }
+            }
+        }
     }
 
     mutating func addLive(_ record: TaskRecord) {

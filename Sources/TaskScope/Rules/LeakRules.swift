@@ -169,7 +169,7 @@ struct LeakRules {
         var ignoringAtPoint: [ObjectIdentifier: (point: SpawnPoint, group: Group)] = [:]
         for shard in registry.shards {
             shard.state.withLock { state in
-                for record in state.live {
+                state.forEachLive { record in
                     // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
                     let phase = record.phase
                     if stuckOn, phase.isWaiting, let point = record.waitPoint {
