@@ -31,7 +31,7 @@ extension Registry {
                     state.forEachLive { consider($0) }
                 }
                 if query.state == nil || query.state == .finished {
-                    for record in state.finished { consider(record) }
+                    state.finished.forEach { consider($0) }
                 }
             }
         }

@@ -13,6 +13,8 @@ final class Registry: Sendable {
 
     let clock = AgentClock()
     let shards: [RegistryShard]
+    /// `shards`, unretained, for the hot path (see ``TaskRecord/shardReference``).
+    private let shardReferences: [Unmanaged<RegistryShard>]
     /// The tracked channels, timers, semaphores and continuations.
     let resources = ResourceTable()
     private let nextID = Atomic<UInt64>(1)
@@ -26,6 +28,7 @@ final class Registry: Sendable {
         maxFinishedAge = Atomic(retention.age.nanoseconds)
         let perShard = Registry.perShardCapacity(retention.count)
         shards = (0..<Registry.shardCount).map { _ in RegistryShard(finishedCapacity: perShard) }
+        shardReferences = shards.map(Unmanaged.passUnretained)
     }
 
     /// Changes how many finished tasks are kept and for how long.
@@ -69,16 +72,18 @@ final class Registry: Sendable {
     /// stalled the spawner (a task group adding children as they finish, seen with perf).
     func spawn(name: String, parentID: UInt64, file: String, line: Int, function: String) -> TaskRecord {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let shard = shards[Int(id % UInt64(Registry.shardCount))]
+        let shard = shardReferences[Int(id % UInt64(Registry.shardCount))]
         let created = AgentClock.coarse()
-        let (record, evicted) = shard.state.withLock { state in
-            let point = state.spawnPoint(file: file, line: line, function: function)
-            let record = TaskRecord(
-                id: id, name: name, parentID: parentID, spawnPoint: point, created: created, shard: shard)
-            point.live += 1
-            state.addLive(record)
-            state.spawned &+= 1
-            return (record, state.takeOldestBeyondCapacity())
+        let (record, evicted) = shard._withUnsafeGuaranteedRef {
+            $0.state.withLock { state in
+                let point = state.spawnPoint(file: file, line: line, function: function)
+                let record = TaskRecord(
+                    id: id, name: name, parentID: parentID, spawnPoint: point, created: created, shard: shard)
+                point._withUnsafeGuaranteedRef { $0.live += 1 }
+                state.addLive(record)
+                state.spawned &+= 1
+                return (record, state.takeOldestBeyondCapacity())
+            }
         }
         withExtendedLifetime(evicted) {}
         return record
@@ -95,17 +100,16 @@ final class Registry: Sendable {
     /// dropped with ``dropAdopted(_:)`` when its wait ends.
     func adopt(name: String, parentID: UInt64 = 0) -> TaskRecord {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let shard = shards[Int(id % UInt64(Registry.shardCount))]
         let record = TaskRecord(
-            id: id, name: name, parentID: parentID, spawnPoint: .untracked, created: AgentClock.coarse(),
-            shard: shard, adopted: true)
-        shard.state.withLock { $0.addLive(record) }
+            id: id, name: name, parentID: parentID, spawnPoint: .passUnretained(.untracked),
+            created: AgentClock.coarse(), shard: shardReferences[Int(id % UInt64(Registry.shardCount))], adopted: true)
+        record.withShardLocked { $0.addLive(record) }
         return record
     }
 
     /// Forgets an adopted task.
     func dropAdopted(_ record: TaskRecord) {
-        record.shard.state.withLock { shard in
+        record.withShardLocked { shard in
             guard shard.removeLive(record) else { return }
             let phase = record.phase
             if phase.isWaiting { record.waitPoint?.leave() }
@@ -119,12 +123,12 @@ final class Registry: Sendable {
     /// the task lives, and can no longer be once it has ended).
     func finish(_ record: TaskRecord, outcome: TaskOutcome, errorType: String? = nil, wasCancelled: Bool = false) {
         let now = AgentClock.coarse()
-        record.shard.state.withLock { shard in
+        record.withShardLocked { shard in
             guard shard.removeLive(record) else { return }
             if wasCancelled, record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
             if record.phase.isWaiting { record.waitPoint?.leave() }
             shard.forgetEnclosingWaits(of: record)
-            record.spawnPoint.live -= 1
+            record.spawnPointReference._withUnsafeGuaranteedRef { $0.live -= 1 }
             record.setPhase(.finished, since: now)
             record.outcome = outcome
             record.errorType = errorType
@@ -156,7 +160,7 @@ final class Registry: Sendable {
             record.setPhase(.waiting, since: now)
             return .flat
         }
-        return record.shard.state.withLock { shard in
+        return record.withShardLocked { shard in
             let phase = record.phase
             if phase.isFinished { return .unrecorded }
             var token = WaitToken.flat
@@ -188,7 +192,7 @@ final class Registry: Sendable {
             record.setPhase(.active, since: now)
             point._withUnsafeGuaranteedRef { $0.leave() }
         case .nested:
-            record.shard.state.withLock { shard in
+            record.withShardLocked { shard in
                 guard record.phase.isWaiting, let enclosing = shard.popEnclosingWait(of: record) else { return }
                 record.waitPoint?.leave()
                 // The enclosing wait's point may have been dropped while nobody else waited there.
@@ -203,7 +207,7 @@ final class Registry: Sendable {
     /// Records that the task was cancelled (the first time only).
     func markCancelled(_ record: TaskRecord) {
         let now = AgentClock.coarse()
-        record.shard.state.withLock { _ in
+        record.withShardLocked { _ in
             if record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
         }
     }
@@ -241,7 +245,7 @@ final class Registry: Sendable {
 
     /// The current state of one record.
     func info(_ record: TaskRecord, now: UInt64 = AgentClock.coarse()) -> TaskInfo {
-        record.shard.state.withLock { _ in record.info(clock: clock, now: now) }
+        record.withShardLocked { _ in record.info(clock: clock, now: now) }
     }
 
     /// The live (unfinished) record with this id. Cost: a pass over one shard's live tasks
@@ -272,7 +276,7 @@ final class Registry: Sendable {
             shard.state.withLock { state in
                 state.pruneFinished(finishedBefore: cutoff)
                 state.forEachLive { if keep($0) { result.append($0) } }
-                for record in state.finished where keep(record) { result.append(record) }
+                state.finished.forEach { if keep($0) { result.append($0) } }
             }
         }
         return result

@@ -1,4 +1,3 @@
-import NIOCore
 import ScopeProtocol
 import Synchronization
 
@@ -20,13 +19,13 @@ struct ShardState: Sendable {
     /// (a dictionary by id cost four times that).
     private var live: [TaskRecord] = []
     /// Finished tasks, oldest first, at most `finishedCapacity`.
-    var finished: CircularBuffer<TaskRecord>
+    var finished: RecordRing
     var finishedCapacity: Int
     /// Where this shard's tasks wait, each counting its waiters.
     private(set) var waitPoints: [WaitPointKey: WaitPoint] = [:]
     /// Where this shard's tasks were spawned, each counting its live tasks (adopted tasks aside).
     private(set) var spawnPoints: [SiteKey: SpawnPoint] = [:]
-    private var lastSpawnPoint: SpawnPoint?
+    private var lastSpawnPoint: Unmanaged<SpawnPoint>?
     /// The waits that nested waits replaced, innermost last, by task: kept here rather than
     /// in every record, since few tasks nest waits and a million records would each carry
     /// the room.
@@ -38,7 +37,7 @@ struct ShardState: Sendable {
 
     init(finishedCapacity: Int) {
         self.finishedCapacity = finishedCapacity
-        finished = CircularBuffer(initialCapacity: min(max(finishedCapacity, 1), 256))
+        finished = RecordRing(initialCapacity: min(max(finishedCapacity, 1), 256))
     }
 
     /// How many tasks are live.
@@ -88,8 +87,8 @@ struct ShardState: Sendable {
     /// bookkeeping), and there are only as many as lines that spawn tasks. Should a
     /// program invent sites without end (a computed `fileID:`), those past
     /// ``SpawnPoint/limitPerShard`` share one point, so the table stays bounded.
-    mutating func spawnPoint(file: String, line: Int, function: String) -> SpawnPoint {
-        if let last = lastSpawnPoint, last.is(file: file, line: line) { return last }
+    mutating func spawnPoint(file: String, line: Int, function: String) -> Unmanaged<SpawnPoint> {
+        if let last = lastSpawnPoint, last._withUnsafeGuaranteedRef({ $0.is(file: file, line: line) }) { return last }
         let key = SiteKey(file: file, line: line)
         let point: SpawnPoint
         if let known = spawnPoints[key] {
@@ -102,8 +101,10 @@ struct ShardState: Sendable {
             point = spawnPoints[other] ?? SpawnPoint(file: SpawnPoint.otherSites, line: 0, function: "")
             spawnPoints[other] = point
         }
-        lastSpawnPoint = point
-        return point
+        // The table holds the point from here on, and never drops it.
+        let reference = Unmanaged.passUnretained(point)
+        lastSpawnPoint = reference
+        return reference
     }
 
     /// The point for a wait on `reason` at `file`:`line`, preferring the task's previous one.
@@ -169,7 +170,7 @@ struct ShardState: Sendable {
         while let oldest = finished.first,
             finished.count > finishedCapacity || oldest.stateSince < cutoff
         {
-            finished.removeFirst()
+            _ = finished.removeFirst()
         }
     }
 }

@@ -16,12 +16,13 @@ final class TaskRecord: @unchecked Sendable {
     // made on one thread and freed on another, and retaining them cost a spawn two cache
     // lines bounced between cores. The shard's table owns its spawn points and never drops
     // one; the registry owns its shards; and no record is used after its registry is gone
-    // (the agent's registry lives as long as the process).
+    // (the agent's registry lives as long as the process). They are `Unmanaged` rather than
+    // `unowned(unsafe)`, which Swift still retains around every use.
     /// Where it was spawned, shared with the other tasks spawned there.
-    unowned(unsafe) let spawnPoint: SpawnPoint
+    let spawnPointReference: Unmanaged<SpawnPoint>
     /// Monotonic nanoseconds at spawn.
     let created: UInt64
-    unowned(unsafe) let shard: RegistryShard
+    let shardReference: Unmanaged<RegistryShard>
     /// The address of the Swift task running this record, set when it starts (0 before).
     /// Task-locals are inherited by child tasks, so the record in a task-local is only this
     /// task's own when the addresses match. It also reads the task's cancellation while the
@@ -61,17 +62,31 @@ final class TaskRecord: @unchecked Sendable {
     var cancelledAt: UInt64 = 0
 
     init(
-        id: UInt64, name: String, parentID: UInt64, spawnPoint: SpawnPoint, created: UInt64, shard: RegistryShard,
-        adopted: Bool = false
+        id: UInt64, name: String, parentID: UInt64, spawnPoint: Unmanaged<SpawnPoint>, created: UInt64,
+        shard: Unmanaged<RegistryShard>, adopted: Bool = false
     ) {
         self.id = id
         self.name = name
         self.parentID = parentID
-        self.spawnPoint = spawnPoint
+        self.spawnPointReference = spawnPoint
         self.created = created
         self.phaseWord = Atomic(TaskPhase(.active, since: created).word)
-        self.shard = shard
+        self.shardReference = shard
         self.adopted = adopted
+    }
+
+    /// Where it was spawned. (Retained when read: use it off the hot path.)
+    var spawnPoint: SpawnPoint { spawnPointReference.takeUnretainedValue() }
+
+    /// The shard that holds it. (Retained when read: on the hot path, `withShardLocked`.)
+    var shard: RegistryShard { shardReference.takeUnretainedValue() }
+
+    /// Runs `body` with this record's shard locked, without retaining the shard.
+    @inline(__always)
+    func withShardLocked<Result: Sendable>(_ body: (inout ShardState) -> Result) -> Result {
+        shardReference._withUnsafeGuaranteedRef { shard in
+            shard.state.withLock { state in body(&state) }
+        }
     }
 
     /// Whether the task has been cancelled, noting when this was first seen. Call with

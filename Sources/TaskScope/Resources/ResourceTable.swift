@@ -22,7 +22,7 @@ struct ReportContext {
 
     /// When the task of `record` finished (wall-clock seconds), or `nil` while it runs.
     func finishedAt(_ record: TaskRecord) -> Double? {
-        record.shard.state.withLock { _ in record.state == .finished ? wall(record.stateSince) : nil }
+        record.withShardLocked { _ in record.state == .finished ? wall(record.stateSince) : nil }
     }
 
     func wall(_ monotonic: UInt64) -> Double { registry.clock.wall(monotonic) }
