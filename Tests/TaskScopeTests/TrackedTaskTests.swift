@@ -155,4 +155,31 @@ import Testing
         open.finish()
         await parent.value
     }
+
+    @Test func nestedWaitsOfAnUntrackedTaskShareOneAdoptedRecord() async throws {
+        let outer = unique("adopted.outer")
+        let inner = unique("adopted.inner")
+        let (innerGate, openInner) = AsyncStream.makeStream(of: Void.self)
+        let (outerGate, openOuter) = AsyncStream.makeStream(of: Void.self)
+        func adopted() -> [TaskInfo] {
+            TaskScope.registry.records { $0.adopted && $0.state != .finished }.map { TaskScope.registry.info($0) }
+                .filter { [outer, inner].contains($0.wait ?? "") }
+        }
+        let plain = Task {
+            await TaskScope.waiting(on: outer) {
+                await TaskScope.waiting(on: inner) { for await _ in innerGate {} }
+                for await _ in outerGate {}
+            }
+        }
+        try await eventually("the inner wait shows") { adopted().first?.wait == inner }
+        let record = try #require(adopted().first)
+        #expect(adopted().count == 1)
+        openInner.finish()
+        // The same record, back in the outer wait.
+        try await eventually("the outer wait shows again") { adopted().first?.wait == outer }
+        #expect(adopted().map(\.id) == [record.id])
+        openOuter.finish()
+        await plain.value
+        #expect(TaskScope.registry.liveRecord(id: record.id) == nil)
+    }
 }

@@ -26,6 +26,8 @@ struct ShardState: Sendable {
     /// Where this shard's tasks were spawned, each counting its live tasks (adopted tasks aside).
     private(set) var spawnPoints: [SiteKey: SpawnPoint] = [:]
     private var lastSpawnPoint: Unmanaged<SpawnPoint>?
+    /// The wait point this shard found last; checked to be still in the table before use.
+    private var lastWaitPoint: WaitPoint?
     /// The waits that nested waits replaced, innermost last, by task: kept here rather than
     /// in every record, since few tasks nest waits and a million records would each carry
     /// the room.
@@ -107,13 +109,21 @@ struct ShardState: Sendable {
         return reference
     }
 
-    /// The point for a wait on `reason` at `file`:`line`, preferring the task's previous one.
+    /// The point for a wait on `reason` at `file`:`line`, preferring the task's previous one,
+    /// then the last one found in this shard (a task adopted for one wait has no previous
+    /// one, and a loop of such waits finds its point there without hashing three strings).
     mutating func waitPoint(reason: String, file: String, line: Int, recent: WaitPoint?) -> WaitPoint {
         if let recent, recent.attached, recent.is(reason: reason, file: file, line: line) { return recent }
+        if let last = lastWaitPoint, last.attached, last.is(reason: reason, file: file, line: line) { return last }
         let key = WaitPointKey(reason: reason, file: file, line: line)
-        if let known = waitPoints[key] { return known }
-        let point = WaitPoint(reason: reason, file: file, line: line)
-        waitPoints[key] = point
+        let point: WaitPoint
+        if let known = waitPoints[key] {
+            point = known
+        } else {
+            point = WaitPoint(reason: reason, file: file, line: line)
+            waitPoints[key] = point
+        }
+        lastWaitPoint = point
         return point
     }
 

@@ -56,14 +56,15 @@ extension TaskScope {
     static func beginWait(_ reason: String, resource: UInt64, fileID: String, line: Int) -> OpenWait {
         if let record = ownRecord {
             let token = registry.beginWait(record, reason: reason, file: fileID, line: line, resource: resource)
-            return OpenWait(record: record, token: token, adopted: false)
+            return OpenWait(record: record, token: token)
         }
-        guard !isDisabledByEnvironment, let adoption = Adoptions.shared.enter(registry, parent: currentRecord?.id ?? 0)
+        guard !isDisabledByEnvironment,
+            let (adoption, key) = Adoptions.shared.enter(registry, parent: currentRecord?.id ?? 0)
         else {
             return OpenWait()
         }
         let token = registry.beginWait(adoption, reason: reason, file: fileID, line: line, resource: resource)
-        return OpenWait(record: adoption, token: token, adopted: true)
+        return OpenWait(record: adoption, token: token, adoptionKey: key)
     }
 
     /// Starts a wait of a task group's owner: on `adopted`, the record its group adopted
@@ -72,7 +73,7 @@ extension TaskScope {
     static func beginWait(_ reason: String, on adopted: TaskRecord?, fileID: String, line: Int) -> OpenWait {
         guard let adopted else { return beginWait(reason, resource: 0, fileID: fileID, line: line) }
         let token = registry.beginWait(adopted, reason: reason, file: fileID, line: line)
-        return OpenWait(record: adopted, token: token, adopted: false)
+        return OpenWait(record: adopted, token: token)
     }
 
     /// Adopts the current task for the life of a tracked task group it owns, when it is not
@@ -81,13 +82,13 @@ extension TaskScope {
     @usableFromInline
     static func adoptForGroup() -> TaskRecord? {
         guard ownRecord == nil, !isDisabledByEnvironment else { return nil }
-        return Adoptions.shared.enter(registry, parent: currentRecord?.id ?? 0)
+        return Adoptions.shared.enter(registry, parent: currentRecord?.id ?? 0)?.record
     }
 
     /// Ends an adoption of ``adoptForGroup()``.
     @usableFromInline
     static func endGroupAdoption(_ record: TaskRecord?) {
-        if record != nil { Adoptions.shared.leave(registry) }
+        if record != nil { Adoptions.shared.leave(registry, key: currentTaskKey()) }
     }
 
     /// Ends a wait begun with ``beginWait(_:resource:fileID:line:)``.
@@ -95,7 +96,7 @@ extension TaskScope {
     static func endWait(_ wait: OpenWait) {
         guard let record = wait.record else { return }
         record._withUnsafeGuaranteedRef { registry.endWait($0, wait.token) }
-        if wait.adopted { Adoptions.shared.leave(registry) }
+        if wait.adoptionKey != 0 { Adoptions.shared.leave(registry, key: wait.adoptionKey) }
     }
 }
 
@@ -109,19 +110,21 @@ extension TaskScope {
 struct OpenWait: Sendable {
     let record: Unmanaged<TaskRecord>?
     let token: WaitToken
-    let adopted: Bool
+    /// The key of the task adopted for this wait (see ``Adoptions``), or 0: the wait's end
+    /// then need not look the task up again.
+    let adoptionKey: Int
 
     /// A wait that is not recorded (tracking is off).
     init() {
         record = nil
         token = .unrecorded
-        adopted = false
+        adoptionKey = 0
     }
 
-    init(record: TaskRecord, token: WaitToken, adopted: Bool) {
+    init(record: TaskRecord, token: WaitToken, adoptionKey: Int = 0) {
         self.record = .passUnretained(record)
         self.token = token
-        self.adopted = adopted
+        self.adoptionKey = adoptionKey
     }
 
     /// The id of the waiting task, tracked or adopted; 0 when tracking is off.
@@ -130,16 +133,28 @@ struct OpenWait: Sendable {
 
 /// Untracked tasks currently adopted, by the identity of the Swift task, so
 /// that nested waits of one task share one record.
+///
+/// Spread over 16 tables by task, each behind its own lock: every wait of an untracked
+/// task passes through here twice, and one process-wide lock was contended between cores.
 final class Adoptions: Sendable {
     static let shared = Adoptions()
 
-    private let entries = Mutex<[Int: (record: TaskRecord, depth: Int)]>([:])
+    private final class Table: Sendable {
+        let entries = Mutex<[Int: (record: TaskRecord, depth: Int)]>([:])
+    }
+    private static let tableCount = 16
+    private let tables = (0..<Adoptions.tableCount).map { _ in Table() }
 
-    /// The adopted record of the current task, created on its first wait.
-    func enter(_ registry: Registry, parent: UInt64) -> TaskRecord? {
+    private func table(for key: Int) -> Table {
+        // Task addresses are aligned, so their low bits say little.
+        tables[(key >> 8 ^ key >> 4) & (Adoptions.tableCount - 1)]
+    }
+
+    /// The adopted record of the current task, created on its first wait, with the task's key.
+    func enter(_ registry: Registry, parent: UInt64) -> (record: TaskRecord, key: Int)? {
         let key = TaskScope.currentTaskKey()
         guard key != 0 else { return nil }
-        return entries.withLock { entries in
+        let record = table(for: key).entries.withLock { entries in
             if var entry = entries[key] {
                 entry.depth += 1
                 entries[key] = entry
@@ -149,12 +164,13 @@ final class Adoptions: Sendable {
             entries[key] = (record, 1)
             return record
         }
+        return (record, key)
     }
 
-    /// Ends one wait of the current task; the record goes when its outermost wait ends.
-    func leave(_ registry: Registry) {
-        let key = TaskScope.currentTaskKey()
-        let dropped: TaskRecord? = entries.withLock { entries in
+    /// Ends one wait of the task with key `key` (the current one); the record goes when its
+    /// outermost wait ends.
+    func leave(_ registry: Registry, key: Int) {
+        let dropped: TaskRecord? = table(for: key).entries.withLock { entries in
             guard var entry = entries[key] else { return nil }
             entry.depth -= 1
             if entry.depth > 0 {
