@@ -68,11 +68,16 @@ struct ShardState: Sendable {
     mutating func removeLive(_ record: TaskRecord) -> Bool {
         let index = Int(record.liveIndex)
         guard index < live.count, live[index] === record else { return false }
-        let last = live.removeLast()
-        if index < live.count {
-            live[index] = last
-            last.liveIndex = UInt32(truncatingIfNeeded: index)
+        // Swapped with the last in place: moving the last one by value would retain and
+        // release it, a record that may not have been touched for a long time.
+        live.withUnsafeMutableBufferPointer { records in
+            let last = records.count - 1
+            if index != last {
+                records.swapAt(index, last)
+                records[index].liveIndex = UInt32(truncatingIfNeeded: index)
+            }
         }
+        live.removeLast()
         return true
     }
 
