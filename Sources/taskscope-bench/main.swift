@@ -12,6 +12,7 @@ import ScopeUI
 import TaskScope
 
 let arguments = CommandLine.arguments
+let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
 
 // Child modes, run in a fresh process so that resident memory means something.
 if arguments.count >= 4, arguments[1] == "--memory-child" {
@@ -25,6 +26,19 @@ if arguments.count >= 4, arguments[1] == "--memory-child" {
     }
     await Population.waitUntilParked(count, parking: parking)
     print(Measure.residentBytes() - before)
+    exit(0)
+}
+// Spawn and join, run by the parent under `taskset -c 0`: `--pinned-child COUNT ROUNDS` prints
+// the ratio and both times. With both threads of the pool on one core, no thread waits to be
+// woken, and the ratio repeats to a few hundredths where the two-core one moves by tenths.
+if arguments.count >= 4, arguments[1] == "--pinned-child" {
+    let count = Int(arguments[2]) ?? 20_000
+    let spawn = await Measure.compare(rounds: Int(arguments[3]) ?? 11) {
+        await Workloads.spawnPlain(count)
+    } candidate: {
+        await Workloads.spawnTracked(count)
+    }
+    print(spawn.ratio, spawn.candidate / Double(count), spawn.baseline / Double(count))
     exit(0)
 }
 // One workload alone, for a profiler: `valgrind --tool=callgrind taskscope-bench --profile wait`.
@@ -112,6 +126,25 @@ let hotPathOnly = options.flags.contains("--hot-path")
 let queriesOnly = options.flags.contains("--queries")
 let scales: [Int] = options.scale.map { [$0] } ?? (quick ? [100_000] : [100_000, 1_000_000])
 let rounds = quick ? 5 : 11
+
+/// What a run of this program in a fresh process with `arguments` prints; on CPU 0 alone
+/// with `pinned` (through `taskset`, from util-linux).
+func childOutput(_ arguments: [String], pinned: Bool = false) throws -> String {
+    let process = Process()
+    if pinned {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        process.arguments = ["-c", "0", executable.path] + arguments
+    } else {
+        process.executableURL = executable
+        process.arguments = arguments
+    }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
 var report = Report()
 
 // 1. Spawn and join.
@@ -139,6 +172,19 @@ if !queriesOnly {
             format: "%.2fx (%@ vs %@ each)", group.ratio,
             format(group.candidate / Double(count)), format(group.baseline / Double(count))),
         target: "≤ 1.25x", met: group.ratio <= 1.25)
+    // The same on one core, in a child process: no target, for comparing builds.
+    let pinned =
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset")
+        ? try childOutput(["--pinned-child", "\(count)", "\(rounds)"], pinned: true).split(separator: " ")
+            .compactMap { Double($0) } : []
+    if pinned.count == 3 {
+        report.add(
+            "spawn+join on one core (pinned), Task.tracked vs Task {}",
+            String(format: "%.2fx (%@ vs %@ each)", pinned[0], format(pinned[1]), format(pinned[2])),
+            target: "(no target: repeats, for comparing builds)", met: nil)
+    } else {
+        print("(no spawn+join on one core: it needs /usr/bin/taskset)")
+    }
 }
 
 // 2. A labelled wait.
@@ -202,7 +248,6 @@ if !queriesOnly {
 }
 
 // 4 and 5. Many live tasks: queries, export, memory, and UI frames.
-let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
 let cli = executable.deletingLastPathComponent().appendingPathComponent("taskscope").path
 let directory = "/tmp/taskscope-bench-\(getpid())"
 let socket = "\(directory)/agent.sock"
@@ -291,17 +336,6 @@ TaskScope.stop()
 try? FileManager.default.removeItem(atPath: directory)
 
 // Memory per tracked task: resident memory with tracking minus without, in fresh processes.
-func childOutput(_ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-}
 if !queriesOnly {
     let count = quick ? 100_000 : 1_000_000
     let tracked = Double(try childOutput(["--memory-child", "tracked", "\(count)"])) ?? .nan
