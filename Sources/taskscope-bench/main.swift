@@ -68,13 +68,15 @@ if arguments.count >= 3, arguments[1] == "--profile" {
     }
     exit(0)
 }
+// The idle agent: `--idle-child SECONDS [TASKS]` prints the share of a core it used.
 if arguments.count >= 3, arguments[1] == "--idle-child" {
     let seconds = Double(arguments[2]) ?? 10
+    let tasks = arguments.count >= 4 ? Int(arguments[3]) ?? 10_000 : 10_000
     let parking = Parking()
     let directory = "/tmp/taskscope-bench-idle-\(getpid())"
     _ = try TaskScope.start(TaskScope.Configuration(socketPath: "\(directory)/agent.sock"))
-    Population.spawnTracked(10_000, parking: parking)
-    await Population.waitUntilParked(10_000, parking: parking)
+    Population.spawnTracked(tasks, parking: parking)
+    await Population.waitUntilParked(tasks, parking: parking)
     try await Task.sleep(for: .seconds(2))
     let start = Measure.cpuSeconds()
     try await Task.sleep(for: .seconds(seconds))

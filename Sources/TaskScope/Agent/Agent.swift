@@ -18,8 +18,10 @@ final class Agent: Sendable {
     /// Monotonic nanoseconds when the agent started.
     let startedAt: UInt64
     let rules: LeakRules
-    /// The warnings of the sampler's last tick, for summaries.
+    /// The warnings of the last pass of the rules, for summaries.
     private let lastWarnings = Mutex<[Warning]>([])
+    /// When the rules pass over every task next.
+    private let rulePasses: Mutex<RulePassSchedule>
     private let group: MultiThreadedEventLoopGroup
     private let serverChannel: any Channel
     private let sampling: RepeatedTask
@@ -28,9 +30,10 @@ final class Agent: Sendable {
     private init(
         registry: Registry, sampler: Sampler, configuration: TaskScope.Configuration, socketPath: String,
         logger: Logger, startedAt: UInt64, group: MultiThreadedEventLoopGroup, serverChannel: any Channel,
-        sampling: RepeatedTask, socketIdentity: FileIdentity?, rules: LeakRules
+        sampling: RepeatedTask, socketIdentity: FileIdentity?, rules: LeakRules, rulePasses: RulePassSchedule
     ) {
         self.rules = rules
+        self.rulePasses = Mutex(rulePasses)
         self.registry = registry
         self.sampler = sampler
         self.configuration = configuration
@@ -47,7 +50,8 @@ final class Agent: Sendable {
 
     /// Prepares the socket path, binds it and starts sampling.
     static func start(
-        registry: Registry, configuration: TaskScope.Configuration, location: SocketLocation = SocketLocation()
+        registry: Registry, configuration: TaskScope.Configuration, location: SocketLocation = SocketLocation(),
+        rulePasses: RulePassSchedule = RulePassSchedule()
     ) throws(TaskScopeError) -> Agent {
         let logger = configuration.logger
         let path = configuration.socketPath ?? location.socketPath(forPID: getpid())
@@ -93,21 +97,17 @@ final class Agent: Sendable {
         let interval = TimeAmount.nanoseconds(Int64(clamping: configuration.sampleInterval.nanoseconds))
         let rules = LeakRules(settings: configuration.rules.applyingEnvironment(location.environment))
         sampler.sample(registry)
-        // The rules visit every live task, so the sampler runs them about every five
-        // seconds, not every tick; a client that asks gets them fresh.
-        let ruleEvery = max(1, Int((5.0 / max(configuration.sampleInterval.seconds, 0.001)).rounded()))
-        let ticks = Atomic<Int>(0)
+        // The rules visit every live task, so the sampler runs them when `rulePasses` says
+        // (about every five seconds), not every tick; a client that asks gets them fresh.
         let sampling = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let counts = sampler.sample(registry)
-            if ticks.wrappingAdd(1, ordering: .relaxed).newValue % ruleEvery == 0 {
-                pending.agent?.refreshWarnings()
-            }
+            if let agent = pending.agent, agent.isRulePassDue { agent.refreshWarnings() }
             if let agent = pending.agent, SamplerTicks.isObserved { SamplerTicks.notify(agent, counts: counts) }
         }
         let agent = Agent(
             registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,
             startedAt: startedAt, group: group, serverChannel: serverChannel, sampling: sampling,
-            socketIdentity: SocketFile.identity(path), rules: rules)
+            socketIdentity: SocketFile.identity(path), rules: rules, rulePasses: rulePasses)
         pending.agent = agent
         agent.refreshWarnings()
         ExitCleanup.register(path: path, identity: agent.socketIdentity)
@@ -164,17 +164,36 @@ final class Agent: Sendable {
         return ResourceList(total: all.count, resources: Array(all[start..<end]))
     }
 
-    /// The leak warnings, evaluated now. A request uses the cancellations the sampler's last
-    /// evaluation saw (at most about five seconds old, and the rule waits longer than that
-    /// anyway): asking a million tasks again per request would double its cost.
-    func evaluateWarnings(observingCancellation: Bool = false) -> [Warning] {
+    /// The leak warnings, evaluated now.
+    func evaluateWarnings(observingCancellation: Bool) -> [Warning] {
         rules.evaluate(registry: registry, samples: sampler.samples, observingCancellation: observingCancellation)
     }
 
-    /// Evaluates the rules, asking every task whether it was cancelled, and keeps the result for summaries.
-    func refreshWarnings() {
+    /// The leak warnings for a request, evaluated now. It uses the cancellations the last pass
+    /// saw while they are recent (within the passes' usual interval, and the rule waits longer
+    /// than that anyway): asking a million tasks again per request would double its cost.
+    /// When they are older (the sampler backs off when passes are long), it makes the pass.
+    func currentWarnings() -> [Warning] {
+        if rulePasses.withLock({ $0.isStale(now: AgentClock.coarse()) }) {
+            return refreshWarnings()
+        }
+        return evaluateWarnings(observingCancellation: false)
+    }
+
+    /// Whether the sampler should pass the rules over every task now.
+    var isRulePassDue: Bool { rulePasses.withLock { $0.isDue(now: AgentClock.coarse()) } }
+
+    /// Evaluates the rules, asking every task whether it was cancelled, keeps the result for
+    /// summaries, and schedules the next pass by how long this one took.
+    @discardableResult
+    func refreshWarnings() -> [Warning] {
+        let start = AgentClock.precise()
         let warnings = evaluateWarnings(observingCancellation: true)
+        let end = AgentClock.precise()
         lastWarnings.withLock { $0 = warnings }
+        // The schedule runs on the coarse clock (the sampler's); the duration is the precise one.
+        rulePasses.withLock { $0.passed(endingAt: AgentClock.coarse(), taking: end - start) }
+        return warnings
     }
 
     /// The warnings of the last evaluation.

@@ -133,7 +133,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .groups(let query):
             send(Reply(id: id, result: agent.registry.groups(query)), context: context)
         case .warnings:
-            send(Reply(id: id, result: WarningList(warnings: agent.evaluateWarnings())), context: context)
+            send(Reply(id: id, result: WarningList(warnings: agent.currentWarnings())), context: context)
         case .history(let limit):
             send(Reply(id: id, result: agent.sampler.history(limit: limit)), context: context)
         case .snapshot(let options):
@@ -196,7 +196,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             options.wait == nil || record.wait?.reason == options.wait
         }.sorted { $0.id < $1.id }
         let now = AgentClock.precise()
-        let warnings = agent.evaluateWarnings()
+        let warnings = agent.currentWarnings()
         let head = SnapshotHead(
             process: agent.processDescription, capturedAt: registry.clock.wall(now), filter: options.wait,
             summary: agent.summary(warnings: warnings), history: agent.sampler.history(),
