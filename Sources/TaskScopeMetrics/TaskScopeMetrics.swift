@@ -15,7 +15,9 @@ import TaskScope
 /// | `taskscope_leaked_tasks` | | tasks that definite leaks hold for ever (orphaned channels and timers, leaked continuations) |
 /// | `taskscope_channel_blocked_tasks` | `channel` | tasks blocked on each of the channels with the most |
 ///
-/// The agent must run (`TaskScope.start()`): its sampler's tick is the clock.
+/// The agent must run (`TaskScope.start()`): its sampler's tick is the clock. The warning
+/// counts are those of the agent's last pass of the rules (about every five seconds; with
+/// very many tasks less often, see `docs/PROTOCOL.md` 3.7).
 /// Label cardinality is bounded by the options: a reason or channel that drops out of
 /// the top has its series removed.
 public enum TaskScopeMetrics {
