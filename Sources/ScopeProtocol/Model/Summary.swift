@@ -47,7 +47,8 @@ public struct Summary: Codable, Sendable, Hashable {
     public var waits: [String: Int]
     /// The sampler's interval in seconds.
     public var interval: Double
-    /// Leak warnings by rule name, as of the sampler's last tick.
+    /// Leak warnings by rule name, as of the agent's last pass of the rules (about every five
+    /// seconds; less often with very many tasks).
     public var warnings: [String: Int]
     /// Tracked resources by kind.
     public var resources: [String: Int]
