@@ -43,7 +43,10 @@ if arguments.count >= 4, arguments[1] == "--pinned-child" {
 }
 // One workload alone, for a profiler: `valgrind --tool=callgrind taskscope-bench --profile wait`.
 if arguments.count >= 3, arguments[1] == "--profile" {
-    let count = arguments.count >= 4 ? Int(arguments[3]) ?? 100_000 : 100_000
+    guard arguments.count <= 4, let count = arguments.count == 4 ? Int(arguments[3]) : 100_000, count > 0 else {
+        FileHandle.standardError.write(Data("taskscope-bench: --profile CASE [COUNT], COUNT a positive number\n".utf8))
+        exit(2)
+    }
     switch arguments[2] {
     case "wait": _ = await Task.tracked("profile") { await Workloads.awaitLabelled(count) }.value
     case "plain-wait": _ = await Task.tracked("profile") { await Workloads.awaitPlain(count) }.value
@@ -63,7 +66,7 @@ if arguments.count >= 3, arguments[1] == "--profile" {
     case "buffered-pingpong": try await Workloads.pingPongTracked(count, capacity: 1)
     case "plain-pingpong": await Workloads.pingPongStreams(count)
     default:
-        FileHandle.standardError.write(Data("unknown profile case \(arguments[2])\n".utf8))
+        FileHandle.standardError.write(Data("taskscope-bench: unknown profile case \(arguments[2])\n".utf8))
         exit(2)
     }
     exit(0)
