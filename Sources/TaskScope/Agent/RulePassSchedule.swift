@@ -5,10 +5,11 @@
 /// its Swift task, a cache miss or two each: about 130 ms for a million tasks, which every
 /// five seconds would cost an idle process 2.6% of a core. So the next pass waits at least
 /// `backOff` times as long as the last one took, and passes use at most 0.05% of a core
-/// whatever the number of tasks (up to about 20,000 tasks, every five seconds is less). Whoever asks for warnings while the last pass is older
-/// than `interval` gets a pass of their own (see ``isStale(now:)``), so a client sees
-/// cancellations as fresh as before; only nobody's-looking time is spared.
-struct RulePassSchedule: Sendable, Equatable {
+/// whatever the number of tasks (up to about 20,000 tasks, every five seconds is less).
+/// Whoever asks for warnings while the last pass is older than `interval` gets a pass of
+/// their own (see ``isStale(now:)``), so a client sees cancellations as fresh as before;
+/// only nobody's-looking time is spared.
+struct RulePassSchedule: Sendable {
     /// The usual time between passes, in nanoseconds.
     let interval: UInt64
     /// How many times its own duration a pass waits at least before the next.
