@@ -21,6 +21,7 @@ public enum TaskLeaks {
     package static func find(_ options: TaskLeakOptions, scope: UInt64?) async -> TaskLeakReport? {
         let start = ContinuousClock.now
         var pause = Duration.milliseconds(10)
+        var lookedAgain = false
         while true {
             let (live, all) = LeakProbe.tasks(descendingFrom: scope)
             let tasks = live.filter { !ignored($0, options) }
@@ -37,6 +38,13 @@ public enum TaskLeaks {
             let waited = ContinuousClock.now - start
             if tasks.isEmpty && warnings.isEmpty { return nil }
             if waited >= options.settle {
+                // One more look once the work already queued has had a turn: on a busy machine the
+                // settle can run out while a finishing task (its sleep just ended) waits for a thread.
+                if !lookedAgain {
+                    lookedAgain = true
+                    await Task.yield()
+                    continue
+                }
                 return TaskLeakReport(tasks: tasks.sorted { $0.id < $1.id }, warnings: warnings, waited: waited)
             }
             try? await Task.sleep(for: min(pause, options.settle - waited))
