@@ -8,7 +8,8 @@ public struct TaskLeakOptions: Sendable {
     /// Tasks with these ids are not leaks: usually ``TaskLeaks/aliveNow()`` taken when the test began.
     public var ignoredTasks: Set<UInt64>
     /// How long to wait for tasks that are just finishing before calling them leaks.
-    /// The check looks again with a growing pause (10 ms, doubling, at most 200 ms) until then.
+    /// The check looks again with a growing pause (10 ms, doubling, at most 200 ms) until then,
+    /// and once more after yielding, so that a task already woken gets its turn first.
     public var settle: Duration
 
     public init(

@@ -44,13 +44,13 @@ import Testing
         // The agent still answers, and the host's work was never disturbed: every round's
         // result right, and every task it spawned counted once.
         let client = try RawLineClient(path: host.socket)
-        #expect(try client.readObject()["type"] as? String == "hello")
+        #expect(try await client.readObject()["type"] as? String == "hello")
         kill(host.pid, SIGUSR1)
         let stopped = try await host.process.line(startingWith: "stopped ")
         #expect(stopped.hasSuffix(" wrong=0"), "\(stopped)")
         let spawned = try #require(Int(stopped.split(separator: " ")[1].dropFirst("spawned=".count)))
         #expect(spawned > 0)
-        let summary = try #require(try client.request(#"{"id":1,"op":"summary"}"#)["result"] as? [String: Any])
+        let summary = try #require(try await client.request(#"{"id":1,"op":"summary"}"#)["result"] as? [String: Any])
         let totals = try #require(summary["totals"] as? [String: Int])
         #expect(totals["spawned"] == spawned)
         #expect((totals["completed"] ?? 0) + (totals["cancelled"] ?? 0) + (totals["failed"] ?? 0) == spawned)

@@ -89,7 +89,7 @@ import Testing
             #expect(error?.message.contains("already serving on \(path)") == true)
             // The first agent still answers.
             let client = try RawLineClient(path: path)
-            #expect(try client.readObject()["type"] as? String == "hello")
+            #expect(try await client.readObject()["type"] as? String == "hello")
         }
     }
 
@@ -123,7 +123,7 @@ import Testing
 
     @Test func saysHelloFirst() async throws {
         try await withAgent { agent, path in
-            let hello = try RawLineClient(path: path).readObject()
+            let hello = try await RawLineClient(path: path).readObject()
             #expect(hello["type"] as? String == "hello")
             #expect(hello["protocol"] as? Int == 1)
             #expect(hello["agent"] as? String == "taskscope")
@@ -143,8 +143,8 @@ import Testing
             registry.finish(done, outcome: .failed, errorType: "E")
 
             let client = try RawLineClient(path: path)
-            _ = try client.readObject()
-            let summary = try client.request(#"{"id":1,"op":"summary"}"#)
+            _ = try await client.readObject()
+            let summary = try await client.request(#"{"id":1,"op":"summary"}"#)
             #expect(summary["id"] as? Int == 1)
             let result = try #require(summary["result"] as? [String: Any])
             let tasks = try #require(result["tasks"] as? [String: Int])
@@ -153,28 +153,28 @@ import Testing
             let totals = try #require(result["totals"] as? [String: Int])
             #expect(totals == ["spawned": 3, "completed": 0, "cancelled": 0, "failed": 1])
 
-            let page = try client.request(#"{"id":2,"op":"tasks","state":"waiting","limit":5}"#)
+            let page = try await client.request(#"{"id":2,"op":"tasks","state":"waiting","limit":5}"#)
             let pageResult = try #require(page["result"] as? [String: Any])
             #expect(pageResult["total"] as? Int == 1)
             let rows = try #require(pageResult["tasks"] as? [[String: Any]])
             #expect(rows.first?["name"] as? String == "child")
             #expect(rows.first?["wait"] as? String == "db.query")
 
-            let detail = try client.request(#"{"id":3,"op":"task","task":\#(parent.id)}"#)
+            let detail = try await client.request(#"{"id":3,"op":"task","task":\#(parent.id)}"#)
             let detailResult = try #require(detail["result"] as? [String: Any])
             let children = try #require(detailResult["children"] as? [[String: Any]])
             #expect(children.map { $0["id"] as? Int } == [Int(child.id)])
 
-            let missing = try client.request(#"{"id":4,"op":"task","task":999999}"#)
+            let missing = try await client.request(#"{"id":4,"op":"task","task":999999}"#)
             #expect(missing["id"] as? Int == 4)
             #expect((missing["error"] as? [String: Any])?["code"] as? String == "not-found")
 
             try await eventually("two samples") {
-                let history = try client.request(#"{"id":5,"op":"history"}"#)
+                let history = try await client.request(#"{"id":5,"op":"history"}"#)
                 let samples = (history["result"] as? [String: Any])?["samples"] as? [[String: Any]]
                 return (samples?.count ?? 0) >= 2
             }
-            let limited = try client.request(#"{"id":6,"op":"history","limit":1}"#)
+            let limited = try await client.request(#"{"id":6,"op":"history","limit":1}"#)
             let limitedResult = try #require(limited["result"] as? [String: Any])
             #expect((limitedResult["samples"] as? [Any])?.count == 1)
             #expect(limitedResult["capacity"] as? Int == 600)
@@ -185,7 +185,7 @@ import Testing
     @Test func everyBadRequestGetsAnErrorAndTheConnectionStaysUsable() async throws {
         try await withAgent { _, path in
             let client = try RawLineClient(path: path)
-            _ = try client.readObject()
+            _ = try await client.readObject()
             let cases: [(String, String, Int?)] = [
                 ("not json", "invalid-json", nil),
                 (#"{"id":7,"op":"launch"}"#, "unknown-op", 7),
@@ -195,7 +195,7 @@ import Testing
                 ("[]", "invalid-request", nil),
             ]
             for (line, code, id) in cases {
-                let reply = try client.request(line)
+                let reply = try await client.request(line)
                 let error = try #require(reply["error"] as? [String: Any], "\(line)")
                 #expect(error["code"] as? String == code, "\(line)")
                 #expect(!(error["message"] as? String ?? "").isEmpty)
@@ -205,7 +205,7 @@ import Testing
             // Blank and whitespace-only lines are ignored: the next line read answers the next request.
             try client.send("")
             try client.send("  \t ")
-            let next = try client.request(#"{"id":10,"op":"summary"}"#)
+            let next = try await client.request(#"{"id":10,"op":"summary"}"#)
             #expect(next["id"] as? Int == 10)
             #expect(next["result"] != nil)
         }
@@ -214,36 +214,36 @@ import Testing
     @Test func aLineOverTheLimitGetsAnErrorAndTheConnectionCloses() async throws {
         try await withAgent({ $0.maxLineBytes = 1024 }) { _, path in
             let client = try RawLineClient(path: path)
-            _ = try client.readObject()
+            _ = try await client.readObject()
             try client.send(#"{"id":1,"op":"summary","pad":""# + String(repeating: "x", count: 2000) + #""}"#)
-            let reply = try client.readObject()
+            let reply = try await client.readObject()
             #expect((reply["error"] as? [String: Any])?["code"] as? String == "line-too-long")
-            #expect(client.isClosedByPeer())
+            #expect(await client.isClosedByPeer())
 
             // A line that never ends is cut off the same way, without waiting for a newline.
             let endless = try RawLineClient(path: path)
-            _ = try endless.readObject()
+            _ = try await endless.readObject()
             try endless.write(Array(repeating: UInt8(ascii: "a"), count: 4096))
-            let cut = try endless.readObject()
+            let cut = try await endless.readObject()
             #expect((cut["error"] as? [String: Any])?["code"] as? String == "line-too-long")
-            #expect(endless.isClosedByPeer())
+            #expect(await endless.isClosedByPeer())
 
             // The agent still serves others.
             let other = try RawLineClient(path: path)
-            _ = try other.readObject()
-            #expect(try other.request(#"{"id":2,"op":"summary"}"#)["result"] != nil)
+            _ = try await other.readObject()
+            #expect(try await other.request(#"{"id":2,"op":"summary"}"#)["result"] != nil)
         }
     }
 
     @Test func answersManyRequestsInOneWriteInOrder() async throws {
         try await withAgent { _, path in
             let client = try RawLineClient(path: path)
-            _ = try client.readObject()
+            _ = try await client.readObject()
             let count = 2_000
             let batch = (1...count).map { #"{"id":\#($0),"op":"summary"}"# + "\n" }.joined()
             try client.write(Array(batch.utf8))
             for expected in 1...count {
-                #expect(try client.readObject()["id"] as? Int == expected)
+                #expect(try await client.readObject()["id"] as? Int == expected)
             }
         }
     }
@@ -251,12 +251,12 @@ import Testing
     @Test func servesSeveralClientsAtOnce() async throws {
         try await withAgent { _, path in
             let clients = try (0..<20).map { _ in try RawLineClient(path: path) }
-            for client in clients { _ = try client.readObject() }
+            for client in clients { _ = try await client.readObject() }
             for (index, client) in clients.enumerated() {
                 try client.send(#"{"id":\#(index),"op":"summary"}"#)
             }
             for (index, client) in clients.enumerated() {
-                #expect(try client.readObject()["id"] as? Int == index)
+                #expect(try await client.readObject()["id"] as? Int == index)
             }
         }
     }
@@ -264,11 +264,11 @@ import Testing
     @Test func pushesSummariesToSubscribersUntilUnsubscribed() async throws {
         try await withAgent { _, path in
             let client = try RawLineClient(path: path)
-            _ = try client.readObject()
-            let reply = try client.request(#"{"id":1,"op":"subscribe","interval":0.1}"#)
+            _ = try await client.readObject()
+            let reply = try await client.request(#"{"id":1,"op":"subscribe","interval":0.1}"#)
             #expect((reply["result"] as? [String: Any])?["active"] as? Bool == true)
             for _ in 0..<3 {
-                let push = try client.readObject()
+                let push = try await client.readObject()
                 #expect(push["type"] as? String == "summary")
                 #expect(push["id"] == nil)
                 #expect((push["summary"] as? [String: Any])?["tasks"] != nil)
@@ -276,11 +276,11 @@ import Testing
             try client.send(#"{"id":2,"op":"unsubscribe"}"#)
             var sawReply = false
             while !sawReply {
-                let line = try client.readObject()
+                let line = try await client.readObject()
                 sawReply = line["id"] as? Int == 2
             }
             // After the reply no more pushes: the next line is the answer to the next request.
-            #expect(try client.request(#"{"id":3,"op":"hello"}"#)["id"] as? Int == 3)
+            #expect(try await client.request(#"{"id":3,"op":"hello"}"#)["id"] as? Int == 3)
         }
     }
 
@@ -290,7 +290,7 @@ import Testing
                 _ = agent.registry.spawn(name: "t\(index)", parentID: 0, file: "A.swift", line: 1, function: "f()")
             }
             let client = try RawLineClient(path: path)
-            _ = try client.readObject()
+            _ = try await client.readObject()
             // Both requests arrive in one read; the first snapshot cannot finish before the
             // second is read, because its output stops at the 16 KiB mark until we read.
             try client.write(
@@ -300,7 +300,7 @@ import Testing
             var busy: [String: Any]?
             var done: [String: Any]?
             while done == nil {
-                let line = try #require(try client.readLine())
+                let line = try #require(try await client.readLine())
                 guard !line.hasPrefix(#"{"id":1,"chunk""#) else { continue }
                 let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
                 if object["id"] as? Int == 2 { busy = object }
@@ -323,15 +323,15 @@ import Testing
             let stranded = strand()
             defer { stranded.cancel() }
             let client = try RawLineClient(path: path)
-            _ = try client.readObject()
+            _ = try await client.readObject()
             try await eventually("the warning is listed") {
-                let reply = try client.request(#"{"id":1,"op":"warnings"}"#)
+                let reply = try await client.request(#"{"id":1,"op":"warnings"}"#)
                 let warnings = (reply["result"] as? [String: Any])?["warnings"] as? [[String: Any]] ?? []
                 return warnings.contains {
                     $0["name"] as? String == name && $0["rule"] as? String == "orphaned-channel"
                 }
             }
-            let resources = try client.request(#"{"id":2,"op":"resources","kind":"channel","orphaned":true}"#)
+            let resources = try await client.request(#"{"id":2,"op":"resources","kind":"channel","orphaned":true}"#)
             let list = try #require((resources["result"] as? [String: Any])?["resources"] as? [[String: Any]])
             let channel = try #require(list.first { $0["name"] as? String == name })
             #expect(channel["orphaned"] as? Bool == true)
@@ -339,7 +339,7 @@ import Testing
             #expect(channel["receivers"] as? Int == 0)
             #expect(list.allSatisfy { $0["kind"] as? String == "channel" && $0["orphaned"] as? Bool == true })
             agent.refreshWarnings()
-            let summary = try client.request(#"{"id":3,"op":"summary"}"#)
+            let summary = try await client.request(#"{"id":3,"op":"summary"}"#)
             let counts = try #require((summary["result"] as? [String: Any])?["warnings"] as? [String: Int])
             #expect(counts["orphaned-channel", default: 0] >= 1)
             let kinds = try #require((summary["result"] as? [String: Any])?["resources"] as? [String: Int])
@@ -350,8 +350,8 @@ import Testing
     @Test func helloCanBeAskedForAgain() async throws {
         try await withAgent { _, path in
             let client = try RawLineClient(path: path)
-            _ = try client.readObject()
-            let reply = try client.request(#"{"id":11,"op":"hello"}"#)
+            _ = try await client.readObject()
+            let reply = try await client.request(#"{"id":11,"op":"hello"}"#)
             #expect(reply["id"] as? Int == 11)
             #expect((reply["result"] as? [String: Any])?["agent"] as? String == "taskscope")
         }
@@ -365,16 +365,16 @@ import Testing
                 if index % 5 == 0 { _ = agent.registry.beginWait(record, reason: "sleep", file: "A.swift", line: 99) }
             }
             let client = try RawLineClient(path: path)
-            _ = try client.readObject()
+            _ = try await client.readObject()
             try client.send(#"{"id":4,"op":"snapshot","chunk":10}"#)
-            let headLine = try #require(try client.readLine())
+            let headLine = try #require(try await client.readLine())
             #expect(headLine.hasPrefix(#"{"id":4,"chunk":"head","data":{"#))
             let head = try client.decodeChunk(headLine)
             #expect(head["format"] as? String == "taskscope.snapshot")
             var tasks: [[String: Any]] = []
             var final: [String: Any] = [:]
             while true {
-                let line = try #require(try client.readLine())
+                let line = try #require(try await client.readLine())
                 if line.hasPrefix(#"{"id":4,"chunk":"tasks","data":["#) {
                     tasks +=
                         try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])["data"]
@@ -391,8 +391,8 @@ import Testing
             #expect((final["result"] as? [String: Any])?["chunks"] as? Int == 4)
 
             try client.send(#"{"id":5,"op":"snapshot","wait":"sleep"}"#)
-            _ = try client.readLine()
-            let filtered = try #require(try client.readLine())
+            _ = try await client.readLine()
+            let filtered = try #require(try await client.readLine())
             let data = try #require(try JSONSerialization.jsonObject(with: Data(filtered.utf8)) as? [String: Any])
             #expect((data["data"] as? [[String: Any]])?.count == 5)
         }
@@ -420,13 +420,13 @@ extension AgentServerTests {
             configuration.logger = logs.logger
         } _: { _, path in
             let stalled = try RawLineClient(path: path)
-            _ = try stalled.readObject()  // the hello
+            _ = try await stalled.readObject()  // the hello
             // Megabytes of snapshot asked for and never read.
             try stalled.send(#"{"id":1,"op":"snapshot","chunk":100}"#)
             let other = try RawLineClient(path: path)
-            _ = try other.readObject()
+            _ = try await other.readObject()
             for id in 2..<20 {
-                let reply = try other.request(#"{"id":\#(id),"op":"summary"}"#)
+                let reply = try await other.request(#"{"id":\#(id),"op":"summary"}"#)
                 #expect(reply["id"] as? Int == id)
             }
             try await eventually("the stalled client is dropped", timeout: .seconds(10)) {
@@ -434,9 +434,9 @@ extension AgentServerTests {
             }
             // What it can still read ends: the connection is closed.
             var lines = 0
-            while try stalled.readLine() != nil { lines += 1 }
+            while try await stalled.readLine() != nil { lines += 1 }
             #expect(lines < 20_000 / 100 + 2)
-            #expect(try other.request(#"{"id":99,"op":"summary"}"#)["id"] as? Int == 99)
+            #expect(try await other.request(#"{"id":99,"op":"summary"}"#)["id"] as? Int == 99)
         }
     }
 }
@@ -459,7 +459,7 @@ extension AgentServerTests {
             #expect(try String(contentsOfFile: file, encoding: .utf8) == "precious")
             // The live agent the second link points at is untouched and still answers.
             let client = try RawLineClient(path: livePath)
-            #expect(try client.readObject()["type"] as? String == "hello")
+            #expect(try await client.readObject()["type"] as? String == "hello")
         }
     }
 

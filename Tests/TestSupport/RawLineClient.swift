@@ -6,7 +6,12 @@ import Glibc
 
 /// A deliberately dumb protocol client for tests: a blocking unix socket that
 /// writes raw bytes and reads raw lines, as `socat` would.
-public final class RawLineClient {
+///
+/// From async code its reads are `async`: a read that has to wait for the peer waits on a
+/// thread of its own, never on one of the few threads that run every task of the suite
+/// (a blocked one holds up every other test running alongside). One task uses a client
+/// at a time, which is what makes it `Sendable`.
+public final class RawLineClient: @unchecked Sendable {
     public let fd: Int32
     private var pending: [UInt8] = []
 
@@ -51,11 +56,7 @@ public final class RawLineClient {
     /// Reads one line (without its newline); `nil` at end of stream.
     public func readLine() throws -> String? {
         while true {
-            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeSubrange(...newline)
-                return line
-            }
+            if let line = takeBufferedLine() { return line }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             // A peer that closes with our bytes unread resets the connection: an end all the same.
@@ -68,6 +69,18 @@ public final class RawLineClient {
     /// Reads one line and parses it as a JSON object.
     public func readObject() throws -> [String: Any] {
         guard let line = try readLine() else { throw Failure(description: "connection closed") }
+        return try Self.object(line)
+    }
+
+    /// The next complete line already received, if there is one.
+    private func takeBufferedLine() -> String? {
+        guard let newline = pending.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let line = String(decoding: pending[..<newline], as: UTF8.self)
+        pending.removeSubrange(...newline)
+        return line
+    }
+
+    private static func object(_ line: String) throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
             throw Failure(description: "not a JSON object: \(line)")
         }
@@ -90,5 +103,31 @@ public final class RawLineClient {
                 return false
             }
         }
+    }
+}
+
+extension RawLineClient {
+    /// Reads one line (without its newline); `nil` at end of stream. A line already received
+    /// is returned at once; waiting for more happens on a thread of its own.
+    public func readLine() async throws -> String? {
+        if let line = takeBufferedLine() { return line }
+        return try await onOwnThread { try self.readLine() }
+    }
+
+    /// Reads one line and parses it as a JSON object.
+    public func readObject() async throws -> [String: Any] {
+        guard let line = try await readLine() else { throw Failure(description: "connection closed") }
+        return try Self.object(line)
+    }
+
+    /// Sends a request line and returns the next line parsed.
+    public func request(_ line: String) async throws -> [String: Any] {
+        try send(line)
+        return try await readObject()
+    }
+
+    /// Whether the peer closes the connection (see the blocking ``isClosedByPeer()``).
+    public func isClosedByPeer() async -> Bool {
+        (try? await onOwnThread { self.isClosedByPeer() }) ?? false
     }
 }
