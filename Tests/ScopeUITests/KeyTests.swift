@@ -45,7 +45,7 @@ import Testing
         state.apply(.key(.character("S")))
         #expect(state.taskQuery.isDescending)
         state.apply(.key(.character("s")))
-        #expect(state.sort == .id)
+        #expect(state.sort == .state)
         #expect(state.descending == nil)
     }
 

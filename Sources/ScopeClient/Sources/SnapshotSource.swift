@@ -111,6 +111,12 @@ enum LocalQuery {
             switch query.sort {
             case .id: return (lhs.id < rhs.id) != descending
             case .name: return lhs.name != rhs.name ? (lhs.name < rhs.name) != descending : lhs.id < rhs.id
+            case .state:
+                let (left, right) = (TaskQuery.SortKey.rank(lhs.state), TaskQuery.SortKey.rank(rhs.state))
+                return left != right ? (left < right) != descending : lhs.id < rhs.id
+            case .reason:
+                let (left, right) = (lhs.wait ?? "", rhs.wait ?? "")
+                return left != right ? TaskQuery.SortKey.reasonOrder(left, right) != descending : lhs.id < rhs.id
             case .age: return lhs.created != rhs.created ? (lhs.created > rhs.created) != descending : lhs.id < rhs.id
             case .wait:
                 return lhs.waitingFor != rhs.waitingFor

@@ -78,6 +78,7 @@ public enum Request: Sendable, Hashable {
             if let site = query.waitSite { fields["waitSite"] = .string(site.description) }
             if let site = query.spawnSite { fields["spawnSite"] = .string(site.description) }
             if let resource = query.resource { fields["resource"] = .integer(Int64(clamping: resource)) }
+            if let rule = query.rule { fields["rule"] = .string(rule.rawValue) }
         case .groups(let query):
             if let wait = query.wait { fields["wait"] = .string(wait) }
             fields["limit"] = .integer(Int64(query.limit))
@@ -215,6 +216,12 @@ extension RequestLine {
             query.waitSite = try fields.site("waitSite")
             query.spawnSite = try fields.site("spawnSite")
             query.resource = try fields.integer("resource", in: 1...Int.max).map(UInt64.init)
+            if let rule = try fields.string("rule") {
+                guard let known = LeakRule(rawValue: rule) else {
+                    throw .init(.invalidField, "\"rule\" must be one of \(listed(LeakRule.allCases))")
+                }
+                query.rule = known
+            }
             return .tasks(query)
         case "groups":
             var query = GroupQuery()

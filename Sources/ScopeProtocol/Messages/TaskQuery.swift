@@ -19,6 +19,10 @@ public struct TaskQuery: Sendable, Hashable {
         case wait
         /// By name, then id. Ascending by default.
         case name
+        /// By state (active, waiting, finished), then id. Ascending by default.
+        case state
+        /// By wait reason (tasks not waiting last), then id. Ascending by default.
+        case reason
 
         /// Whether this key sorts descending unless told otherwise.
         public var descendingByDefault: Bool { self == .wait || self == .age }
@@ -53,11 +57,14 @@ public struct TaskQuery: Sendable, Hashable {
     public var spawnSite: SourceSite?
     /// Keep only tasks waiting on this resource.
     public var resource: UInt64?
+    /// Keep only tasks this leak rule holds for now, within the other filters: with the resource
+    /// or site a ``Warning`` names (see ``TaskQuery/init(tasksOf:)``), exactly that warning's tasks.
+    public var rule: LeakRule?
 
     public init(
         state: StateFilter? = nil, wait: String? = nil, text: String? = nil, minWait: Double? = nil,
         sort: SortKey = .id, descending: Bool? = nil, offset: Int = 0, limit: Int = TaskQuery.defaultLimit,
-        waitSite: SourceSite? = nil, spawnSite: SourceSite? = nil, resource: UInt64? = nil
+        waitSite: SourceSite? = nil, spawnSite: SourceSite? = nil, resource: UInt64? = nil, rule: LeakRule? = nil
     ) {
         self.state = state
         self.wait = wait
@@ -70,6 +77,23 @@ public struct TaskQuery: Sendable, Hashable {
         self.waitSite = waitSite
         self.spawnSite = spawnSite
         self.resource = resource
+        self.rule = rule
+    }
+
+    /// The query for exactly the tasks `warning` involves: its rule, with the resource it names
+    /// (channel, timer and continuation rules) or its site (the wait site of `stuck-wait`, the
+    /// spawn site of `runaway-spawn` and `ignored-cancellation`), sorted longest wait first.
+    public init(tasksOf warning: Warning, limit: Int = TaskQuery.defaultLimit) {
+        self.init(sort: .wait, limit: limit, rule: warning.rule)
+        switch warning.rule {
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation:
+            resource = warning.resource
+        case .stuckWait:
+            wait = warning.reason
+            waitSite = warning.site
+        case .runawaySpawn, .ignoredCancellation:
+            spawnSite = warning.site
+        }
     }
 
     /// Whether the effective order is descending.
@@ -169,5 +193,21 @@ public struct ResourceQuery: Sendable, Hashable {
         self.orphanedOnly = orphanedOnly
         self.offset = offset
         self.limit = limit
+    }
+}
+
+extension TaskQuery.SortKey {
+    /// The order of states in a `state` sort: active, waiting, finished.
+    public static func rank(_ state: TaskState) -> UInt64 {
+        switch state {
+        case .active: 0
+        case .waiting: 1
+        case .finished: 2
+        }
+    }
+
+    /// The order of wait reasons in a `reason` sort: by name, tasks not waiting (`""`) last.
+    public static func reasonOrder(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.isEmpty != rhs.isEmpty ? rhs.isEmpty : lhs < rhs
     }
 }

@@ -21,6 +21,8 @@ enum TasksView {
             switch state.sort {
             case .id: 0
             case .name: 1
+            case .state: 2
+            case .reason: 3
             case .wait: 4
             case .age: 5
             }

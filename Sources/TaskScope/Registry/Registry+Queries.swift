@@ -19,7 +19,8 @@ extension Registry {
                     else { return }
                     let key: UInt64
                     switch query.sort {
-                    case .id, .name: key = record.id
+                    case .id, .name, .reason: key = record.id
+                    case .state: key = TaskQuery.SortKey.rank(record.state)
                     case .age: key = record.created
                     case .wait:
                         let phase = record.phase
@@ -45,12 +46,18 @@ extension Registry {
                 }
                 return lhs.key < rhs.key
             }
+        case .reason:
+            inOrder = { lhs, rhs in
+                let (left, right) = (lhs.record.wait?.reason ?? "", rhs.record.wait?.reason ?? "")
+                if left != right { return TaskQuery.SortKey.reasonOrder(left, right) != descending }
+                return lhs.key < rhs.key
+            }
         case .age:
             // Oldest first means ascending creation time, so "descending age" is ascending `created`.
             inOrder = { lhs, rhs in
                 lhs.key != rhs.key ? (lhs.key < rhs.key) == descending : lhs.record.id < rhs.record.id
             }
-        case .id, .wait:
+        case .id, .wait, .state:
             inOrder = { lhs, rhs in
                 lhs.key != rhs.key ? (lhs.key < rhs.key) != descending : lhs.record.id < rhs.record.id
             }
