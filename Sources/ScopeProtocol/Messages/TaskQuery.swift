@@ -108,11 +108,15 @@ public struct TaskPage: Codable, Sendable, Hashable {
     public var offset: Int
     /// The rows of this page.
     public var tasks: [TaskInfo]
+    /// When the rows were read (Unix seconds), on the clock their `inState` was measured by:
+    /// a task's age is `capturedAt - created`. Absent from agents older than this field.
+    public var capturedAt: Double?
 
-    public init(total: Int, offset: Int, tasks: [TaskInfo]) {
+    public init(total: Int, offset: Int, tasks: [TaskInfo], capturedAt: Double? = nil) {
         self.total = total
         self.offset = offset
         self.tasks = tasks
+        self.capturedAt = capturedAt
     }
 }
 
