@@ -51,6 +51,18 @@ final class Tmux: Sendable {
         try await Tmux.run(["capture-pane", "-t", session, "-p"] + (escapes ? ["-e"] : []))
     }
 
+    /// Whether the terminal shows its alternate screen (a full-screen program has it, a shell not).
+    func alternateScreen() async throws -> Bool {
+        try await Tmux.run(["display-message", "-p", "-t", session, "#{alternate_on}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+    }
+
+    /// The terminal device of the session's pane, to write on it behind the program's back.
+    func paneTTY() async throws -> String {
+        try await Tmux.run(["display-message", "-p", "-t", session, "#{pane_tty}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func resize(width: Int, height: Int) async throws {
         try await Tmux.run(["resize-window", "-t", session, "-x", "\(width)", "-y", "\(height)"], capture: false)
     }
