@@ -265,7 +265,7 @@ import Testing
         try await terminal.close()
     }
 
-    @Test func f1HelpShiftTabCtrlLRedrawAndF10Quit() async throws {
+    @Test func searchAsYouTypeSortThisScreenF1HelpShiftTabCtrlLRedrawAndF10Quit() async throws {
         let demo = try await DemoProcess()
         let snapshot = "\(demo.directory)/saved.json"
         #expect(
@@ -282,9 +282,36 @@ import Testing
         try await terminal.send("Escape")
         try await terminal.waitForScreen("the help closed") { !$0.contains("this help") }
 
-        // Shift-Tab goes back a screen: from Tasks to the overview.
+        // Search filters as you type; Enter keeps the filter, Esc clears it.
         try await terminal.send("2")
-        try await terminal.waitForScreen("the tasks") { $0.contains("WAIT SITE") }
+        try await terminal.waitForScreen("the tasks") { $0.contains("WAIT SITE") && $0.contains("heartbeat") }
+        try await terminal.send("/")
+        try await terminal.send("queue-con", literal: true)
+        let typing = try await terminal.waitForScreen("only matching rows while typing") { screen in
+            screen.contains("/queue-con_") && screen.contains("queue-consumer") && !screen.contains("heartbeat")
+        }
+        #expect(typing.contains("rows 1-3 of 3"))
+        try await terminal.send("Enter")
+        try await terminal.waitForScreen("the search kept") {
+            $0.contains("search: queue-con") && !$0.contains("heartbeat")
+        }
+        try await terminal.send("/")
+        try await terminal.send("Escape")
+        try await terminal.waitForScreen("the search cleared") { !$0.contains("search:") && $0.contains("heartbeat") }
+
+        // s sorts the screen shown, and the arrows choose the column, as in htop and tokio-console.
+        try await terminal.send("3")
+        try await terminal.waitForScreen("the groups by count") { $0.contains("TASKS▼") && $0.contains("sort: count▼") }
+        try await terminal.send("s")
+        try await terminal.waitForScreen("the groups by longest") { $0.contains("LONGEST▼") && $0.contains("3 Groups") }
+        try await terminal.send("Left")
+        try await terminal.waitForScreen("the groups by count again") { $0.contains("TASKS▼") }
+        try await terminal.send("2")
+        try await terminal.waitForScreen("the tasks, sort untouched") { $0.contains("WAITING▼") }
+        try await terminal.send("Right")
+        try await terminal.waitForScreen("the tasks by age") { $0.contains("AGE▼") && $0.contains("sort: age▼") }
+
+        // Shift-Tab goes back a screen: from Tasks to the overview.
         try await terminal.send("BTab")
         try await terminal.waitForScreen("the overview again") { $0.contains("WARNINGS") && !$0.contains("WAIT SITE") }
 

@@ -43,7 +43,8 @@ final class Tmux: Sendable {
 
     /// Types `keys` (tmux key names, or literal text with `literal`).
     func send(_ keys: String..., literal: Bool = false) async throws {
-        try await Tmux.run(server: server, ["send-keys", "-t", session] + (literal ? ["-l"] : []) + keys, capture: false)
+        try await Tmux.run(
+            server: server, ["send-keys", "-t", session] + (literal ? ["-l"] : []) + keys, capture: false)
     }
 
     /// Types a command line and Enter.
@@ -70,7 +71,8 @@ final class Tmux: Sendable {
     }
 
     func resize(width: Int, height: Int) async throws {
-        try await Tmux.run(server: server, ["resize-window", "-t", session, "-x", "\(width)", "-y", "\(height)"], capture: false)
+        try await Tmux.run(
+            server: server, ["resize-window", "-t", session, "-x", "\(width)", "-y", "\(height)"], capture: false)
     }
 
     /// Waits until the screen satisfies `condition`, and returns it.

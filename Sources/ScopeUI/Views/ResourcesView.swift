@@ -7,7 +7,7 @@ enum ResourcesView {
         let columns = [
             Column(title: "", width: 1), Column(title: "ID", width: 5, right: true), Column(title: "KIND", width: 12),
             Column(title: "NAME", width: 0), Column(title: "STATE", width: 9),
-            Column(title: "WAITING", width: 7, right: true), Column(title: "OWNER", width: 12),
+            Column(title: "WAITING", width: 8, right: true), Column(title: "OWNER", width: 12),
             Column(title: "SITE", width: 0),
         ]
         let widths = Table.widths(columns, in: area.width)
