@@ -130,6 +130,26 @@ import Testing
         #expect(state.resourceRows.isEmpty)
     }
 
+    @Test func thePickersSelectionStaysOnItsReasonWhenTheCountsReorderThem() {
+        var state = Fixtures.state()
+        state.apply(.key(.character("2")))
+        state.apply(.key(.character("w")))
+        state.apply(.key(.down))
+        state.apply(.key(.down))
+        #expect(state.overlay == .waitPicker(selected: 2))  // channel.send, second by count
+        var newer = Fixtures.summary
+        newer.waits = ["db.query": 1, "channel.send": 30, "sleep": 5]
+        state.apply(.summary(newer))
+        #expect(state.overlay == .waitPicker(selected: 1))  // channel.send, now first
+        newer.waits = ["db.query": 1]
+        state.apply(.summary(newer))
+        #expect(state.overlay == .waitPicker(selected: 1), "a reason gone leaves the selection in the list")
+        state.apply(.summary(Fixtures.summary))
+        state.apply(.key(.down))
+        state.apply(.key(.enter))
+        #expect(state.waitFilter == "channel.send")
+    }
+
     @Test func thePickerFiltersByAReasonPresent() {
         var state = Fixtures.state()
         state.apply(.key(.character("w")))

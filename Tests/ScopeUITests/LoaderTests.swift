@@ -95,6 +95,8 @@ final class RecordingSource: ScopeSource {
         let running = Task { await loader.run() }
         defer { running.cancel() }
         // Each refresh asks for the summary; a full refresh every fifth.
-        try await eventually("several refreshes") { source.requests.filter { $0 == "summary" }.count >= 4 }
+        try await eventually("several refreshes", timeout: .seconds(30)) {
+            source.requests.filter { $0 == "summary" }.count >= 4
+        }
     }
 }

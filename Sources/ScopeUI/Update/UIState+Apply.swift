@@ -26,8 +26,15 @@ extension UIState {
             self.hello = hello
             if case .offline = connection {} else { connection = .live }
         case .summary(let summary):
+            let picked = pickedReason
             data.summary = summary
             if case .lost = connection { connection = .live }
+            // The reasons are re-sorted by their new counts: the selection stays on its reason.
+            if let picked, let index = waitReasons.firstIndex(where: { $0.reason == picked }) {
+                overlay = .waitPicker(selected: index + 1)
+            } else if case .waitPicker(let selected)? = overlay {
+                overlay = .waitPicker(selected: min(selected, waitReasons.count))
+            }
         case .history(let samples): data.history = samples
         case .warnings(let warnings): data.warnings = warnings
         case .resources(let resources):
@@ -302,6 +309,12 @@ extension UIState {
         textFilter = filter
         positions[screen] = ListPosition()
         resetTasksPosition()
+    }
+
+    /// The reason selected in the open picker, if one (not "(all)") is.
+    private var pickedReason: String? {
+        guard case .waitPicker(let selected)? = overlay, selected > 0 else { return nil }
+        return waitReasons[safe: selected - 1]?.reason
     }
 
     /// The wait reasons present, most tasks first, for the picker.
