@@ -82,6 +82,20 @@ import Testing
         #expect(state.overlay == .help)
     }
 
+    @Test func whileTypingASearchLettersAreTextButF10AndCtrlLStillWork() {
+        var state = Fixtures.state()
+        state.apply(.key(.character("/")))
+        #expect(
+            state.apply(.key(.character("q"))).allSatisfy { effect in
+                if case .load = effect { return true }
+                return false
+            })
+        #expect(state.overlay == .search("q"))
+        #expect(state.apply(.key(.control("l"))) == [.redraw])
+        #expect(state.overlay == .search("q"))
+        #expect(state.apply(.key(.function(10))) == [.quit])
+    }
+
     static func process(_ pid: Int32) -> AttachableProcess {
         AttachableProcess(
             pid: pid, process: "orders", socket: "/tmp/taskscope-\(pid).sock", uptime: 1, liveTasks: 3,

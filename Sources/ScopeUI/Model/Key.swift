@@ -9,6 +9,12 @@ public enum Key: Hashable, Sendable {
     case function(Int)
     /// A control character, by its letter: `control("l")` is Ctrl-L.
     case control(Character)
+
+    /// Whether the key types a character (text, in the search line).
+    public var isCharacter: Bool {
+        if case .character = self { return true }
+        return false
+    }
 }
 
 /// What a key asks for.

@@ -100,8 +100,14 @@ extension UIState {
 
     private mutating func press(_ key: Key) -> [Effect] {
         if case .search(let text)? = overlay {
-            editSearch(text, key)
-            return []
+            // Letters are text while typing; F10 and Ctrl-L still quit and repaint.
+            switch KeyBinding.command(for: key) {
+            case .quit? where !key.isCharacter: return [.quit]
+            case .redraw?: return [.redraw]
+            default:
+                editSearch(text, key)
+                return []
+            }
         }
         guard let command = KeyBinding.command(for: key) else { return [] }
         if overlay != nil, let effects = handleOverlay(command) { return effects }
