@@ -123,7 +123,9 @@ let package = Package(
         .testTarget(
             name: "TaskScopeTestingTests", dependencies: ["TaskScopeTesting", "TaskScope", "ScopeProtocol"],
             swiftSettings: strict),
-        .testTarget(name: "ScopeUITests", dependencies: ["ScopeUI", "ScopeProtocol"], swiftSettings: strict),
+        .testTarget(
+            name: "ScopeUITests", dependencies: ["ScopeUI", "ScopeProtocol", "ScopeClient", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -56,6 +56,7 @@ static inline int cn_key_enter(void) { return KEY_ENTER; }
 static inline int cn_key_backspace(void) { return KEY_BACKSPACE; }
 static inline int cn_key_resize(void) { return KEY_RESIZE; }
 static inline int cn_key_btab(void) { return KEY_BTAB; }
+static inline int cn_key_f(int number) { return KEY_F(number); }
 static inline short cn_colour_red(void) { return COLOR_RED; }
 static inline short cn_colour_green(void) { return COLOR_GREEN; }
 static inline short cn_colour_yellow(void) { return COLOR_YELLOW; }

@@ -181,6 +181,159 @@ import Testing
         try await eventually("the UI exits") { try await !running() }
     }
 
+    /// How a test ends the UI from outside.
+    enum Ending: String, CaseIterable, Sendable {
+        case ctrlC, sigterm, sighup
+    }
+
+    /// Runs `command` in `terminal` (its pid in `directory`/ui.pid), waits for `ready`, ends it
+    /// the way said, and checks that the process exits and the terminal is the shell's again:
+    /// the alternate screen left, typed text echoed, canonical input back.
+    private func endFromOutside(
+        _ terminal: Tmux, running command: String, in directory: String, ready: String, _ ending: Ending
+    ) async throws {
+        let pidFile = "\(directory)/ui.pid"
+        try? FileManager.default.removeItem(atPath: pidFile)
+        try await terminal.type("sh -c 'echo $$ > ui.pid; exec \(command)'")
+        try await terminal.waitForScreen("the UI, to end with \(ending)") { $0.contains(ready) }
+        #expect(try await terminal.alternateScreen())
+        let text = try String(contentsOfFile: pidFile, encoding: .utf8)
+        let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        switch ending {
+        case .ctrlC: try await terminal.send("C-c")
+        case .sigterm: #expect(kill(pid, SIGTERM) == 0)
+        case .sighup: #expect(kill(pid, SIGHUP) == 0)
+        }
+        try await eventually("the process exits on \(ending)") { kill(pid, 0) != 0 }
+        try await eventually("the alternate screen is left") { try await !terminal.alternateScreen() }
+        // The shell prints a marker it computes, so the typed command line itself cannot match;
+        // the command line itself on the screen is the echo of what was typed.
+        let marker = "back-\(ending.rawValue)"
+        try await terminal.type("stty -a > stty.txt; echo \(marker)-$((40+2))")
+        let screen = try await terminal.waitForScreen("the shell is back") { $0.contains("\(marker)-42") }
+        #expect(screen.contains("echo \(marker)-$((40+2))"), "typed text echoes")
+        let settings = try String(contentsOfFile: "\(directory)/stty.txt", encoding: .utf8)
+        #expect(settings.contains(" icanon") && !settings.contains("-icanon") && settings.contains(" echo "))
+        try await terminal.type("clear")
+        try await terminal.waitForScreen("a clear screen") { !$0.contains(marker) }
+    }
+
+    @Test func ctrlCSigtermAndSighupEndTheDemoAndRestoreTheTerminal() async throws {
+        let directory = try makeTemporaryDirectory("demo-signals")
+        defer { removeTree(directory) }
+        let terminal = try await Tmux(
+            width: 100, height: 30, directory: directory,
+            environment: ["LANG": "C.UTF-8", "TERM": "screen", "TASKSCOPE_DIR": directory])
+        try await terminal.waitForPrompt()
+        for ending in Ending.allCases {
+            // The demo's workload keeps every thread busy: the case where Ctrl-C used to be lost.
+            try await endFromOutside(
+                terminal, running: "\(CLI.executable.path) demo", in: directory, ready: "WARNINGS", ending)
+        }
+        try await terminal.close()
+    }
+
+    @Test func ctrlCSigtermAndSighupEndAttachAndRestoreTheTerminal() async throws {
+        let demo = try await DemoProcess()
+        let terminal = try await Tmux(
+            width: 100, height: 30, directory: demo.directory,
+            environment: demo.environment.merging(["LANG": "C.UTF-8", "TERM": "screen"]) { $1 })
+        try await terminal.waitForPrompt()
+        for ending in Ending.allCases {
+            try await endFromOutside(
+                terminal, running: "\(CLI.executable.path) attach \(demo.pid)", in: demo.directory, ready: "WARNINGS",
+                ending)
+        }
+        #expect(try await demo.interrupt() == 0)
+        try await terminal.close()
+    }
+
+    @Test func ctrlCSigtermAndSighupEndViewAndRestoreTheTerminal() async throws {
+        let demo = try await DemoProcess()
+        let snapshot = "\(demo.directory)/saved.json"
+        #expect(
+            try await CLI.run(["snapshot", "\(demo.pid)", "-o", snapshot], environment: demo.environment).status == 0)
+        #expect(try await demo.interrupt() == 0)
+        let terminal = try await Tmux(
+            width: 100, height: 30, directory: demo.directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
+        try await terminal.waitForPrompt()
+        for ending in Ending.allCases {
+            try await endFromOutside(
+                terminal, running: "\(CLI.executable.path) view \(snapshot)", in: demo.directory,
+                ready: "offline: \(snapshot)", ending)
+        }
+        try await terminal.close()
+    }
+
+    @Test func searchAsYouTypeSortThisScreenF1HelpShiftTabCtrlLRedrawAndF10Quit() async throws {
+        let demo = try await DemoProcess()
+        let snapshot = "\(demo.directory)/saved.json"
+        #expect(
+            try await CLI.run(["snapshot", "\(demo.pid)", "-o", snapshot], environment: demo.environment).status == 0)
+        #expect(try await demo.interrupt() == 0)
+        let terminal = try await Tmux(
+            width: 100, height: 30, directory: demo.directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
+        try await terminal.waitForPrompt()
+        try await terminal.type("\(CLI.executable.path) view \(snapshot)")
+        try await terminal.waitForScreen("the overview") { $0.contains("WARNINGS") }
+
+        try await terminal.send("F1")
+        try await terminal.waitForScreen("the help") { $0.contains("this help") && $0.contains("previous screen") }
+        try await terminal.send("Escape")
+        try await terminal.waitForScreen("the help closed") { !$0.contains("this help") }
+
+        // Search filters as you type; Enter keeps the filter, Esc clears it.
+        try await terminal.send("2")
+        try await terminal.waitForScreen("the tasks") { $0.contains("WAIT SITE") && $0.contains("heartbeat") }
+        try await terminal.send("/")
+        try await terminal.send("queue-con", literal: true)
+        let typing = try await terminal.waitForScreen("only matching rows while typing") { screen in
+            screen.contains("/queue-con_") && screen.contains("queue-consumer") && !screen.contains("heartbeat")
+        }
+        #expect(typing.contains("rows 1-3 of 3"))
+        try await terminal.send("Enter")
+        try await terminal.waitForScreen("the search kept") {
+            $0.contains("search: queue-con") && !$0.contains("heartbeat")
+        }
+        try await terminal.send("/")
+        try await terminal.send("Escape")
+        try await terminal.waitForScreen("the search cleared") { !$0.contains("search:") && $0.contains("heartbeat") }
+
+        // s sorts the screen shown, and the arrows choose the column, as in htop and tokio-console.
+        try await terminal.send("3")
+        try await terminal.waitForScreen("the groups by count") { $0.contains("TASKS▼") && $0.contains("sort: count▼") }
+        try await terminal.send("s")
+        try await terminal.waitForScreen("the groups by longest") { $0.contains("LONGEST▼") && $0.contains("3 Groups") }
+        try await terminal.send("Left")
+        try await terminal.waitForScreen("the groups by count again") { $0.contains("TASKS▼") }
+        try await terminal.send("2")
+        try await terminal.waitForScreen("the tasks, sort untouched") { $0.contains("WAITING▼") }
+        try await terminal.send("Right")
+        try await terminal.waitForScreen("the tasks by age") { $0.contains("AGE▼") && $0.contains("sort: age▼") }
+
+        // Shift-Tab goes back a screen: from Tasks to the overview.
+        try await terminal.send("BTab")
+        try await terminal.waitForScreen("the overview again") { $0.contains("WARNINGS") && !$0.contains("WAIT SITE") }
+
+        // Something else writes on the terminal; Ctrl-L paints the screen whole again.
+        let tty = try await terminal.paneTTY()
+        let handle = try #require(FileHandle(forWritingAtPath: tty))
+        handle.write(Data("\u{1B}[5;5HSCRIBBLED-ON-THE-TERMINAL".utf8))
+        try handle.close()
+        try await terminal.waitForScreen("the scribble") { $0.contains("SCRIBBLED-ON-THE-TERMINAL") }
+        try await terminal.send("C-l")
+        let repainted = try await terminal.waitForScreen("the scribble gone") { screen in
+            !screen.contains("SCRIBBLED") && screen.contains("WARNINGS")
+        }
+        #expect(repainted.contains("offline: \(snapshot)"))
+
+        try await terminal.send("F10")
+        try await eventually("F10 quits") { try await !terminal.alternateScreen() }
+        try await terminal.type("echo f10-closed-$((40+2))")
+        try await terminal.waitForScreen("the shell is back") { $0.contains("f10-closed-42") }
+        try await terminal.close()
+    }
+
     @Test func withoutATerminalTheUISaysSoInOneLine() async throws {
         let result = try await CLI.run(["view", "/nonexistent/snap.json"])
         #expect(result.status == 1)

@@ -2,8 +2,12 @@ import Foundation
 import TestSupport
 
 /// A terminal for tests: a detached tmux session, typed into with send-keys and read with capture-pane.
+/// Each has a tmux server of its own (`-L`), so tests (and other suites running tmux at once) never
+/// meet a server that another test's last session is shutting down.
 final class Tmux: Sendable {
     let session: String
+    /// The name of this terminal's own tmux server socket.
+    let server: String
 
     struct Missing: Error, CustomStringConvertible {
         var description: String { "tmux is not installed (scripts/test installs it)" }
@@ -13,8 +17,10 @@ final class Tmux: Sendable {
     init(width: Int, height: Int, directory: String, environment: [String: String]) async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw Missing() }
         session = "taskscope-test-\(UInt32.random(in: 0...UInt32.max))"
+        server = session
         let exports = environment.map { "\($0.key)=\($0.value)" }
         try await Tmux.run(
+            server: server,
             ["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "-c", directory]
                 + exports.flatMap { ["-e", $0] } + ["bash --norc --noprofile"], capture: false)
     }
@@ -26,18 +32,19 @@ final class Tmux: Sendable {
 
     /// Ends the session: the terminal goes away under whatever runs in it.
     func close() async throws {
-        try await Tmux.run(["kill-session", "-t", session], capture: false)
+        try await Tmux.run(server: server, ["kill-server"], capture: false)
     }
 
     deinit {
         // A test that failed before closing must not leave its session (and its UI) running.
-        let session = self.session
-        Task { try? await Tmux.run(["kill-session", "-t", session], capture: false) }
+        let server = self.server
+        Task { try? await Tmux.run(server: server, ["kill-server"], capture: false) }
     }
 
     /// Types `keys` (tmux key names, or literal text with `literal`).
     func send(_ keys: String..., literal: Bool = false) async throws {
-        try await Tmux.run(["send-keys", "-t", session] + (literal ? ["-l"] : []) + keys, capture: false)
+        try await Tmux.run(
+            server: server, ["send-keys", "-t", session] + (literal ? ["-l"] : []) + keys, capture: false)
     }
 
     /// Types a command line and Enter.
@@ -48,11 +55,24 @@ final class Tmux: Sendable {
 
     /// The screen's text; with `escapes`, with the escape sequences of its colours and attributes.
     func screen(escapes: Bool = false) async throws -> String {
-        try await Tmux.run(["capture-pane", "-t", session, "-p"] + (escapes ? ["-e"] : []))
+        try await Tmux.run(server: server, ["capture-pane", "-t", session, "-p"] + (escapes ? ["-e"] : []))
+    }
+
+    /// Whether the terminal shows its alternate screen (a full-screen program has it, a shell not).
+    func alternateScreen() async throws -> Bool {
+        try await Tmux.run(server: server, ["display-message", "-p", "-t", session, "#{alternate_on}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+    }
+
+    /// The terminal device of the session's pane, to write on it behind the program's back.
+    func paneTTY() async throws -> String {
+        try await Tmux.run(server: server, ["display-message", "-p", "-t", session, "#{pane_tty}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func resize(width: Int, height: Int) async throws {
-        try await Tmux.run(["resize-window", "-t", session, "-x", "\(width)", "-y", "\(height)"], capture: false)
+        try await Tmux.run(
+            server: server, ["resize-window", "-t", session, "-x", "\(width)", "-y", "\(height)"], capture: false)
     }
 
     /// Waits until the screen satisfies `condition`, and returns it.
@@ -77,10 +97,10 @@ final class Tmux: Sendable {
     /// Runs tmux and fails when it does. Only capture output from commands that cannot start
     /// the tmux server: the server is a daemon that would hold the pipe open for ever.
     @discardableResult
-    static func run(_ arguments: [String], capture: Bool = true) async throws -> String {
+    static func run(server: String, _ arguments: [String], capture: Bool = true) async throws -> String {
         let result = try await Program.run(
-            "/usr/bin/tmux", arguments, captureOutput: capture, timeout: .seconds(20))
-        guard result.status == 0 || arguments.first == "kill-session" else {
+            "/usr/bin/tmux", ["-L", server] + arguments, captureOutput: capture, timeout: .seconds(20))
+        guard result.status == 0 || arguments.first == "kill-server" else {
             throw TmuxFailed(arguments: arguments, status: result.status, stderr: result.stderr)
         }
         return result.stdout

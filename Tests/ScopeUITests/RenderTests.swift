@@ -76,7 +76,8 @@ import Testing
     }
 
     @Test func helpListsEveryKeyOfTheBindingTable() {
-        var state = Fixtures.state(width: 100, height: 30)
+        // Tall enough for the whole table in one column; smaller terminals scroll it.
+        var state = Fixtures.state(width: 100, height: 40)
         state.apply(.key(.character("?")))
         let frame = Renderer.render(state)
         for binding in KeyBinding.all {
@@ -117,12 +118,13 @@ import Testing
         state.apply(.key(.character("w")))
         state.apply(.key(.down))
         state.apply(.key(.enter))
+        // The picker's filter shows the tasks; `s` sorts them by the column after WAITING.
         state.apply(.key(.character("s")))
         state.apply(.key(.character(" ")))
         let status = Renderer.render(state).line(23)
         #expect(status.contains("PAUSED"))
         #expect(status.contains("wait: db.query"))
-        #expect(status.contains("sort: name▲"))
+        #expect(status.contains("sort: age▼"))
     }
 
     @Test func asciiLocalesGetAsciiGlyphs() {

@@ -12,6 +12,7 @@ import Glibc
 final class TerminalThread: Sendable {
     private let pending = Mutex<CellBuffer?>(nil)
     private let stopping = Atomic<Bool>(false)
+    private let repaint = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let startup = Mutex<Result<(width: Int, height: Int, colours: Bool), BackendError>?>(nil)
     private let started = DispatchSemaphore(value: 0)
@@ -51,6 +52,7 @@ final class TerminalThread: Sendable {
                     post(.resize(width: size.width, height: size.height))
                 }
                 if let key { post(.key(key)) }
+                if repaint.exchange(false, ordering: .relaxed) { backend.repaintAll() }
                 if let frame = pending.withLock({ frame in
                     defer { frame = nil }; return frame
                 }) {
@@ -76,6 +78,11 @@ final class TerminalThread: Sendable {
     /// Hands a frame to draw; a newer one replaces it if it was not drawn yet.
     func show(_ frame: CellBuffer) {
         pending.withLock { $0 = frame }
+    }
+
+    /// Repaints the whole terminal with the next frame, not only the cells that changed.
+    func redraw() {
+        repaint.store(true, ordering: .relaxed)
     }
 
     /// Restores the terminal and waits until it is restored.

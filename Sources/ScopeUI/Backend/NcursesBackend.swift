@@ -68,6 +68,15 @@ final class NcursesBackend {
     /// Forces the next frame to be drawn whole.
     func invalidate() { previous = nil }
 
+    /// Clears the terminal and draws the last frame again whole (Ctrl-L): for when something
+    /// else wrote on the terminal, which ncurses cannot know.
+    func repaintAll() {
+        guard let frame = previous else { return }
+        previous = nil
+        cn_clear()
+        draw(frame)
+    }
+
     /// The next key, or `nil` when none came within the timeout. `.resize` comes as a nil key and `resized` set.
     func readKey() -> (key: Key?, resized: Bool) {
         var code: wint_t = 0
@@ -86,8 +95,10 @@ final class NcursesBackend {
             case cn_key_end(): return (.end, false)
             case cn_key_enter(): return (.enter, false)
             case cn_key_backspace(): return (.backspace, false)
-            case cn_key_btab(): return (.tab, false)
-            default: return (nil, false)
+            case cn_key_btab(): return (.backTab, false)
+            default:
+                for number in 1...12 where value == cn_key_f(Int32(number)) { return (.function(number), false) }
+                return (nil, false)
             }
         }
         guard result == cn_ok() else { return (nil, false) }
@@ -96,6 +107,9 @@ final class NcursesBackend {
         case 10, 13: return (.enter, false)
         case 27: return (.escape, false)
         case 127, 8: return (.backspace, false)
+        case 1...26:
+            // Ctrl-A to Ctrl-Z (less those named above): by the letter.
+            return (.control(Character(Unicode.Scalar(UInt8(code) + 96))), false)
         default:
             guard let scalar = Unicode.Scalar(UInt32(code)) else { return (nil, false) }
             return (.character(Character(scalar)), false)

@@ -67,8 +67,19 @@ public enum Overlay: Sendable, Hashable {
     case detail(taskID: UInt64, child: Int)
     /// The wait-reason picker; `selected` indexes `["(all)"] + reasons`.
     case waitPicker(selected: Int)
-    /// The search line being edited.
+    /// The search line being edited; the filter follows it as it is typed.
     case search(String)
+}
+
+/// An open task detail: the task, and the child row selected in it.
+public struct DetailStep: Sendable, Hashable {
+    public var taskID: UInt64
+    public var child: Int
+
+    public init(taskID: UInt64, child: Int) {
+        self.taskID = taskID
+        self.child = child
+    }
 }
 
 /// The whole state of the UI: a plain value, changed only by ``UIState/apply(_:)``
@@ -90,15 +101,26 @@ public struct UIState: Sendable, Hashable {
     public var textFilter: String?
     /// Tasks of one group (wait site and spawn site) or one resource, when opened from those screens.
     public var scope: TaskScopeFilter?
+    /// The Tasks screen's sort (the agent sorts), and its direction when not the key's default.
     public var sort: TaskQuery.SortKey = .wait
     public var descending: Bool?
+    /// The Groups screen's sort, and its direction when not the key's default.
+    public var groupSort: GroupSortKey = .count
+    public var groupDescending: Bool?
+    /// The Resources screen's sort, and its direction when not the key's default.
+    public var resourceSort: ResourceSortKey = .blocked
+    public var resourceDescending: Bool?
+    /// The details opened before the one shown (a parent's, when Enter opened its child):
+    /// Esc goes back to the last of them.
+    public var detailTrail: [DetailStep] = []
     public var positions: [Screen: ListPosition] = [:]
     /// A line for the status bar (export results, errors), with the time it was set.
     public var status: String?
-    /// Set by `e`; the runtime exports and clears it.
-    public var exportRequested = false
-    /// Set by `q`.
-    public var quitRequested = false
+    /// Whether an export is under way (a second `e` waits for it).
+    public var exporting = false
+    /// Whether the UI switches to a new process when the one watched went away and exactly
+    /// one other appeared (`attach` without a target).
+    public var followsRestarts = false
 
     public init(width: Int, height: Int, glyphs: Glyphs = .unicode, colours: Bool = true) {
         self.width = width
@@ -125,6 +147,9 @@ public struct UIState: Sendable, Hashable {
             sort: sort, descending: descending, offset: position.top, limit: min(tableRows, TaskQuery.maxLimit),
             waitSite: scope?.waitSite, spawnSite: scope?.spawnSite, resource: scope?.resource)
     }
+
+    /// The groups the Groups screen asks for: the wait-reason filter applies there too.
+    public var groupQuery: GroupQuery { GroupQuery(wait: waitFilter, limit: 500) }
 }
 
 /// Tasks of one group or one resource.

@@ -1,3 +1,4 @@
+import ScopeClient
 import ScopeProtocol
 
 /// Everything that can change the UI's state: key presses, terminal events and data.
@@ -14,6 +15,9 @@ public enum Action: Sendable {
     case detail(TaskDetail)
     /// The process went away, with why.
     case disconnected(String)
+    /// The processes that can be attached to now, looked up while the one watched is gone
+    /// (only when the runtime was given a way to look: `attach` without a target).
+    case discovered([AttachableProcess])
     /// The outcome of an export: the path written, or the error.
     case exported(Result<String, ExportFailure>)
     /// Quit now (a signal, or the terminal went away).

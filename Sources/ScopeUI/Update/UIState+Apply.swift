@@ -1,10 +1,22 @@
+import ScopeClient
 import ScopeProtocol
 
 extension UIState {
-    /// Applies one action: the whole of the UI's behaviour, as a state transition.
-    public mutating func apply(_ action: Action) {
+    /// Applies one action: the whole of the UI's behaviour, as a state transition that
+    /// returns the effects it asks for (quit, export, load, follow, redraw). A change of
+    /// what the screens need comes back as one ``Effect/load(_:)`` with the new plan.
+    @discardableResult
+    public mutating func apply(_ action: Action) -> [Effect] {
+        let before = LoadPlan(self)
+        var effects = update(action)
+        let after = LoadPlan(self)
+        if after != before { effects.append(.load(after)) }
+        return effects
+    }
+
+    private mutating func update(_ action: Action) -> [Effect] {
         switch action {
-        case .key(let key): press(key)
+        case .key(let key): return press(key)
         case .resize(let width, let height):
             self.width = width
             self.height = height
@@ -14,28 +26,56 @@ extension UIState {
             self.hello = hello
             if case .offline = connection {} else { connection = .live }
         case .summary(let summary):
+            let picked = pickedReason
             data.summary = summary
             if case .lost = connection { connection = .live }
+            // The reasons are re-sorted by their new counts: the selection stays on its reason.
+            if let picked, let index = waitReasons.firstIndex(where: { $0.reason == picked }) {
+                overlay = .waitPicker(selected: index + 1)
+            } else if case .waitPicker(let selected)? = overlay {
+                overlay = .waitPicker(selected: min(selected, waitReasons.count))
+            }
         case .history(let samples): data.history = samples
         case .warnings(let warnings): data.warnings = warnings
-        case .resources(let resources): data.resources = resources
+        case .resources(let resources):
+            data.resources = resources
+            clampSelection(.resources, count: resourceRows.count)
         case .tasks(let page, let query):
             data.page = page
             data.pageQuery = query
             clampSelection(.tasks, count: page.total)
         case .groups(let groups):
             data.groups = groups
-            clampSelection(.groups, count: groups.count)
+            clampSelection(.groups, count: groupRows.count)
         case .detail(let detail): data.detail = detail
         case .disconnected(let reason):
             if case .offline = connection { status = reason } else { connection = .lost(reason) }
-        case .quit: quitRequested = true
+        case .discovered(let processes): return discovered(processes)
+        case .quit: return [.quit]
         case .exported(let result):
-            exportRequested = false
+            exporting = false
             switch result {
             case .success(let path): status = "exported to \(path)"
             case .failure(let failure): status = "export failed: \(failure.message)"
             }
+        }
+        return []
+    }
+
+    /// Attachable processes seen while the one watched is gone: follow the only new one.
+    private mutating func discovered(_ processes: [AttachableProcess]) -> [Effect] {
+        guard followsRestarts, case .lost = connection else { return [] }
+        let others = processes.filter { $0.pid != hello?.pid }
+        switch others.count {
+        case 0: return []
+        case 1:
+            status = "following pid \(others[0].pid) (\(others[0].process)): the process restarted"
+            connection = .connecting
+            return [.follow(others[0])]
+        default:
+            let pids = others.map { "\($0.pid)" }.joined(separator: ", ")
+            status = "\(others.count) new processes (pids \(pids)): q, then taskscope attach PID"
+            return []
         }
     }
 
@@ -51,27 +91,30 @@ extension UIState {
         switch screen {
         case .overview: shown.warnings.count
         case .tasks: shown.page?.total ?? 0
-        case .groups: shown.groups.count
-        case .resources: shown.resources.count
+        case .groups: groupRows.count
+        case .resources: resourceRows.count
         }
     }
 
     // MARK: Keys
 
-    private mutating func press(_ key: Key) {
+    private mutating func press(_ key: Key) -> [Effect] {
         if case .search(let text)? = overlay {
-            editSearch(text, key)
-            return
+            // Letters are text while typing; F10 and Ctrl-L still quit and repaint.
+            switch KeyBinding.command(for: key) {
+            case .quit? where !key.isCharacter: return [.quit]
+            case .redraw?: return [.redraw]
+            default:
+                editSearch(text, key)
+                return []
+            }
         }
-        guard let command = KeyBinding.command(for: key) else { return }
-        if overlay != nil, handleOverlay(command) { return }
+        guard let command = KeyBinding.command(for: key) else { return [] }
+        if overlay != nil, let effects = handleOverlay(command) { return effects }
         switch command {
-        case .screen(let target):
-            screen = target
-            overlay = nil
-        case .nextScreen:
-            screen = Screen(rawValue: screen.rawValue % Screen.allCases.count + 1) ?? .overview
-            overlay = nil
+        case .screen(let target): show(target)
+        case .nextScreen: show(Screen.allCases.cycling(from: screen, by: 1))
+        case .previousScreen: show(Screen.allCases.cycling(from: screen, by: -1))
         case .up: move(-1)
         case .down: move(1)
         case .pageUp: move(-tableRows)
@@ -80,31 +123,77 @@ extension UIState {
         case .bottom: move(Int.max / 2)
         case .open: open()
         case .back: back()
-        case .search: overlay = .search(textFilter ?? "")
+        case .search:
+            // The search filters the list shown; the overview has none, so it shows the tasks.
+            if sortIndicator(for: screen) == nil { screen = .tasks }
+            overlay = .search(textFilter ?? "")
         case .pickWait: overlay = .waitPicker(selected: 0)
-        case .nextSort:
-            let keys = TaskQuery.SortKey.allCases
-            sort = keys[((keys.firstIndex(of: sort) ?? 0) + 1) % keys.count]
-            descending = nil
-            screen = .tasks
-        case .reverseSort:
-            descending = !(descending ?? sort.descendingByDefault)
-            screen = .tasks
+        case .nextSort: changeSort(by: 1)
+        case .previousSort: changeSort(by: -1)
+        case .reverseSort: reverseSort()
         case .pause:
             frozen = isPaused ? nil : data
             status = isPaused ? "paused: the display is frozen, data keeps coming (space resumes)" : nil
         case .export:
-            exportRequested = true
+            if exporting { return [] }
+            exporting = true
             status = "exporting…"
+            return [.export(ExportRequest(process: hello?.process ?? shown.summary?.process, pid: hello?.pid))]
         case .help: overlay = overlay == .help ? nil : .help
-        case .quit: quitRequested = true
+        case .redraw: return [.redraw]
+        case .quit: return [.quit]
         }
+        return []
+    }
+
+    private mutating func show(_ target: Screen) {
+        screen = target
+        closeOverlay()
+    }
+
+    private mutating func closeOverlay() {
+        overlay = nil
+        detailTrail = []
     }
 
     private mutating func move(_ delta: Int) {
         var position = self.position(screen)
         position.move(by: delta, count: rowCount, visible: tableRows)
         positions[screen] = position
+    }
+
+    /// `s`, `←`, `→`: the next (or previous) column of the screen shown, in its default direction.
+    private mutating func changeSort(by step: Int) {
+        switch screen {
+        case .tasks:
+            sort = TaskQuery.SortKey.columnOrder.cycling(from: sort, by: step)
+            descending = nil
+        case .groups:
+            groupSort = GroupSortKey.allCases.cycling(from: groupSort, by: step)
+            groupDescending = nil
+        case .resources:
+            resourceSort = ResourceSortKey.allCases.cycling(from: resourceSort, by: step)
+            resourceDescending = nil
+        default:
+            status = "\(screen.title) has no sort; Tasks, Groups and Resources do"
+            return
+        }
+        positions[screen] = ListPosition()
+    }
+
+    /// `S`: the other direction.
+    private mutating func reverseSort() {
+        guard let indicator = sortIndicator(for: screen) else {
+            status = "\(screen.title) has no sort; Tasks, Groups and Resources do"
+            return
+        }
+        switch screen {
+        case .tasks: descending = !indicator.descending
+        case .groups: groupDescending = !indicator.descending
+        case .resources: resourceDescending = !indicator.descending
+        default: return
+        }
+        positions[screen] = ListPosition()
     }
 
     /// Enter on the current screen.
@@ -116,8 +205,9 @@ extension UIState {
         case .tasks:
             guard let page = shown.page, let row = page.tasks[safe: selected - page.offset] else { return }
             overlay = .detail(taskID: row.id, child: 0)
+            detailTrail = []
         case .groups:
-            guard let group = shown.groups[safe: selected] else { return }
+            guard let group = groupRows[safe: selected] else { return }
             scope = TaskScopeFilter(
                 label:
                     "group \(group.key.reason ?? "(active)") at \(group.key.waitSite?.description ?? group.key.spawnSite.description)",
@@ -126,7 +216,7 @@ extension UIState {
             resetTasksPosition()
             screen = .tasks
         case .resources:
-            guard let resource = shown.resources[safe: selected] else { return }
+            guard let resource = resourceRows[safe: selected] else { return }
             scope = TaskScopeFilter(label: "\(resource.kind.rawValue) \"\(resource.name)\"", resource: resource.id)
             resetTasksPosition()
             screen = .tasks
@@ -150,26 +240,40 @@ extension UIState {
 
     private mutating func resetTasksPosition() { positions[.tasks] = ListPosition() }
 
-    /// Keys while an overlay is open; returns whether the overlay took the key.
-    private mutating func handleOverlay(_ command: Command) -> Bool {
+    /// Keys while an overlay is open: the effects when the overlay took the key, nil when
+    /// the key goes on to the screen.
+    private mutating func handleOverlay(_ command: Command) -> [Effect]? {
+        // Quitting and repainting work whatever is open.
+        if command == .quit || command == .redraw { return nil }
         switch overlay {
         case .help?:
-            if command == .help || command == .back { overlay = nil; return true }
-            if command == .quit { return false }
+            if command == .help || command == .back {
+                overlay = nil
+                return []
+            }
             overlay = nil
-            return false
+            return nil
         case .detail(let taskID, let child)?:
             let children = shown.detail?.task.id == taskID ? shown.detail?.children ?? [] : []
             switch command {
-            case .back: overlay = nil
+            case .back:
+                // Back to the detail this one was opened from, else to the list.
+                if let parent = detailTrail.popLast() {
+                    overlay = .detail(taskID: parent.taskID, child: parent.child)
+                } else {
+                    overlay = nil
+                }
             case .up: overlay = .detail(taskID: taskID, child: max(0, child - 1))
             case .down: overlay = .detail(taskID: taskID, child: min(max(0, children.count - 1), child + 1))
             case .open:
-                if let next = children[safe: child] { overlay = .detail(taskID: next.id, child: 0) }
-            case .quit: return false
-            default: return true
+                if let next = children[safe: child] {
+                    detailTrail.append(DetailStep(taskID: taskID, child: child))
+                    overlay = .detail(taskID: next.id, child: 0)
+                }
+            case .screen, .nextScreen, .previousScreen: return nil
+            default: break
             }
-            return true
+            return []
         case .waitPicker(let selected)?:
             let reasons = waitReasons
             switch command {
@@ -180,28 +284,43 @@ extension UIState {
                 waitFilter = selected == 0 ? nil : reasons[safe: selected - 1]?.reason
                 overlay = nil
                 resetTasksPosition()
-                if screen == .overview { screen = .tasks }
-            case .quit: return false
-            default: return true
+                for screen in [Screen.groups, .resources] { positions[screen] = ListPosition() }
+                if sortIndicator(for: screen) == nil { screen = .tasks }
+            default: break
             }
-            return true
+            return []
         case .search?, nil:
-            return false
+            return nil
         }
     }
 
+    /// A key while the search line is open: the filter follows every edit, Enter keeps it,
+    /// Esc clears it.
     private mutating func editSearch(_ text: String, _ key: Key) {
+        var edited = text
         switch key {
         case .enter:
-            textFilter = text.isEmpty ? nil : text
             overlay = nil
-            resetTasksPosition()
-            screen = .tasks
-        case .escape: overlay = nil
-        case .backspace: overlay = .search(String(text.dropLast()))
-        case .character(let character): overlay = .search(text + String(character))
-        default: break
+            return
+        case .escape:
+            overlay = nil
+            edited = ""
+        case .backspace: edited = String(text.dropLast())
+        case .character(let character): edited = text + String(character)
+        default: return
         }
+        if case .search? = overlay { overlay = .search(edited) }
+        let filter = edited.isEmpty ? nil : edited
+        guard filter != textFilter else { return }
+        textFilter = filter
+        positions[screen] = ListPosition()
+        resetTasksPosition()
+    }
+
+    /// The reason selected in the open picker, if one (not "(all)") is.
+    private var pickedReason: String? {
+        guard case .waitPicker(let selected)? = overlay, selected > 0 else { return nil }
+        return waitReasons[safe: selected - 1]?.reason
     }
 
     /// The wait reasons present, most tasks first, for the picker.

@@ -11,11 +11,15 @@ enum GroupsView {
         ]
         if area.width >= 100 { columns.append(Column(title: "SPAWN SITE", width: 0)) }
         let widths = Table.widths(columns, in: area.width)
-        Table.header(columns, widths: widths, y: area.y, glyphs: glyphs, into: &buffer)
+        let sort = state.sortIndicator(for: .groups)
+        Table.header(
+            columns, widths: widths, y: area.y, sorted: columns.firstIndex { $0.title == sort?.column },
+            descending: sort?.descending ?? false, glyphs: glyphs, into: &buffer)
         let data = state.shown
+        let groups = state.groupRows
         let position = state.position(.groups)
         let rows = area.height - 2
-        for (index, group) in data.groups.enumerated().dropFirst(position.top).prefix(rows) {
+        for (index, group) in groups.enumerated().dropFirst(position.top).prefix(rows) {
             let y = area.y + 1 + index - position.top
             let reason = group.key.reason
             var cells = [
@@ -33,7 +37,9 @@ enum GroupsView {
             if index == position.selected { buffer.restyle(x: 0, y: y, width: area.width) { $0.reverse = true } }
         }
         let footer =
-            data.groups.isEmpty ? " no live tasks" : " \(data.groups.count) groups; Enter lists a group's tasks"
+            groups.isEmpty
+            ? (data.groups.isEmpty ? " no live tasks" : " no group matches the filter")
+            : " \(groups.count) groups; Enter lists a group's tasks"
         buffer.put(footer, x: 0, y: area.y + area.height - 1, style: .muted)
     }
 }

@@ -53,7 +53,7 @@ enum StatusLine {
         buffer.fill(x: 0, y: y, width: state.width, height: 1, with: Cell(" ", Style(reverse: true)))
         if case .search(let text)? = state.overlay {
             buffer.put("/\(text)_", x: 0, y: y, style: Style(reverse: true))
-            let hint = "Enter apply  Esc cancel"
+            let hint = "Enter keep  Esc clear"
             buffer.put(hint, x: state.width - hint.count, y: y, style: Style(reverse: true))
             return
         }
@@ -62,8 +62,9 @@ enum StatusLine {
         if let scope = state.scope { parts.append(scope.label) }
         parts.append("wait: \(state.waitFilter ?? "all")")
         if let text = state.textFilter { parts.append("search: \(text)") }
-        let order = (state.descending ?? state.sort.descendingByDefault) ? state.glyphs.down : state.glyphs.up
-        parts.append("sort: \(state.sort.rawValue)\(order)")
+        if let sort = state.sortIndicator(for: state.screen) {
+            parts.append("sort: \(sort.name)\(sort.descending ? state.glyphs.down : state.glyphs.up)")
+        }
         if case .lost = state.connection { parts.append("showing the last data; reconnecting") }
         if let status = state.status { parts.append(status) }
         let keys = "? help  q quit "

@@ -34,7 +34,8 @@ struct DemoCommand: AsyncParsableCommand {
                 return handler
             }
             // Catch the signals before announcing the socket, so that an early Ctrl-C is not lost.
-            let termination = TerminationSignals()
+            // Not under the UI: it catches them itself, and two catchers of one signal lose it.
+            let termination = serve ? TerminationSignals() : nil
             guard let socket = try TaskScope.start(TaskScope.Configuration(rules: DemoWorkload.rules)) else {
                 throw CLIFailure("the agent is disabled by \(TaskScope.disableVariable); unset it to run the demo")
             }
@@ -50,7 +51,7 @@ struct DemoCommand: AsyncParsableCommand {
             print("taskscope demo: pid \(pid), socket \(socket)")
             print("Press Ctrl-C to stop.")
             fflush(nil)  // stdout may be a pipe: make the socket path visible now
-            await termination.wait()
+            await termination?.wait()
             workload.cancel()
             TaskScope.stop()
         }
