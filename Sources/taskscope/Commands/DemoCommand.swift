@@ -33,6 +33,9 @@ struct DemoCommand: AsyncParsableCommand {
                 handler.logLevel = .warning
                 return handler
             }
+            if !serve {
+                try TerminalRequirement.check("demo", instead: "try demo --serve, then snapshot PID --format text")
+            }
             // Catch the signals before announcing the socket, so that an early Ctrl-C is not lost.
             let termination = TerminationSignals()
             guard let socket = try TaskScope.start(TaskScope.Configuration(rules: DemoWorkload.rules)) else {

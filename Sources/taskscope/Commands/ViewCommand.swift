@@ -1,0 +1,22 @@
+import ArgumentParser
+import ScopeClient
+import ScopeUI
+
+struct ViewCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "view", abstract: "Open a snapshot file in the UI, offline.")
+
+    @Argument(help: "A snapshot written by taskscope snapshot or by e in the UI.")
+    var file: String
+
+    @OptionGroup var wait: WaitOption
+
+    func run() async throws {
+        try await reportingFailures {
+            let source = try SnapshotSource(path: file)
+            try wait.check(waits: source.document.summary.waits)
+            try TerminalRequirement.check("view", instead: "open it where TERM names a full terminal (xterm, tmux)")
+            try await ScopeApp.run(source: source, options: ScopeApp.Options(waitFilter: wait.reason))
+        }
+    }
+}
