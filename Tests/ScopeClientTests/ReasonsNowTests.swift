@@ -55,4 +55,30 @@ import Testing
             try StandardOutput(descriptor: full).write("text")
         }
     }
+
+    /// The owner vocabulary the UI shares: an owner that has finished is `6 (finished)`.
+    @Test func aFinishedOwnerIsWrittenFinished() {
+        var head = Self.head(filter: nil, waits: [:])
+        var ticker = ResourceInfo(
+            id: 1, kind: .timer, name: "ticker", site: SourceSite(file: "App/T.swift", line: 3), created: 0,
+            state: "armed")
+        ticker.owner = 6
+        ticker.ownerFinished = true
+        var live = ticker
+        live.id = 2
+        live.owner = 7
+        live.ownerFinished = false
+        head.resources = [ticker, live]
+        var report = GroupedReport(head: head)
+        report.add(
+            TaskInfo(
+                id: 7, name: "t", state: .active, spawnSite: SourceSite(file: "App/T.swift", line: 1), created: 0,
+                inState: 1))
+        let lines = report.render().split(separator: "\n")
+        let rows = lines.filter { $0.contains(" timer ") }
+        #expect(rows.count == 2, "\(lines)")
+        #expect(rows.contains { $0.contains(" 6 (finished) ") }, "\(rows)")
+        #expect(rows.contains { $0.contains(" 7 ") && !$0.contains("(finished)") }, "\(rows)")
+        #expect(!lines.contains { $0.contains("gone") })
+    }
 }
