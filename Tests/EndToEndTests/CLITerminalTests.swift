@@ -29,7 +29,7 @@ import Testing
                 ["attach", "\(demo.pid)"], environment: environment,
                 attach + "\(problem) — try snapshot \(demo.pid) --format text")
             try await expectLine(
-                ["attach"], environment: environment, attach + "\(problem) — try snapshot --format text")
+                ["attach"], environment: environment, attach + "\(problem) — try snapshot \(demo.pid) --format text")
             try await expectLine(
                 ["view", file], environment: environment,
                 "taskscope view needs a terminal with cursor movement; \(problem) — "

@@ -30,8 +30,11 @@ struct AttachCommand: AsyncParsableCommand {
             if let target {
                 // Connect once now, so a wrong target or reason is one clear error before the screen is taken.
                 let connection = try await Target(parsing: target).connect()
-                let waits = try await Self.waits(of: connection)
-                try wait.check(waits: waits)
+                if wait.reason != nil {
+                    try wait.check(waits: try await Self.waits(of: connection))
+                } else {
+                    connection.close()  // an agent that answers nonsense is the UI's to say, on screen
+                }
                 try TerminalRequirement.check("attach", instead: "try snapshot \(target) --format text")
                 let path = try Target(parsing: target).socketPath()
                 try await ScopeApp.run(
@@ -43,7 +46,7 @@ struct AttachCommand: AsyncParsableCommand {
             if wait.reason != nil {
                 try wait.check(waits: try await Self.waits(of: try await ScopeConnection.connect(to: chosen.socket)))
             }
-            try TerminalRequirement.check("attach", instead: "try snapshot --format text")
+            try TerminalRequirement.check("attach", instead: "try snapshot \(chosen.pid) --format text")
             while true {
                 let source = FollowingSource(
                     following: chosen, known: discovery.processes, location: SocketLocation())
