@@ -68,6 +68,10 @@ import Testing
         // view FILE --wait: the option exists, and checks the reasons of the file.
         let file = "\(demo.directory)/snap.json"
         #expect(try await CLI.run(["snapshot", "\(demo.pid)", "-o", file], environment: environment).status == 0)
+        let onlyQueue = "\(demo.directory)/queue.json"
+        let queue = try await CLI.run(
+            ["snapshot", "\(demo.pid)", "--wait", "queue.pop", "-o", onlyQueue], environment: environment)
+        #expect(queue.status == 0)
         #expect(try await demo.interrupt() == 0)
         let view = try await CLI.run(["view", file, "--wait", "queue.pop"], environment: Self.drawable)
         #expect(view.status == 1)
@@ -79,5 +83,10 @@ import Testing
                 "taskscope: no task waits on 'nosuch' and it is no built-in reason; reasons now: "),
             "\(unknown.stderr)")
         #expect(unknown.stderr.contains("queue.pop (3)"))
+
+        // A file holds its own reasons: one taken with --wait queue.pop has no lock.acquire.
+        let notInFile = try await CLI.run(["view", onlyQueue, "--wait", "lock.acquire"], environment: Self.drawable)
+        #expect(notInFile.status == 1)
+        #expect(notInFile.stderr.contains("reasons now: queue.pop (3) (built in"), "\(notInFile.stderr)")
     }
 }

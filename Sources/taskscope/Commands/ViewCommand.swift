@@ -14,7 +14,12 @@ struct ViewCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let source = try SnapshotSource(path: file)
-            try wait.check(waits: source.document.summary.waits)
+            // The reasons of the file's own tasks: a snapshot taken with --wait holds only some.
+            var waits: [String: Int] = [:]
+            for task in source.document.tasks where task.state == .waiting {
+                if let reason = task.wait { waits[reason, default: 0] += 1 }
+            }
+            try wait.check(waits: waits)
             try TerminalRequirement.check("view", instead: "open it where TERM names a full terminal (xterm, tmux)")
             try await ScopeApp.run(source: source, options: ScopeApp.Options(waitFilter: wait.reason))
         }
