@@ -60,4 +60,25 @@ import Testing
         try await expectLine(
             ["./atach"], environment: environment, "taskscope: ./atach: no such file or directory")
     }
+
+    @Test func inARealTerminalWithTermDumbTheLineIsAllThereIs() async throws {
+        let demo = try await DemoProcess()
+        let terminal = try await Tmux(
+            width: 120, height: 20, directory: demo.directory,
+            environment: demo.environment.merging(["LANG": "C.UTF-8"]) { $1 })
+        try await terminal.waitForPrompt()
+        // tmux sets TERM for its panes, so the command sets its own.
+        try await terminal.type("TERM=dumb \(CLI.executable.path) attach \(demo.pid); echo status-$?")
+        let screen = try await terminal.waitForScreen("the one line and the status") { screen in
+            screen.split(separator: "\n").contains { $0.hasPrefix("status-") }
+        }
+        #expect(
+            screen.contains(
+                "taskscope attach needs a terminal with cursor movement; TERM=dumb has none — "
+                    + "try snapshot \(demo.pid) --format text"), "\(screen)")
+        #expect(screen.contains("status-1"))
+        #expect(!screen.contains("Overview"), "the UI was drawn")
+        try await terminal.close()
+        #expect(try await demo.interrupt() == 0)
+    }
 }
