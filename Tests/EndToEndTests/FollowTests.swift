@@ -64,4 +64,35 @@ import Testing
         #expect(try await third.interrupt() == 0)
         #expect(try await fourth.interrupt() == 0)
     }
+
+    @Test func aProcessThatWasAlreadyThereIsNotTakenForTheRestart() async throws {
+        let directory = try makeTemporaryDirectory("follow-known")
+        defer { removeTree(directory) }
+        let shared = ["TASKSCOPE_DIR": directory]
+        let location = SocketLocation(environment: shared)
+        let picked = try await DemoProcess(extraEnvironment: shared)
+        let bystander = try await DemoProcess(extraEnvironment: shared)
+        let discovery = await ProcessDiscovery.scan(location: location)
+        #expect(discovery.processes.count == 2)
+        let process = try #require(discovery.processes.first { $0.pid == picked.pid })
+        let source = FollowingSource(following: process, known: discovery.processes, location: location)
+        #expect(try await source.connect().pid == picked.pid)
+
+        #expect(try await picked.interrupt() == 0)
+        await #expect(throws: ScopeClientError.self) { _ = try await source.summary() }
+        // The bystander was there at the start: it is not the restart.
+        await #expect(
+            throws: ScopeClientError.processGone(pid: picked.pid, detail: "waiting for a new process to attach to")
+        ) { _ = try await source.connect() }
+
+        let restarted = try await DemoProcess(extraEnvironment: shared)
+        var hello: Hello?
+        try await eventually("the source follows pid \(restarted.pid)") {
+            hello = try? await source.connect()
+            return hello != nil
+        }
+        #expect(hello?.pid == restarted.pid)
+        #expect(try await restarted.interrupt() == 0)
+        #expect(try await bystander.interrupt() == 0)
+    }
 }
