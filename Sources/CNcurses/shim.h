@@ -64,4 +64,17 @@ static inline short cn_colour_blue(void) { return COLOR_BLUE; }
 static inline short cn_colour_cyan(void) { return COLOR_CYAN; }
 static inline short cn_colour_white(void) { return COLOR_WHITE; }
 
+// Whether a terminal can move the cursor, asked of terminfo without taking the terminal:
+// 1 it can, 0 it cannot (TERM=dumb), -1 terminfo does not know the name (or has no database).
+// A null name is $TERM's.
+#include <term.h>
+static inline int cn_can_move_cursor(const char *name) {
+    int error = 0;
+    if (setupterm(name, 1, &error) != OK) return error == 1 ? 0 : -1;
+    const char *move = tigetstr("cup");
+    int can = move != NULL && move != (const char *)-1;
+    del_curterm(cur_term);
+    return can;
+}
+
 #endif

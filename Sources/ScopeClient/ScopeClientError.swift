@@ -31,6 +31,12 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case badReply(String)
     /// Reading or writing a local file failed.
     case file(path: String, reason: String)
+    /// The reader of a pipe went away (`taskscope snapshot PID | head`): not a failure of
+    /// taskscope, so the CLI ends quietly, as `cat` does.
+    case outputClosed(String)
+    /// The process attached to has exited and no single new one was found to follow:
+    /// `detail` says what was (none yet, or several to choose from).
+    case processGone(pid: Int32, detail: String)
     /// Any other connection failure.
     case connection(path: String, reason: String)
 
@@ -53,7 +59,9 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .server(let error): "the agent refused the request: \(error.message) (\(error.code))"
         case .badReply(let detail): "the agent sent a reply this client cannot read: \(detail)"
         case .file(let path, let reason): "\(path): \(reason)"
+        case .outputClosed(let path): "\(path): the reader closed the pipe"
         case .connection(let path, let reason): "cannot connect to \(path): \(reason)"
+        case .processGone(let pid, let detail): "process \(pid) is gone; \(detail)"
         }
     }
 }

@@ -85,4 +85,19 @@ import Testing
         let decoded = try JSONDecoder().decode(SnapshotDiff.self, from: try JSONEncoder().encode(elsewhere))
         #expect(decoded == elsewhere)
     }
+
+    @Test func filesGivenNewestFirstAreNotedNotSilentlyReversed() throws {
+        let earlier = Self.document(at: 1_000, [("db.query", 20, Self.spawn, 3)])
+        let later = Self.document(at: 1_060, [("db.query", 20, Self.spawn, 9)])
+        let forward = SnapshotDiff(old: earlier, new: later)
+        #expect(!forward.isBackwards)
+        #expect(!forward.render().contains("note:"))
+        let backward = SnapshotDiff(old: later, new: earlier)
+        #expect(backward.isBackwards)
+        let lines = backward.render().split(separator: "\n").map(String.init)
+        #expect(
+            lines[1]
+                == "note: the second snapshot was captured 1m00s before the first, so every change below runs "
+                + "backwards in time; give the older file first")
+    }
 }

@@ -139,17 +139,37 @@ public final class AtomicFile: ByteSink, @unchecked Sendable {
     }
 }
 
-/// Standard output as a ``ByteSink``.
+/// Standard output as a ``ByteSink``, written unbuffered with `write(2)`.
+///
+/// A reader that went away (`EPIPE`: `taskscope snapshot PID | head`) is
+/// ``ScopeClientError/outputClosed(_:)``, which the CLI ends on quietly; any other
+/// failure (a full disk, `/dev/full`) is ``ScopeClientError/file(path:reason:)``.
+/// `SIGPIPE` must be ignored for `EPIPE` to arrive instead of the signal.
 public final class StandardOutput: ByteSink, @unchecked Sendable {
-    public init() {}
+    private let descriptor: Int32
+
+    /// Standard output, or another descriptor (for tests).
+    public init(descriptor: Int32 = STDOUT_FILENO) { self.descriptor = descriptor }
 
     public func write(_ bytes: some Collection<UInt8>) throws(ScopeClientError) {
-        let data = Data(bytes)
-        do {
-            try FileHandle.standardOutput.write(contentsOf: data)
-        } catch {
-            throw .file(path: "standard output", reason: "\(error.localizedDescription)")
+        let data = Array(bytes)
+        var offset = 0
+        while offset < data.count {
+            let written = data.withUnsafeBytes { raw in
+                systemWrite(descriptor, raw.baseAddress! + offset, raw.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { throw .outputClosed("standard output") }
+                throw .file(path: "standard output", reason: "cannot write: \(String(cString: strerror(errno)))")
+            }
+            offset += written
         }
+    }
+
+    /// Writes `text` as UTF-8.
+    public func write(_ text: String) throws(ScopeClientError) {
+        try write(Array(text.utf8))
     }
 }
 

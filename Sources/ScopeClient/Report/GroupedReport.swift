@@ -59,7 +59,11 @@ public struct GroupedReport: Sendable {
         }
         let rows = sortedGroups
         guard !rows.isEmpty else {
-            lines.append("no live tracked tasks")
+            if let head, let filter = head.filter {
+                lines.append(ReasonsNow.noTask(waitingOn: filter, waits: head.summary.waits))
+            } else {
+                lines.append("no live tracked tasks")
+            }
             return lines.joined(separator: "\n") + "\n"
         }
         let table = rows.map { group -> [String] in

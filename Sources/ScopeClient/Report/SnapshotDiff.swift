@@ -36,6 +36,9 @@ public struct SnapshotDiff: Codable, Sendable, Hashable {
     public var newWarnings: [Warning]
     /// Warnings of the old snapshot that the new one no longer has.
     public var resolvedWarnings: [Warning]
+    /// Whether the "new" snapshot was captured before the "old" one (the files given in
+    /// reverse order): every change then runs backwards in time, and the text says so.
+    public var isBackwards: Bool { new.capturedAt < old.capturedAt }
 
     /// Compares `old` with `new`.
     public init(old: SnapshotDocument, new: SnapshotDocument) {
@@ -86,6 +89,11 @@ public struct SnapshotDiff: Codable, Sendable, Hashable {
         let to = Date(timeIntervalSince1970: new.capturedAt).ISO8601Format()
         let apart = DurationText.format(abs(new.capturedAt - old.capturedAt))
         lines.append("taskscope diff of \(new.process) (pid \(new.pid)): \(from) to \(to), \(apart) apart")
+        if isBackwards {
+            lines.append(
+                "note: the second snapshot was captured \(apart) before the first, so every change below runs "
+                    + "backwards in time; give the older file first")
+        }
         if old.pid != new.pid || old.process != new.process {
             lines.append("note: the snapshots are of different processes (\(old.process) pid \(old.pid) before)")
         }

@@ -23,6 +23,10 @@ extension UIState {
             let visible = tableRows
             for screen in Screen.allCases { positions[screen]?.scroll(visible: visible) }
         case .connected(let hello):
+            // A source that follows a restarted process connects to a new pid: say so.
+            if let previous = self.hello, previous.pid != hello.pid {
+                status = "process \(previous.pid) is gone; following \(hello.pid)"
+            }
             self.hello = hello
             if case .offline = connection {} else { connection = .live }
         case .summary(let summary):

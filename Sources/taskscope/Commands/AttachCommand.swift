@@ -13,7 +13,9 @@ struct AttachCommand: AsyncParsableCommand {
         commandName: "attach",
         abstract: "Open the live UI on a process.",
         discussion: """
-            Without a target, attaches to the only attachable process, or lists them to pick from. \
+            Without a target, attaches to the only attachable process, or lists them to pick from, \
+            and follows the process when it restarts under a new pid (when several new ones appear, \
+            it lists them to pick from again). \
             Keys: 1-4 or Tab switch screens, arrows or j/k move, Enter opens, Esc goes back, / searches, \
             w filters by wait reason, s/S sort, space pauses, e exports a snapshot, ? shows every key, q quits.
             """)
@@ -21,37 +23,84 @@ struct AttachCommand: AsyncParsableCommand {
     @Argument(help: "The process: a pid, or the path of its taskscope socket. Optional when only one is attachable.")
     var target: String?
 
-    @Option(help: "Start with only the tasks waiting for this reason.")
-    var wait: String?
+    @OptionGroup var wait: WaitOption
 
     func run() async throws {
         try await reportingFailures {
-            let path = try await resolveTarget()
-            try await ScopeApp.run(source: LiveSource(path: path), options: ScopeApp.Options(waitFilter: wait))
+            if let target {
+                // Connect once now, so a wrong target or reason is one clear error before the screen is taken.
+                let connection = try await Target(parsing: target).connect()
+                if wait.reason != nil {
+                    try wait.check(waits: try await Self.waits(of: connection))
+                } else {
+                    connection.close()  // an agent that answers nonsense is the UI's to say, on screen
+                }
+                try TerminalRequirement.check("attach", instead: "try snapshot \(target) --format text")
+                let path = try Target(parsing: target).socketPath()
+                try await ScopeApp.run(
+                    source: LiveSource(path: path), options: ScopeApp.Options(waitFilter: wait.reason))
+                return
+            }
+            var discovery = await ProcessDiscovery.scan()
+            var chosen = try choose(from: discovery.processes, in: discovery.directory, heading: nil)
+            if wait.reason != nil {
+                try wait.check(waits: try await Self.waits(of: try await ScopeConnection.connect(to: chosen.socket)))
+            }
+            try TerminalRequirement.check("attach", instead: "try snapshot \(chosen.pid) --format text")
+            while true {
+                let source = FollowingSource(
+                    following: chosen, known: discovery.processes, location: SocketLocation())
+                guard let several = try await runUI(on: source) else { return }
+                // The process restarted as several: the same choice as at the start, then the UI again.
+                discovery = await ProcessDiscovery.scan()
+                let gone = source.pid
+                chosen = try choose(
+                    from: several, in: discovery.directory,
+                    heading: "process \(gone) is gone; \(several.count) new processes are attachable:")
+                discovery.processes = discovery.processes.filter { $0.pid != gone }
+            }
         }
     }
 
-    private func resolveTarget() async throws -> String {
-        if let target {
-            let path = try Target(parsing: target).socketPath()
-            // Connect once now, so a wrong target is one clear error before the screen is taken.
-            let connection = try await Target(parsing: target).connect()
-            connection.close()
-            return path
+    /// Runs the UI until the user quits (nil), or until the followed process exited and several
+    /// new ones appeared (those, to choose from).
+    private func runUI(on source: FollowingSource) async throws -> [AttachableProcess]? {
+        let options = ScopeApp.Options(waitFilter: wait.reason)
+        let ui = Task { try await ScopeApp.run(source: source, options: options) }
+        let watcher = Task { () -> [AttachableProcess]? in
+            for await several in source.choices {
+                ui.cancel()  // ends the UI's loop; it restores the terminal on the way out
+                return several
+            }
+            return nil
         }
-        let discovery = await ProcessDiscovery.scan()
-        switch discovery.processes.count {
-        case 0:
-            throw CLIFailure("no attachable processes (looked in \(discovery.directory))")
-        case 1:
-            return discovery.processes[0].socket
-        default:
-            return try pick(from: discovery.processes)
+        defer { watcher.cancel() }
+        try await ui.value
+        watcher.cancel()
+        return await watcher.value
+    }
+
+    /// The process to attach to: the only one, or the one picked from the list (always picked
+    /// when there is a `heading` to say why).
+    private func choose(
+        from processes: [AttachableProcess], in directory: String, heading: String?
+    ) throws -> AttachableProcess {
+        switch processes.count {
+        case 0: throw CLIFailure("no attachable processes (looked in \(directory))")
+        case 1 where heading == nil: return processes[0]
+        default: return try pick(from: processes, heading: heading)
         }
+    }
+
+    /// The process's waiting tasks by reason, and the connection closed.
+    private static func waits(of connection: ScopeConnection) async throws -> [String: Int] {
+        defer { connection.close() }
+        return try await connection.summary().waits
     }
 
     /// Lists the processes and asks which one, when there is someone to ask.
-    private func pick(from processes: [AttachableProcess]) throws -> String {
+    private func pick(from processes: [AttachableProcess], heading: String?) throws -> AttachableProcess {
+        if let heading { print(heading) }
         for process in processes {
             print(
                 "  \(process.pid)  \(process.process)  up \(DurationText.format(process.uptime))  \(process.liveTasks) tasks"
@@ -67,21 +116,6 @@ struct AttachCommand: AsyncParsableCommand {
         else {
             throw CLIFailure("no such process in the list")
         }
-        return chosen.socket
-    }
-}
-
-struct ViewCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "view", abstract: "Open a snapshot file in the UI, offline.")
-
-    @Argument(help: "A snapshot written by taskscope snapshot or by e in the UI.")
-    var file: String
-
-    func run() async throws {
-        try await reportingFailures {
-            let source = try SnapshotSource(path: file)
-            try await ScopeApp.run(source: source)
-        }
+        return chosen
     }
 }

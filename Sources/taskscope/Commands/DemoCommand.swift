@@ -33,6 +33,9 @@ struct DemoCommand: AsyncParsableCommand {
                 handler.logLevel = .warning
                 return handler
             }
+            if !serve {
+                try TerminalRequirement.check("demo", instead: "try demo --serve, then snapshot PID --format text")
+            }
             // Catch the signals before announcing the socket, so that an early Ctrl-C is not lost.
             // Not under the UI: it catches them itself, and two catchers of one signal lose it.
             let termination = serve ? TerminationSignals() : nil

@@ -27,11 +27,9 @@ struct DiffCommand: AsyncParsableCommand {
             let diff = SnapshotDiff(
                 old: try SnapshotSource(path: old).document, new: try SnapshotSource(path: new).document)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                FileHandle.standardOutput.write(try encoder.encode(diff) + Data("\n".utf8))
+                try Output.writeJSON(diff)
             } else {
-                FileHandle.standardOutput.write(Data(diff.render().utf8))
+                try Output.write(diff.render())
             }
         }
     }

@@ -23,9 +23,12 @@ struct ListCommand: AsyncParsableCommand {
                 printError("skipped \(path): \(error)")
             }
             if json {
-                print(try jsonText(discovery))
+                try Output.writeJSON(
+                    Listing(
+                        directory: discovery.directory, processes: discovery.processes,
+                        removedStale: discovery.removedStale))
             } else {
-                print(table(discovery), terminator: "")
+                try Output.write(table(discovery))
             }
         }
     }
@@ -56,17 +59,10 @@ struct ListCommand: AsyncParsableCommand {
         return text
     }
 
-    private func jsonText(_ discovery: Discovery) throws -> String {
-        struct Output: Encodable {
-            var directory: String
-            var processes: [AttachableProcess]
-            var removedStale: [String]
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(
-            Output(directory: discovery.directory, processes: discovery.processes, removedStale: discovery.removedStale)
-        )
-        return String(decoding: data, as: UTF8.self)
+    /// What `list --json` prints.
+    private struct Listing: Encodable {
+        var directory: String
+        var processes: [AttachableProcess]
+        var removedStale: [String]
     }
 }

@@ -23,8 +23,7 @@ struct SnapshotCommand: AsyncParsableCommand {
     @Option(help: "The format: json or text.")
     var format: SnapshotFormat = .json
 
-    @Option(help: "Keep only tasks waiting for this reason (for example sleep, db.query).")
-    var wait: String?
+    @OptionGroup var wait: WaitOption
 
     func run() async throws {
         try await reportingFailures {
@@ -33,13 +32,19 @@ struct SnapshotCommand: AsyncParsableCommand {
             do {
                 let connection = try await Target(parsing: target).connect()
                 defer { connection.close() }
-                let options = SnapshotOptions(wait: wait)
+                let options = SnapshotOptions(wait: wait.reason)
+                let done: SnapshotDone
                 if let file {
-                    try await SnapshotExporter.export(from: connection, options: options, format: format, to: file)
+                    done = try await SnapshotExporter.export(
+                        from: connection, options: options, format: format, to: file)
                     try file.commit()
                 } else {
-                    try await SnapshotExporter.export(
+                    done = try await SnapshotExporter.export(
                         from: connection, options: options, format: format, to: StandardOutput())
+                }
+                if let reason = wait.reason, done.tasks == 0, format == .json {
+                    // The document is right (no task), but a script's reader deserves the reason why.
+                    printError(ReasonsNow.noTask(waitingOn: reason, waits: try await connection.summary().waits))
                 }
             } catch {
                 file?.abandon()
