@@ -11,6 +11,8 @@ import Testing
         state.apply(.key(.tab))
         #expect(state.screen == .resources)
         state.apply(.key(.tab))
+        #expect(state.screen == .warnings)
+        state.apply(.key(.tab))
         #expect(state.screen == .overview)
     }
 

@@ -148,7 +148,7 @@ final class LoadPlan: Sendable {
         if refresh % fullEvery == 0 { return Set(Loader.Part.allCases) }
         var parts: Set<Loader.Part> = [.summary, .history]
         switch plan.screen {
-        case .overview: parts.insert(.warnings)
+        case .overview, .warnings: parts.insert(.warnings)
         case .tasks: parts.insert(.tasks)
         case .groups: parts.insert(.groups)
         case .resources: parts.insert(.resources)

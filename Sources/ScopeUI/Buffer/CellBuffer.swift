@@ -52,7 +52,8 @@ public struct CellBuffer: Sendable, Hashable {
             let cells = DisplayWidth.of(character)
             if cells == 0 { continue }
             if column + cells > limit { break }
-            let shown: Character = character.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : character
+            let control = character.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            let shown: Character = control ? "?" : character
             self[x + column, y] = Cell(shown, style)
             if cells == 2 { self[x + column + 1, y] = Cell.continuation(style) }
             column += cells

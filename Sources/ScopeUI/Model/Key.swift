@@ -29,6 +29,7 @@ public struct KeyBinding: Sendable {
         KeyBinding(keys: [.character("2")], label: "2", command: .screen(.tasks), help: "tasks"),
         KeyBinding(keys: [.character("3")], label: "3", command: .screen(.groups), help: "groups"),
         KeyBinding(keys: [.character("4")], label: "4", command: .screen(.resources), help: "resources"),
+        KeyBinding(keys: [.character("5")], label: "5", command: .screen(.warnings), help: "warnings"),
         KeyBinding(keys: [.tab], label: "Tab", command: .nextScreen, help: "next screen"),
         KeyBinding(keys: [.up, .character("k")], label: "↑ k", command: .up, help: "move up"),
         KeyBinding(keys: [.down, .character("j")], label: "↓ j", command: .down, help: "move down"),
@@ -37,7 +38,8 @@ public struct KeyBinding: Sendable {
         KeyBinding(keys: [.character("g"), .home], label: "g Home", command: .top, help: "first row"),
         KeyBinding(keys: [.character("G"), .end], label: "G End", command: .bottom, help: "last row"),
         KeyBinding(
-            keys: [.enter], label: "Enter", command: .open, help: "open: task detail, a group's or a resource's tasks"),
+            keys: [.enter], label: "Enter", command: .open,
+            help: "open: task detail, a warning, a group's, resource's or warning's tasks"),
         KeyBinding(keys: [.escape, .backspace], label: "Esc", command: .back, help: "back, close, clear the filter"),
         KeyBinding(keys: [.character("/")], label: "/", command: .search, help: "search task names and sites"),
         KeyBinding(keys: [.character("w")], label: "w", command: .pickWait, help: "filter by wait reason"),

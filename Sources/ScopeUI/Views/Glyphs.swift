@@ -92,10 +92,10 @@ enum Fit {
     }
 
     /// A site as `file:line` in `width` cells, its function after it when asked and there is
-    /// room. What is cut first is the directory, from the left; the file's name and line are
-    /// kept whole whenever ``siteMinimum(_:)`` cells fit (`…/Sources/DemoLeaks.swift:29`,
-    /// then `DemoLeaks.swift:29`), and only in narrower cells is the name cut, in its
-    /// middle, so the line number still shows (`DemoLe…:29`).
+    /// room. What is cut first is the directory, whole directories from the left; the file's
+    /// name and line are kept whole whenever ``siteMinimum(_:)`` cells fit
+    /// (`…/Handlers/DemoLeaks.swift:29`, then `DemoLeaks.swift:29`), and only in narrower
+    /// cells is the name cut, at its end, so the line number still shows (`DemoLe…:29`).
     static func site(_ site: SourceSite?, _ width: Int, function: Bool = false, glyphs: Glyphs) -> String {
         guard let site else { return pad("-", width, glyphs: glyphs) }
         let base = site.description
@@ -105,7 +105,16 @@ enum Fit {
         if base.displayWidth <= width { return pad(base, width, glyphs: glyphs) }
         let short = shortSite(site)
         let mark = glyphs.ellipsis.displayWidth
-        if width >= short.displayWidth + mark { return tail(base, width, glyphs: glyphs) }
+        if width >= short.displayWidth + mark + 1 {
+            // Whole directories only, after the ellipsis: `…/Handlers/DemoLeaks.swift:29`.
+            var kept = short
+            for directory in site.file.split(separator: "/").dropLast().reversed() {
+                let longer = directory + "/" + kept
+                guard longer.displayWidth + mark + 1 <= width else { break }
+                kept = String(longer)
+            }
+            return pad(glyphs.ellipsis + "/" + kept, width, glyphs: glyphs)
+        }
         if width >= short.displayWidth { return pad(short, width, glyphs: glyphs) }
         let line = ":\(site.line)"
         let room = width - line.displayWidth - mark

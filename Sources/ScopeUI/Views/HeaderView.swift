@@ -65,10 +65,24 @@ enum StatusLine {
         let order = (state.descending ?? state.sort.descendingByDefault) ? state.glyphs.down : state.glyphs.up
         parts.append("sort: \(state.sort.rawValue)\(order)")
         if case .lost = state.connection { parts.append("showing the last data; reconnecting") }
-        if let status = state.status { parts.append(status) }
         let keys = "? help  q quit "
-        let left = " " + parts.joined(separator: "  ")
-        buffer.put(left, x: 0, y: y, style: Style(reverse: true), maxWidth: state.width - keys.count - 1)
+        let room = state.width - keys.count - 1
+        var left = " " + parts.joined(separator: "  ")
+        if let status = state.status {
+            if (left + "  " + status).displayWidth <= room {
+                left += "  " + status
+            } else {
+                // A message too long for the line (an export's path) is read whole on the rows
+                // above it, wrapped, rather than cut at the terminal's edge.
+                let lines = Wrap.lines(status, width: state.width - 2)
+                for (index, line) in lines.suffix(max(1, state.height - 3)).enumerated() {
+                    let row = y - min(lines.count, state.height - 3) + index
+                    buffer.fill(x: 0, y: row, width: state.width, height: 1, with: Cell(" ", Style(reverse: true)))
+                    buffer.put(" " + line, x: 0, y: row, style: Style(reverse: true))
+                }
+            }
+        }
+        buffer.put(left, x: 0, y: y, style: Style(reverse: true), maxWidth: room)
         buffer.put(keys, x: state.width - keys.count, y: y, style: Style(reverse: true))
     }
 }
