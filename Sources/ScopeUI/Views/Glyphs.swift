@@ -98,6 +98,8 @@ enum Fit {
     /// cells is the name cut, at its end, so the line number still shows (`DemoLe…:29`).
     static func site(_ site: SourceSite?, _ width: Int, function: Bool = false, glyphs: Glyphs) -> String {
         guard let site else { return pad("-", width, glyphs: glyphs) }
+        // An adopted task's spawn site is a placeholder without a line: `(untracked)`.
+        if site.line == 0 { return pad(site.file, width, glyphs: glyphs) }
         let base = site.description
         if function, let name = site.function, !name.isEmpty, (base + " " + name).displayWidth <= width {
             return pad(base + " " + name, width, glyphs: glyphs)

@@ -112,9 +112,14 @@ enum OverviewView {
         let first = min(position.top, max(0, warnings.count - visible))
         for (index, warning) in warnings.enumerated().dropFirst(first).prefix(visible) {
             let marker = warning.severity == .definite ? String(glyphs.orphan) : "?"
-            // The site first, whole, so a cut message still says where the leak is.
-            let site = warning.site.map { "  " + Fit.shortSite($0) } ?? ""
-            let text = " \(marker) \(warning.rule.rawValue)\(site)  \(warning.message)"
+            // Where the message, cut at the edge, no longer says where the leak is, the site
+            // comes first, whole.
+            var text = " \(marker) \(warning.rule.rawValue)  \(warning.message)"
+            if let site = warning.site.map(Fit.shortSite),
+                !Fit.pad(text, area.width, glyphs: glyphs).contains(site)
+            {
+                text = " \(marker) \(warning.rule.rawValue)  \(site)  \(warning.message)"
+            }
             let style = warning.severity == .definite ? Style(.danger) : Style(.warning)
             buffer.put(Fit.pad(text, area.width, glyphs: glyphs), x: 0, y: y, style: style)
             if index == position.selected { buffer.restyle(x: 0, y: y, width: area.width) { $0.reverse = true } }
