@@ -141,3 +141,58 @@ extension String {
 
     fileprivate var trimmingLeadingSpaces: String { String(drop { $0 == " " }) }
 }
+
+/// The table layout: least widths, wants, priorities.
+@Suite struct TableLayoutTests {
+    static let columns: [Column] = [
+        Column(title: "ID", width: 4, right: true, priority: 9),
+        .flexible("NAME", least: 6, want: 12, most: 30, priority: 4, weight: 2),
+        Column(title: "AGE", width: 6, priority: 3),
+        .flexible("SITE", least: 18, most: 40, priority: 8),
+        .flexible("EXTRA", least: 10, most: 10, priority: 1),
+    ]
+
+    @Test func wideEnoughEveryColumnGrowsTowardItsMost() {
+        let widths = Table.widths(Self.columns, in: 200)
+        #expect(widths == [4, 30, 6, 40, 10])
+    }
+
+    @Test func narrowerTheLeastImportantGoFirstAndTheSiteKeepsItsLeast() {
+        // 4 + 12 + 6 + 18 + 3 spaces = 43: EXTRA (10 more) does not fit beside the others' wants;
+        // the 5 cells left go to NAME two at a time and SITE one at a time.
+        #expect(Table.widths(Self.columns, in: 48) == [4, 16, 6, 19, 0])
+        // AGE goes before NAME has its want, and NAME before the site its least.
+        #expect(Table.widths(Self.columns, in: 36) == [4, 12, 0, 18, 0])
+        #expect(Table.widths(Self.columns, in: 24) == [4, 0, 0, 19, 0])
+    }
+
+    @Test func droppedColumnsTakeNoRoomInARow() {
+        var buffer = CellBuffer(width: 24, height: 1)
+        let widths = Table.widths(Self.columns, in: 24)
+        let site = Fit.site(SourceSite(file: "Dir/DemoLeaks.swift", line: 29), widths[3], glyphs: .unicode)
+        Table.row(
+            ["7", "name", "1m", site, "x"], columns: Self.columns, widths: widths, y: 0, style: .plain,
+            glyphs: .unicode, into: &buffer)
+        #expect(buffer.line(0) == "   7 DemoLeaks.swift:29")
+    }
+}
+
+/// A site in a narrow cell: the directory goes first, whole directories from the left.
+@Suite struct SiteFitTests {
+    static let site = SourceSite(file: "Sources/Demo/Handlers/DemoLeaks.swift", line: 29, function: "spawn()")
+
+    @Test func theDirectoryIsCutBeforeTheFileNameAndLine() {
+        let fit = { (width: Int) in Fit.site(Self.site, width, glyphs: .unicode).trimmingTrailingSpaces() }
+        #expect(
+            Fit.site(Self.site, 60, function: true, glyphs: .unicode).hasPrefix(
+                "Sources/Demo/Handlers/DemoLeaks.swift:29 spawn()"))
+        #expect(fit(40) == "Sources/Demo/Handlers/DemoLeaks.swift:29")
+        #expect(fit(39) == "…/Demo/Handlers/DemoLeaks.swift:29")
+        #expect(fit(29) == "…/Handlers/DemoLeaks.swift:29")
+        #expect(fit(28) == "…/DemoLeaks.swift:29")
+        #expect(fit(19) == "DemoLeaks.swift:29")
+        #expect(fit(18) == "DemoLeaks.swift:29")
+        #expect(fit(12) == "DemoLeak…:29")
+        #expect(Fit.siteMinimum(Self.site) == 18)
+    }
+}

@@ -14,7 +14,9 @@ enum GroupsView {
         let spawnLeast = groups.map { Fit.siteMinimum($0.key.spawnSite) }.max() ?? 10
         let spawnMost = groups.map { spawnText($0.key.spawnSite).displayWidth }.max() ?? 10
         return [
-            Column(title: "TASKS", width: 7, right: true, priority: 9),
+            Column(
+                title: "TASKS", width: max(5, groups.map { Number.format($0.count).count }.max() ?? 0), right: true,
+                priority: 9),
             .flexible("WAIT REASON", least: 10, most: 16, priority: 6),
             Column(title: "LONGEST", width: 8, right: true, priority: 5),
             .flexible("TREND", least: 8, most: 60, priority: 4),

@@ -25,7 +25,7 @@ enum HeaderView {
         var left = ""
         while true {
             left = " " + (["taskscope", who] + details).filter { !$0.isEmpty }.joined(separator: "  ") + "  "
-            if left.count + connection.0.count <= state.width || details.isEmpty { break }
+            if left.displayWidth + connection.0.displayWidth <= state.width || details.isEmpty { break }
             details.removeLast()
         }
         let written = buffer.put(left, x: 0, y: 0, style: .header)
@@ -33,7 +33,7 @@ enum HeaderView {
             connection.0, x: written, y: 0, style: Style(connection.1, bold: true), maxWidth: state.width - written)
         let definite = state.shown.warnings.filter { $0.severity == .definite }.count
         let leaks = definite > 0 ? " \(state.glyphs.orphan) \(definite) leak\(definite == 1 ? "" : "s") " : ""
-        if !leaks.isEmpty, written + connection.0.count + leaks.count < state.width {
+        if !leaks.isEmpty, written + connection.0.displayWidth + leaks.count < state.width {
             buffer.put(leaks, x: state.width - leaks.count, y: 0, style: Style(.danger, bold: true, reverse: true))
         }
         var x = 1
@@ -41,7 +41,7 @@ enum HeaderView {
             let tab = " \(screen.rawValue) \(screen.title) "
             buffer.put(
                 tab, x: x, y: 1, style: screen == state.screen ? Style(.accent, bold: true, reverse: true) : .plain)
-            x += tab.count + 1
+            x += tab.displayWidth + 1
         }
     }
 }

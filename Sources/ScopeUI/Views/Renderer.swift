@@ -63,19 +63,27 @@ struct Column {
     var priority = 0
     /// Cells a flexible column grows by in each round of sharing the room left.
     var weight = 1
+    /// The width a column needs to be read comfortably: a column of lower priority is shown
+    /// only where those above it can have this much.
+    var want: Int
 
     init(title: String, width: Int, right: Bool = false, priority: Int = 0) {
         self.title = title
         self.width = width
         self.right = right
         self.priority = priority
+        want = width
     }
 
-    /// A column that takes `least` cells at least and grows to `most` where there is room.
-    static func flexible(_ title: String, least: Int, most: Int = .max, priority: Int = 0, weight: Int = 1) -> Column {
+    /// A column that takes `least` cells at least, `want` before columns of lower priority
+    /// are shown, and grows to `most` where there is room.
+    static func flexible(
+        _ title: String, least: Int, want: Int? = nil, most: Int = .max, priority: Int = 0, weight: Int = 1
+    ) -> Column {
         var column = Column(title: title, width: max(1, least), priority: priority)
         column.flexible = true
         column.most = max(column.width, most)
+        column.want = min(column.most, max(column.width, want ?? column.width))
         column.weight = max(1, weight)
         return column
     }
@@ -87,25 +95,32 @@ enum Table {
     /// The widths of `columns` laid out in `width` cells with one space between them; a
     /// dropped column gets 0 and takes no room (and no space) in ``row(_:columns:widths:y:style:glyphs:into:x:)``.
     ///
-    /// Columns are dropped lowest priority first (the rightmost of equals first) until the
-    /// rest fit at their least widths; the room left grows the flexible ones a cell at a
-    /// time in turn (`weight` cells at a time), each up to its `most`.
+    /// Columns are taken most important first (the leftmost of equals first); one is
+    /// dropped when it does not fit at its least width beside the `want` of those taken
+    /// before it. The room left goes first to each column up to its `want`, most important
+    /// first, then to the flexible ones in turn (`weight` cells at a time), each up to its `most`.
     static func widths(_ columns: [Column], in width: Int) -> [Int] {
-        var kept = Array(columns.indices)
-        func need(_ indices: [Int]) -> Int {
-            indices.reduce(0) { $0 + columns[$1].width } + max(0, indices.count - 1)
+        let order = columns.indices.sorted { lhs, rhs in
+            columns[lhs].priority != columns[rhs].priority
+                ? columns[lhs].priority > columns[rhs].priority : lhs < rhs
         }
-        while need(kept) > width, kept.count > 1 {
-            let drop = kept.min { lhs, rhs in
-                columns[lhs].priority != columns[rhs].priority
-                    ? columns[lhs].priority < columns[rhs].priority : lhs > rhs
-            }
-            kept.removeAll { $0 == drop }
+        var kept: [Int] = []
+        var claimed = 0
+        for index in order {
+            let gap = kept.isEmpty ? 0 : 1
+            guard kept.isEmpty || claimed + gap + columns[index].width <= width else { continue }
+            kept.append(index)
+            claimed += gap + max(columns[index].width, min(columns[index].want, width - claimed - gap))
         }
         var widths = Array(repeating: 0, count: columns.count)
         for index in kept { widths[index] = columns[index].width }
-        var room = width - need(kept)
-        var growing = kept.filter { columns[$0].flexible }
+        var room = width - kept.reduce(0) { $0 + widths[$1] } - max(0, kept.count - 1)
+        for index in order where widths[index] > 0 && room > 0 {
+            let step = max(0, min(room, columns[index].want - widths[index]))
+            widths[index] += step
+            room -= step
+        }
+        var growing = kept.filter { columns[$0].flexible && widths[$0] < columns[$0].most }.sorted()
         while room > 0, !growing.isEmpty {
             for index in growing where room > 0 {
                 let step = min(room, columns[index].weight, columns[index].most - widths[index])

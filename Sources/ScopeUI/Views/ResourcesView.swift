@@ -15,7 +15,7 @@ enum ResourcesView {
             Column(title: "", width: 1, priority: 10),
             Column(title: "ID", width: max(3, String(resources.map(\.id).max() ?? 0).count), right: true, priority: 9),
             Column(title: "KIND", width: 12, priority: 4),
-            .flexible("NAME", least: 8, most: max(8, nameMost), priority: 5, weight: 2),
+            .flexible("NAME", least: 8, want: 18, most: max(8, nameMost), priority: 5, weight: 2),
             Column(title: "STATE", width: 9, priority: 3),
             Column(title: "WAITING", width: 7, right: true, priority: 7),
             Column(title: "OWNER", width: 12, priority: 6),

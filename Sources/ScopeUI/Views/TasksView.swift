@@ -20,9 +20,9 @@ enum TasksView {
             Column(title: "", width: 1, priority: 10),
             // As wide as the largest id on the page: ids are never cut, and small ones leave room.
             Column(title: "ID", width: max(3, String(tasks.map(\.id).max() ?? 0).count), right: true, priority: 9),
-            .flexible("NAME", least: min(max(8, nameMost), 12), most: max(8, nameMost), priority: 4, weight: 2),
+            .flexible("NAME", least: 8, want: 20, most: max(8, nameMost), priority: 4, weight: 2),
             Column(title: "STATE", width: 9, priority: 5),
-            .flexible("WAIT REASON", least: 9, most: 16, priority: 6),
+            .flexible("WAIT REASON", least: 9, want: 12, most: 16, priority: 6),
             Column(title: "WAITING", width: 8, right: true, priority: 7),
             Column(title: "AGE", width: 7, right: true, priority: 3),
             .flexible("WAIT SITE", least: max(9, min(40, waitLeast)), most: max(9, waitMost), priority: 8),
