@@ -156,6 +156,17 @@ import Testing
         #expect(text.contains("warnings ? stuck-wait: 8 tasks waiting on db.query"))
         #expect(!text.contains("orphaned-channel"))
     }
+
+    @Test func asciiLocalesGetAsciiOnEveryNewScreen() {
+        var state = Fixtures.state(glyphs: .ascii)
+        state.apply(.warnings(Self.many))
+        for key in ["1", "2", "3", "4", "5", "?"] {
+            state.apply(.key(.character(Character(key))))
+            let frame = Renderer.render(state)
+            #expect(!frame.text.unicodeScalars.contains { $0.value > 127 }, "screen \(key) is not ASCII")
+            if key == "?" { state.apply(.key(.escape)) }
+        }
+    }
 }
 
 extension String {

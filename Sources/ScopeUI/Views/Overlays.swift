@@ -111,7 +111,7 @@ enum DetailView {
         let box = Box(width: state.width + 2, height: state.height, in: state)
         box.draw(title: "task \(taskID)", glyphs: glyphs, into: &buffer)
         guard let detail = state.shown.detail, detail.task.id == taskID else {
-            box.line("loading…", row: 0, style: .muted, glyphs: glyphs, into: &buffer)
+            box.line("loading\(glyphs.ellipsis)", row: 0, style: .muted, glyphs: glyphs, into: &buffer)
             return
         }
         let task = detail.task

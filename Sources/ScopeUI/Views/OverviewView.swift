@@ -86,7 +86,8 @@ enum OverviewView {
             y += 1
         }
         if reasons.count > reasonRows {
-            buffer.put("  … \(reasons.count - reasonRows) more (w picks one)", x: 0, y: y, style: .muted)
+            buffer.put(
+                "  \(glyphs.ellipsis) \(reasons.count - reasonRows) more (w picks one)", x: 0, y: y, style: .muted)
             y += 1
         }
         y += 1

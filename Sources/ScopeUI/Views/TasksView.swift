@@ -56,7 +56,7 @@ enum TasksView {
             columns, widths: widths, y: area.y, sorted: column(for: state.sort).rawValue,
             descending: state.descending ?? state.sort.descendingByDefault, glyphs: glyphs, into: &buffer)
         guard let page = data.page else {
-            buffer.put(" loading…", x: 0, y: area.y + 1, style: .muted)
+            buffer.put(" loading\(glyphs.ellipsis)", x: 0, y: area.y + 1, style: .muted)
             return
         }
         // One clock for a row: the time the page was read, which its `inState` was measured by.
