@@ -3,7 +3,8 @@ import ScopeProtocol
 extension ScopeData {
     /// The warnings as every screen lists them: definite first, then suspects, each in the
     /// agent's order (most tasks first). The Overview's panel and the Warnings screen share
-    /// it, so a row's index means the same warning on both.
+    /// it, so a row's index means the same warning on both. Cost: a sort of the warnings,
+    /// which the agent keeps to one per resource or site.
     public var orderedWarnings: [Warning] {
         warnings.enumerated().sorted { lhs, rhs in
             lhs.element.severity != rhs.element.severity
@@ -11,7 +12,7 @@ extension ScopeData {
         }.map(\.element)
     }
 
-    /// The warnings that name `task`, in list order.
+    /// The warnings that name `task`, in list order (see ``Warning/involves(_:)``).
     public func warnings(naming task: TaskInfo) -> [Warning] {
         orderedWarnings.filter { $0.involves(task) }
     }
