@@ -90,3 +90,103 @@ enum Fixtures {
         return state
     }
 }
+
+/// A process with long task names, long resource names and sites deep in long directories:
+/// what 80x24 must still identify.
+enum LongFixtures {
+    static let directory = "Sources/AVeryLongModuleNameForTheTest/Subsystem/Handlers/Internal"
+
+    static func site(_ file: String, _ line: Int, function: String? = nil) -> SourceSite {
+        SourceSite(file: "\(directory)/\(file).swift", line: line, function: function)
+    }
+
+    static let tasks: [TaskInfo] = (0..<6).map { index in
+        TaskInfo(
+            id: UInt64(100 + index),
+            name: "task-\(index)-with-a-name-much-longer-than-any-column-could-hold-at-eighty",
+            parent: 1, state: index == 5 ? .active : .waiting,
+            wait: index == 5 ? nil : "a.long.wait.reason.label.\(index)",
+            waitSite: index == 5 ? nil : site("DemoLeaksWaitSite\(index)", 160 + index),
+            spawnSite: site("DemoLeaksSpawnSite\(index)", 20 + index, function: "spawnSomethingWithALongName()"),
+            created: 1_000, inState: 250)
+    }
+
+    static let groups: [SiteGroup] = tasks.map { task in
+        SiteGroup(key: SiteGroup.Key(task), count: 600, longest: 202, sampleIDs: [task.id])
+    }
+
+    static let resources: [ResourceInfo] = (0..<4).map { index in
+        var resource = ResourceInfo(
+            id: UInt64(index + 1), kind: index == 0 ? .continuation : .channel,
+            name: "resource-\(index)-with-a-very-long-name-that-will-not-fit",
+            site: site("DemoLeaksResource\(index)", 40 + index), created: 1_000, state: "open")
+        resource.orphaned = index == 0
+        resource.owner = 6
+        resource.ownerFinished = true
+        return resource
+    }
+
+    static let warnings: [Warning] = [
+        Warning(
+            rule: .orphanedChannel, resource: 2, name: resources[1].name, site: resources[1].site,
+            reason: "channel.send", tasks: 600, taskIDs: [100, 101],
+            message:
+                "channel \"\(resources[1].name)\" (\(resources[1].site)): 600 tasks blocked sending and no receiver left",
+            hint: "keep a receiver until every sender is done"),
+        Warning(
+            rule: .runawaySpawn, site: tasks[5].spawnSite, tasks: 600, taskIDs: [],
+            message: "spawn site \(tasks[5].spawnSite) has 600 live tasks, up 590 in the last 2m00s",
+            hint: "bound the concurrency"),
+    ]
+
+    /// Every file name and line the fixture has: the only `X.swift:N` a frame may show.
+    static let shortSites: Set<String> = {
+        var sites = Set<String>()
+        for task in tasks {
+            sites.insert(short(task.spawnSite))
+            if let wait = task.waitSite { sites.insert(short(wait)) }
+        }
+        for resource in resources { sites.insert(short(resource.site)) }
+        return sites
+    }()
+
+    static func short(_ site: SourceSite) -> String {
+        "\(site.file.split(separator: "/").last ?? ""):\(site.line)"
+    }
+
+    static func state(width: Int = 80, height: Int = 24) -> UIState {
+        var state = UIState(width: width, height: height)
+        state.apply(.connected(Fixtures.hello))
+        state.apply(.summary(Fixtures.summary))
+        state.apply(.history(Fixtures.history))
+        state.apply(.warnings(warnings))
+        state.apply(.resources(resources))
+        state.apply(.groups(groups))
+        state.apply(.tasks(TaskPage(total: tasks.count, offset: 0, tasks: tasks), for: state.taskQuery))
+        return state
+    }
+}
+
+/// Reading the help overlay back whatever its layout: one column, or two side by side.
+enum HelpText {
+    /// The help box's rows read column by column, squeezed: wrapped help reads as one line.
+    static func read(_ frame: CellBuffer) -> String {
+        guard let top = frame.row(containing: "keys"), let bottom = frame.row(containing: "? or Esc closes this") else {
+            return ""
+        }
+        let left = Array(frame.line(top)).firstIndex(where: { $0 != " " }) ?? 0
+        let right = Array(frame.line(top)).lastIndex(where: { $0 != " " }) ?? frame.width - 1
+        let middle = (left + right) / 2
+        let rows = ((top + 1)..<bottom).map { Array(frame.line($0)) }
+        func text(_ range: (Int) -> Range<Int>) -> String {
+            rows.map { row in
+                let bounds = range(row.count)
+                return String(row[bounds.clamped(to: 0..<row.count)]).replacing("│", with: " ")
+                    .replacing("|", with: " ")
+            }.joined(separator: " ")
+        }
+        let whole = text { _ in (left + 1)..<right }
+        let columns = text { _ in (left + 1)..<middle } + " " + text { _ in middle..<right }
+        return (whole + " || " + columns).split(separator: " ").joined(separator: " ")
+    }
+}

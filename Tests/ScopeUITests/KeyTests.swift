@@ -15,6 +15,7 @@ import Testing
         let last = Screen.allCases[Screen.allCases.count - 1]
         state.apply(.key(.character(Character("\(last.rawValue)"))))
         #expect(state.screen == last)
+        #expect(last == .warnings)
         state.apply(.key(.tab))
         #expect(state.screen == .overview)
         state.apply(.key(.backTab))

@@ -51,12 +51,17 @@ final class NcursesBackend {
                 let style = cell.style
                 var end = x
                 while end < frame.width, frame[end, y].style == style, previous?[end, y] != frame[end, y] {
-                    run.append(wchar_t(bitPattern: frame[end, y].character.unicodeScalars.first?.value ?? 32))
+                    // A wide character is written once and fills its continuation cell itself;
+                    // every scalar of a character goes out (an emoji's selector, a combining mark).
+                    if !frame[end, y].isContinuation {
+                        run += frame[end, y].character.unicodeScalars.map { wchar_t(bitPattern: $0.value) }
+                    }
                     end += 1
                 }
+                let count = Int32(run.count)
                 run.append(0)
                 _ = run.withUnsafeBufferPointer { text in
-                    cn_put(Int32(y), Int32(x), text.baseAddress, Int32(end - x), attributes(style), pair(style))
+                    cn_put(Int32(y), Int32(x), text.baseAddress, count, attributes(style), pair(style))
                 }
                 x = end
             }

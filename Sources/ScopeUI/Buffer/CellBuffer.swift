@@ -15,20 +15,48 @@ public struct CellBuffer: Sendable, Hashable {
 
     public subscript(x: Int, y: Int) -> Cell {
         get { contains(x: x, y: y) ? cells[y * width + x] : .blank }
-        set { if contains(x: x, y: y) { cells[y * width + x] = newValue } }
+        set { set(newValue, x: x, y: y) }
+    }
+
+    /// Sets one cell, blanking the other half of any wide character it overwrites
+    /// so no half of one is left on screen.
+    private mutating func set(_ cell: Cell, x: Int, y: Int) {
+        guard contains(x: x, y: y) else { return }
+        let index = y * width + x
+        let old = cells[index]
+        if old.isContinuation, !cell.isContinuation, x > 0 {
+            cells[index - 1] = Cell(" ", cells[index - 1].style)
+        }
+        if !old.isContinuation, x + 1 < width, cells[index + 1].isContinuation,
+            old.character != cell.character || cell.isContinuation
+        {
+            cells[index + 1] = Cell(" ", cells[index + 1].style)
+        }
+        cells[index] = cell
     }
 
     public func contains(x: Int, y: Int) -> Bool { x >= 0 && y >= 0 && x < width && y < height }
 
     /// Writes `text` from (`x`, `y`), clipped to the buffer and to `maxWidth` cells; returns the cells written.
+    ///
+    /// Counts display width: a wide character (CJK, emoji) takes its cell and a continuation
+    /// cell after it, and one that would straddle the limit is left out, so columns after
+    /// it stay where a table put them. Control characters are written as `?`: they would
+    /// move the terminal's cursor.
     @discardableResult
     public mutating func put(_ text: String, x: Int, y: Int, style: Style = .plain, maxWidth: Int? = nil) -> Int {
         guard y >= 0, y < height else { return 0 }
         let limit = min(width - x, maxWidth ?? Int.max)
         var column = 0
-        for character in text where column < limit {
-            self[x + column, y] = Cell(character, style)
-            column += 1
+        for character in text {
+            let cells = DisplayWidth.of(character)
+            if cells == 0 { continue }
+            if column + cells > limit { break }
+            let control = character.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            let shown: Character = control ? "?" : character
+            self[x + column, y] = Cell(shown, style)
+            if cells == 2 { self[x + column + 1, y] = Cell.continuation(style) }
+            column += cells
         }
         return max(0, column)
     }
@@ -50,10 +78,10 @@ public struct CellBuffer: Sendable, Hashable {
         }
     }
 
-    /// The characters of row `y`, trailing spaces trimmed.
+    /// The characters of row `y`, trailing spaces trimmed; a wide character is read once.
     public func line(_ y: Int) -> String {
         guard y >= 0, y < height else { return "" }
-        var text = String(cells[(y * width)..<((y + 1) * width)].map(\.character))
+        var text = String(cells[(y * width)..<((y + 1) * width)].filter { !$0.isContinuation }.map(\.character))
         while text.last == " " { text.removeLast() }
         return text
     }

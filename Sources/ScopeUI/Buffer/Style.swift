@@ -27,11 +27,22 @@ public struct Style: Sendable, Hashable {
 public struct Cell: Sendable, Hashable {
     public var character: Character
     public var style: Style
+    /// The right half of a wide character drawn in the cell before: the terminal draws
+    /// that character once, over both cells, and skips this one.
+    public var isContinuation: Bool
 
     public init(_ character: Character = " ", _ style: Style = .plain) {
         self.character = character
         self.style = style
+        isContinuation = false
     }
 
     public static let blank = Cell()
+
+    /// The cell after a wide character, in its style.
+    public static func continuation(_ style: Style) -> Cell {
+        var cell = Cell(" ", style)
+        cell.isContinuation = true
+        return cell
+    }
 }

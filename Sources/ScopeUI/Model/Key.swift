@@ -55,7 +55,7 @@ public struct KeyBinding: Sendable {
             KeyBinding(keys: [.character("G"), .end], label: "G End", command: .bottom, help: "last row"),
             KeyBinding(
                 keys: [.enter], label: "Enter", command: .open,
-                help: "open a task, a child, a group's or resource's tasks"),
+                help: "open a task, a child, a warning, a group's, resource's or warning's tasks"),
             KeyBinding(
                 keys: [.escape, .backspace], label: "Esc", command: .back,
                 help: "back to the parent task, close, clear the filter"),

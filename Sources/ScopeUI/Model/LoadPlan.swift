@@ -42,7 +42,7 @@ public struct LoadPlan: Sendable, Hashable {
         if refresh % fullEvery == 0 { return Set(Part.allCases) }
         var parts: Set<Part> = [.summary, .history]
         switch plan.screen {
-        case .overview: parts.insert(.warnings)
+        case .overview, .warnings: parts.insert(.warnings)
         case .tasks: parts.insert(.tasks)
         case .groups: parts.insert(.groups)
         case .resources: parts.insert(.resources)

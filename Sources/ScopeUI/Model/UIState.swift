@@ -2,7 +2,7 @@ import ScopeProtocol
 
 /// The screens of the UI.
 public enum Screen: Int, Sendable, Hashable, CaseIterable {
-    case overview = 1, tasks, groups, resources
+    case overview = 1, tasks, groups, resources, warnings
 
     public var title: String {
         switch self {
@@ -10,6 +10,7 @@ public enum Screen: Int, Sendable, Hashable, CaseIterable {
         case .tasks: "Tasks"
         case .groups: "Groups"
         case .resources: "Resources"
+        case .warnings: "Warnings"
         }
     }
 }
@@ -145,24 +146,30 @@ public struct UIState: Sendable, Hashable {
         return TaskQuery(
             wait: waitFilter, text: textFilter,
             sort: sort, descending: descending, offset: position.top, limit: min(tableRows, TaskQuery.maxLimit),
-            waitSite: scope?.waitSite, spawnSite: scope?.spawnSite, resource: scope?.resource)
+            waitSite: scope?.waitSite, spawnSite: scope?.spawnSite, resource: scope?.resource, rule: scope?.rule)
     }
 
     /// The groups the Groups screen asks for: the wait-reason filter applies there too.
     public var groupQuery: GroupQuery { GroupQuery(wait: waitFilter, limit: 500) }
 }
 
-/// Tasks of one group or one resource.
+/// Tasks of one group, one resource or one warning.
 public struct TaskScopeFilter: Sendable, Hashable {
     public var label: String
     public var waitSite: SourceSite?
     public var spawnSite: SourceSite?
     public var resource: UInt64?
+    /// The leak rule whose tasks these are (with the resource or site of its warning).
+    public var rule: LeakRule?
 
-    public init(label: String, waitSite: SourceSite? = nil, spawnSite: SourceSite? = nil, resource: UInt64? = nil) {
+    public init(
+        label: String, waitSite: SourceSite? = nil, spawnSite: SourceSite? = nil, resource: UInt64? = nil,
+        rule: LeakRule? = nil
+    ) {
         self.label = label
         self.waitSite = waitSite
         self.spawnSite = spawnSite
         self.resource = resource
+        self.rule = rule
     }
 }

@@ -97,6 +97,7 @@ extension UIState {
         case .tasks: shown.page?.total ?? 0
         case .groups: groupRows.count
         case .resources: resourceRows.count
+        case .warnings: shown.warnings.count
         }
     }
 
@@ -205,7 +206,7 @@ extension UIState {
         let selected = position(screen).selected
         switch screen {
         case .overview:
-            screen = .tasks
+            if !openWarning(at: selected) { screen = .tasks }
         case .tasks:
             guard let page = shown.page, let row = page.tasks[safe: selected - page.offset] else { return }
             overlay = .detail(taskID: row.id, child: 0)
@@ -224,6 +225,9 @@ extension UIState {
             scope = TaskScopeFilter(label: "\(resource.kind.rawValue) \"\(resource.name)\"", resource: resource.id)
             resetTasksPosition()
             screen = .tasks
+        case .warnings:
+            guard let warning = shown.orderedWarnings[safe: selected] else { return }
+            listTasks(of: warning)
         }
     }
 

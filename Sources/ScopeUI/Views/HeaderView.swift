@@ -25,7 +25,7 @@ enum HeaderView {
         var left = ""
         while true {
             left = " " + (["taskscope", who] + details).filter { !$0.isEmpty }.joined(separator: "  ") + "  "
-            if left.count + connection.0.count <= state.width || details.isEmpty { break }
+            if left.displayWidth + connection.0.displayWidth <= state.width || details.isEmpty { break }
             details.removeLast()
         }
         let written = buffer.put(left, x: 0, y: 0, style: .header)
@@ -33,7 +33,7 @@ enum HeaderView {
             connection.0, x: written, y: 0, style: Style(connection.1, bold: true), maxWidth: state.width - written)
         let definite = state.shown.warnings.filter { $0.severity == .definite }.count
         let leaks = definite > 0 ? " \(state.glyphs.orphan) \(definite) leak\(definite == 1 ? "" : "s") " : ""
-        if !leaks.isEmpty, written + connection.0.count + leaks.count < state.width {
+        if !leaks.isEmpty, written + connection.0.displayWidth + leaks.count < state.width {
             buffer.put(leaks, x: state.width - leaks.count, y: 0, style: Style(.danger, bold: true, reverse: true))
         }
         var x = 1
@@ -41,7 +41,7 @@ enum HeaderView {
             let tab = " \(screen.rawValue) \(screen.title) "
             buffer.put(
                 tab, x: x, y: 1, style: screen == state.screen ? Style(.accent, bold: true, reverse: true) : .plain)
-            x += tab.count + 1
+            x += tab.displayWidth + 1
         }
     }
 }
@@ -66,10 +66,24 @@ enum StatusLine {
             parts.append("sort: \(sort.name)\(sort.descending ? state.glyphs.down : state.glyphs.up)")
         }
         if case .lost = state.connection { parts.append("showing the last data; reconnecting") }
-        if let status = state.status { parts.append(status) }
         let keys = "? help  q quit "
-        let left = " " + parts.joined(separator: "  ")
-        buffer.put(left, x: 0, y: y, style: Style(reverse: true), maxWidth: state.width - keys.count - 1)
+        let room = state.width - keys.count - 1
+        var left = " " + parts.joined(separator: "  ")
+        if let status = state.status {
+            if (left + "  " + status).displayWidth <= room {
+                left += "  " + status
+            } else {
+                // A message too long for the line (an export's path) is read whole on the rows
+                // above it, wrapped, rather than cut at the terminal's edge.
+                let lines = Wrap.lines(status, width: state.width - 2)
+                for (index, line) in lines.suffix(max(1, state.height - 3)).enumerated() {
+                    let row = y - min(lines.count, state.height - 3) + index
+                    buffer.fill(x: 0, y: row, width: state.width, height: 1, with: Cell(" ", Style(reverse: true)))
+                    buffer.put(" " + line, x: 0, y: row, style: Style(reverse: true))
+                }
+            }
+        }
+        buffer.put(left, x: 0, y: y, style: Style(reverse: true), maxWidth: room)
         buffer.put(keys, x: state.width - keys.count, y: y, style: Style(reverse: true))
     }
 }

@@ -38,22 +38,64 @@ struct Box {
     var innerRows: Int { area.height - 2 }
 }
 
-/// Every key, from the table that dispatches them.
+/// Every key, from the table that dispatches them: one column where the screen is tall
+/// enough, else two, each help text wrapped in its column, so the whole table fits at 80x24.
 enum HelpView {
     static func draw(_ state: UIState, into buffer: inout CellBuffer) {
+        let glyphs = state.glyphs
         let bindings = KeyBinding.all
-        let box = Box(width: 64, height: bindings.count + 4, in: state)
-        box.draw(title: "keys", glyphs: state.glyphs, into: &buffer)
-        for (row, binding) in bindings.enumerated() {
-            let label = state.glyphs == .ascii ? asciiLabel(binding.label) : binding.label
-            box.line(
-                Fit.pad(label, 8, glyphs: state.glyphs) + binding.help, row: row, glyphs: state.glyphs, into: &buffer)
+        let labels = bindings.map { glyphs == .ascii ? asciiLabel($0.label) : $0.label }
+        let labelWidth = max(8, (labels.map(\.displayWidth).max() ?? 0) + 2)
+        let tallest = state.height - 3 - 2
+        // One column when everything fits in it, else two side by side.
+        var columnCount = 1
+        let wide = min(86, state.width - 4)
+        var entries = layout(bindings, labels: labels, labelWidth: labelWidth, width: wide)
+        if entries.count + 2 > tallest {
+            columnCount = 2
+            entries = layout(bindings, labels: labels, labelWidth: labelWidth, width: (state.width - 4 - 3) / 2)
         }
-        box.line("? or Esc closes this", row: bindings.count + 1, style: .muted, glyphs: state.glyphs, into: &buffer)
+        let perColumn = columnCount == 1 ? entries.count : (entries.count + 1) / 2
+        // Never split one binding's lines across the two columns.
+        var split = perColumn
+        while columnCount == 2, split < entries.count, entries[split].continued { split += 1 }
+        let rows = columnCount == 1 ? entries.count : max(split, entries.count - split)
+        let boxWidth = columnCount == 1 ? wide + 4 : state.width
+        let box = Box(width: boxWidth, height: rows + 4, in: state)
+        box.draw(title: "keys", glyphs: glyphs, into: &buffer)
+        let columnWidth = columnCount == 1 ? box.area.width - 4 : (box.area.width - 4 - 3) / 2
+        for (index, entry) in entries.enumerated() {
+            let second = columnCount == 2 && index >= split
+            let row = second ? index - split : index
+            guard row < box.innerRows else { continue }
+            let x = box.area.x + 2 + (second ? columnWidth + 3 : 0)
+            buffer.put(Fit.pad(entry.text, columnWidth, glyphs: glyphs), x: x, y: box.area.y + 1 + row)
+        }
+        box.line("? or Esc closes this", row: rows + 1, style: .muted, glyphs: glyphs, into: &buffer)
+    }
+
+    /// One line of the help: a binding's first line, or the wrapped rest of its text.
+    struct Entry {
+        var text: String
+        var continued: Bool
+    }
+
+    static func layout(_ bindings: [KeyBinding], labels: [String], labelWidth: Int, width: Int) -> [Entry] {
+        var entries: [Entry] = []
+        let indent = String(repeating: " ", count: labelWidth)
+        for (binding, label) in zip(bindings, labels) {
+            let lines = Wrap.lines(binding.help, width: max(8, width - labelWidth))
+            for (index, line) in lines.enumerated() {
+                let head = index == 0 ? Fit.pad(label, labelWidth, glyphs: .unicode) : indent
+                entries.append(Entry(text: head + line, continued: index > 0))
+            }
+        }
+        return entries
     }
 
     static func asciiLabel(_ label: String) -> String {
         label.replacingOccurrences(of: "↑", with: "Up").replacingOccurrences(of: "↓", with: "Down")
+            .replacingOccurrences(of: "→", with: "Right").replacingOccurrences(of: "←", with: "Left")
     }
 }
 
@@ -70,11 +112,12 @@ enum DetailView {
         let box = Box(width: state.width + 2, height: state.height, in: state)
         box.draw(title: "task \(taskID)", glyphs: glyphs, into: &buffer)
         guard let detail = state.shown.detail, detail.task.id == taskID else {
-            box.line("loading…", row: 0, style: .muted, glyphs: glyphs, into: &buffer)
+            box.line("loading\(glyphs.ellipsis)", row: 0, style: .muted, glyphs: glyphs, into: &buffer)
             return
         }
         let task = detail.task
-        let now = state.shown.summary?.capturedAt ?? task.created
+        let now = state.shown.page?.capturedAt ?? state.shown.summary?.capturedAt ?? task.created
+        let siteWidth = box.area.width - 4 - 12
         var lines: [(String, Style)] = [
             (
                 "name        \(task.name)\(task.adopted == true ? " (untracked task, shown while it waits)" : "")",
@@ -87,13 +130,28 @@ enum DetailView {
             ),
             ("in state    \(DurationText.format(task.inState))", .plain),
             ("wait        \(task.wait ?? "-")\(task.resource.map { " on resource \($0)" } ?? "")", .plain),
-            ("wait site   \(task.waitSite?.description ?? "-")", .plain),
-            ("spawn site  \(task.spawnSite) \(task.spawnSite.function ?? "")", .plain),
-            ("age         \(DurationText.format(now - task.created))", .plain),
+            ("wait site   \(Fit.site(task.waitSite, siteWidth, glyphs: glyphs))", .plain),
+            ("spawn site  \(Fit.site(task.spawnSite, siteWidth, function: true, glyphs: glyphs))", .plain),
+            ("age         \(DurationText.format(TasksView.age(task, now: now)))", .plain),
             (
                 "parent      \(detail.parent.map { "\($0.id) \($0.name) (\($0.state.rawValue))" } ?? (task.parent.map { "\($0) (gone)" } ?? "-"))",
                 .plain
             ),
+        ]
+        // The warnings that name this task, each whole: a task in a leak says so where it is read.
+        let warnings = state.shown.warnings(naming: task)
+        for (index, warning) in warnings.enumerated() {
+            let head = index == 0 ? "warnings    " : "            "
+            let text =
+                "\(warning.severity == .definite ? String(glyphs.orphan) : "?") \(warning.rule.rawValue): \(warning.message)"
+            let style = warning.severity == .definite ? Style(.danger) : Style(.warning)
+            for (row, line) in Wrap.lines(text, width: max(8, box.area.width - 4 - 14)).enumerated() {
+                lines.append(((row == 0 ? head : "            ") + (row == 0 ? "" : "  ") + line, style))
+            }
+        }
+        if !warnings.isEmpty { lines.append(("            (Esc, then 5: the Warnings screen)", .muted)) }
+        let firstChildLine = lines.count + 2
+        lines += [
             ("", .plain),
             (
                 "children    \(detail.children.count)\(detail.children.isEmpty ? "" : "  (Enter opens the selected one)")",
@@ -107,7 +165,6 @@ enum DetailView {
             lines.append((text, style))
         }
         let visible = box.innerRows
-        let firstChildLine = 10
         let scroll = max(0, firstChildLine + child - visible + 2)
         for (row, line) in lines.dropFirst(scroll).prefix(visible).enumerated() {
             box.line(line.0, row: row, style: line.1, glyphs: glyphs, into: &buffer)

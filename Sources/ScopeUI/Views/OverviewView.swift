@@ -6,23 +6,43 @@ enum OverviewView {
         let data = state.shown
         let glyphs = state.glyphs
         var y = area.y
-        let trendWidth = max(10, min(60, area.width - 46))
-        buffer.put("TASKS", x: 1, y: y, style: .header)
-        buffer.put("trend", x: 22, y: y, style: .muted)
-        y += 1
+        let countX = 18
+        let trendX = 27
+        let trendWidth = max(10, min(60, area.width - trendX - 14))
+        let scaleX = trendX + trendWidth + 1
         let history = data.history
         let summary = data.summary
-        let rows: [(String, Int?, [Int], Colour)] = [
-            ("active", summary?.tasks.active, history.map(\.active), .good),
-            ("waiting", summary?.tasks.waiting, history.map(\.waiting), .warning),
-            ("finished", summary?.tasks.finished, finishedPerSample(history), .muted),
+        let window = Sparkline.window(
+            samples: min(trendWidth, history.count), interval: summary?.interval ?? 1)
+        buffer.put("TASKS", x: 1, y: y, style: .header)
+        buffer.put("now", x: countX + 4, y: y, style: .muted)
+        buffer.put("trend, last \(window)", x: trendX, y: y, style: .muted, maxWidth: trendWidth)
+        buffer.put("scale", x: scaleX, y: y, style: .muted, maxWidth: area.width - scaleX)
+        y += 1
+        // Active and waiting are both task counts: one scale, so their heights compare.
+        let live = [history.map { Optional($0.active) }, history.map { Optional($0.waiting) }]
+        let liveScale = Sparkline.scale(live, width: trendWidth)
+        let rate = finishedPerSecond(history).map { Optional($0) }
+        let rateScale = Sparkline.scale([rate], width: trendWidth)
+        let rows: [(String, Int?, [Int?], Int, String, Colour)] = [
+            ("active", summary?.tasks.active, live[0], liveScale, "0-\(Number.format(liveScale))", .good),
+            ("waiting", summary?.tasks.waiting, live[1], liveScale, "0-\(Number.format(liveScale))", .warning),
+            // The retained finished tasks are a capped count, not a level: their trend is the
+            // rate at which tasks finish.
+            (
+                "finished (kept)", summary?.tasks.finished, rate, rateScale, "0-\(Number.format(rateScale))/s done",
+                .muted
+            ),
         ]
-        for (label, count, series, colour) in rows {
-            buffer.put("  " + Fit.pad(label, 9, glyphs: glyphs), x: 0, y: y)
+        for (label, count, series, scale, scaleText, colour) in rows {
+            buffer.put("  " + Fit.pad(label, 15, glyphs: glyphs), x: 0, y: y)
             buffer.put(
-                Fit.pad(count.map(Number.format) ?? "-", 8, glyphs: glyphs, right: true), x: 11, y: y,
+                Fit.pad(count.map(Number.format) ?? "-", 7, glyphs: glyphs, right: true), x: countX, y: y,
                 style: Style(bold: true))
-            buffer.put(Sparkline.render(series, width: trendWidth, glyphs: glyphs), x: 22, y: y, style: Style(colour))
+            buffer.put(
+                Sparkline.render(series, width: trendWidth, scale: scale, glyphs: glyphs), x: trendX, y: y,
+                style: Style(colour))
+            buffer.put(scaleText, x: scaleX, y: y, style: .muted, maxWidth: area.width - scaleX)
             y += 1
         }
         if let totals = summary?.totals {
@@ -34,57 +54,73 @@ enum OverviewView {
         y += 2
 
         // Wait reasons: half of what is left, at least a few rows.
+        let warnings = data.orderedWarnings
         let reasons = state.waitReasons
-        let warningRows =
-            data.warnings.isEmpty ? 1 : min(data.warnings.count, max(3, (area.y + area.height - y) / 2 - 1))
+        let warningRows = warnings.isEmpty ? 1 : min(warnings.count, max(3, (area.y + area.height - y) / 2 - 1))
         let reasonRows = max(1, min(reasons.count, area.y + area.height - y - warningRows - 4))
+        let shownReasons = Array(reasons.prefix(reasonRows))
+        let series = shownReasons.map { reason in history.map { Optional($0.waits[reason.reason] ?? 0) } }
+        let reasonScale = Sparkline.scale(series, width: trendWidth)
         let columns = [
-            Column(title: "WAIT REASON", width: 0), Column(title: "TASKS", width: 7, right: true),
-            Column(title: "SHARE", width: 5, right: true), Column(title: "TREND", width: trendWidth),
+            Column.flexible("WAIT REASON", least: 11), Column(title: "TASKS", width: 7, right: true),
+            Column(title: "SHARE", width: 5, right: true),
+            Column(title: "TREND, 0-\(Number.format(reasonScale))", width: trendWidth),
             Column(title: "LONGEST", width: 8, right: true),
         ]
         let widths = Table.widths(columns, in: area.width - 2)
         Table.header(columns, widths: widths, y: y, glyphs: glyphs, into: &buffer, x: 2)
         y += 1
-        let waiting = max(1, summary?.tasks.waiting ?? 1)
         if reasons.isEmpty {
             buffer.put("  no task is waiting", x: 0, y: y, style: .muted)
             y += 1
         }
-        for (reason, count) in reasons.prefix(reasonRows) {
+        let shares = Share.percentages(reasons.map(\.count))
+        for (index, (reason, count)) in shownReasons.enumerated() {
             let longest = data.groups.filter { $0.key.reason == reason }.map(\.longest).max()
             let cells = [
-                reason, Number.format(count), "\(count * 100 / waiting)%",
-                Sparkline.render(history.map { $0.waits[reason] ?? 0 }, width: trendWidth, glyphs: glyphs),
+                reason, Number.format(count), "\(shares[index])%",
+                Sparkline.render(series[index], width: widths[3], scale: reasonScale, glyphs: glyphs),
                 longest.map(DurationText.format) ?? "",
             ]
             Table.row(cells, columns: columns, widths: widths, y: y, style: .plain, glyphs: glyphs, into: &buffer, x: 2)
             y += 1
         }
         if reasons.count > reasonRows {
-            buffer.put("  … \(reasons.count - reasonRows) more (w picks one)", x: 0, y: y, style: .muted)
+            buffer.put(
+                "  \(glyphs.ellipsis) \(reasons.count - reasonRows) more (w picks one)", x: 0, y: y, style: .muted)
             y += 1
         }
         y += 1
 
-        let definite = data.warnings.filter { $0.severity == .definite }.count
-        let suspect = data.warnings.count - definite
+        let definite = warnings.filter { $0.severity == .definite }.count
+        let suspect = warnings.count - definite
         buffer.put("WARNINGS", x: 1, y: y, style: .header)
-        buffer.put(
-            "\(definite) definite, \(suspect) suspect", x: 11, y: y,
-            style: definite > 0 ? Style(.danger, bold: true) : .muted)
+        let counts = "\(definite) definite, \(suspect) suspect"
+        buffer.put(counts, x: 11, y: y, style: definite > 0 ? Style(.danger, bold: true) : .muted)
+        if !warnings.isEmpty {
+            buffer.put(
+                "  Enter reads one whole (5: all)", x: 11 + counts.count, y: y, style: .muted,
+                maxWidth: area.width - 11 - counts.count)
+        }
         y += 1
         let bottom = area.y + area.height
-        if data.warnings.isEmpty {
+        if warnings.isEmpty {
             buffer.put("  no leaks found", x: 0, y: y, style: Style(.good))
             return
         }
         let position = state.position(.overview)
         let visible = max(1, bottom - y)
-        let first = min(position.top, max(0, data.warnings.count - visible))
-        for (index, warning) in data.warnings.enumerated().dropFirst(first).prefix(visible) {
+        let first = min(position.top, max(0, warnings.count - visible))
+        for (index, warning) in warnings.enumerated().dropFirst(first).prefix(visible) {
             let marker = warning.severity == .definite ? String(glyphs.orphan) : "?"
-            let text = " \(marker) \(warning.rule.rawValue)  \(warning.message)"
+            // Where the message, cut at the edge, no longer says where the leak is, the site
+            // comes first, whole.
+            var text = " \(marker) \(warning.rule.rawValue)  \(warning.message)"
+            if let site = warning.site.map(Fit.shortSite),
+                !Fit.pad(text, area.width, glyphs: glyphs).contains(site)
+            {
+                text = " \(marker) \(warning.rule.rawValue)  \(site)  \(warning.message)"
+            }
             let style = warning.severity == .definite ? Style(.danger) : Style(.warning)
             buffer.put(Fit.pad(text, area.width, glyphs: glyphs), x: 0, y: y, style: style)
             if index == position.selected { buffer.restyle(x: 0, y: y, width: area.width) { $0.reverse = true } }
@@ -99,5 +135,32 @@ enum OverviewView {
             let after = next.totals.completed + next.totals.cancelled + next.totals.failed
             return Int(clamping: after >= before ? after - before : 0)
         }
+    }
+
+    /// Tasks finished per second between consecutive samples, rounded.
+    static func finishedPerSecond(_ history: [HistorySample]) -> [Int] {
+        zip(finishedPerSample(history), zip(history, history.dropFirst())).map { count, pair in
+            let seconds = pair.1.time - pair.0.time
+            return seconds > 0 ? Int((Double(count) / seconds).rounded()) : count
+        }
+    }
+}
+
+/// Shares of a whole in whole percent that add up to 100 (largest remainder): 1, 1, 1
+/// reads 34%, 33%, 33%, not 33% three times.
+enum Share {
+    static func percentages(_ counts: [Int]) -> [Int] {
+        let total = counts.reduce(0) { $0 + max(0, $1) }
+        guard total > 0 else { return counts.map { _ in 0 } }
+        let exact = counts.map { Double(max(0, $0)) * 100 / Double(total) }
+        var shares = exact.map { Int($0.rounded(.down)) }
+        let missing = 100 - shares.reduce(0, +)
+        let order = exact.indices.sorted { lhs, rhs in
+            let left = exact[lhs] - Double(shares[lhs])
+            let right = exact[rhs] - Double(shares[rhs])
+            return left != right ? left > right : lhs < rhs
+        }
+        for index in order.prefix(missing) { shares[index] += 1 }
+        return shares
     }
 }
