@@ -164,6 +164,26 @@ final class Agent: Sendable {
         return ResourceList(total: all.count, resources: Array(all[start..<end]))
     }
 
+    /// One page of tasks; with a `rule` filter, the tasks the rule holds for now (its warnings
+    /// are evaluated for it when the rule names resources or sites).
+    func page(_ query: TaskQuery) -> TaskPage {
+        guard let rule = query.rule else { return registry.page(query) }
+        let warnings: [Warning]
+        var orphaned: Set<UInt64> = []
+        switch rule {
+        case .stuckWait:
+            warnings = []
+            let reports = registry.resources.reports(registry.reportContext())
+            orphaned = Set(reports.lazy.filter(\.orphaned).map(\.id))
+        case .ignoredCancellation:
+            warnings = []
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .runawaySpawn:
+            warnings = currentWarnings()
+        }
+        let filter = RuleFilter(rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned)
+        return registry.page(query, rule: filter)
+    }
+
     /// The leak warnings, evaluated now.
     func evaluateWarnings(observingCancellation: Bool) -> [Warning] {
         rules.evaluate(registry: registry, samples: sampler.samples, observingCancellation: observingCancellation)

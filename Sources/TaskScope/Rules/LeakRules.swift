@@ -1,4 +1,5 @@
 import ScopeProtocol
+import Synchronization
 
 /// Evaluates the six leak rules over the registry, its resources and the
 /// sampler's history.
@@ -9,6 +10,13 @@ import ScopeProtocol
 /// tick and when a client asks.
 struct LeakRules {
     let settings: TaskScope.RuleSettings
+    /// The spawn sites `runaway-spawn` has flagged, kept across evaluations (see ``RunawaySites``).
+    let runaway: RunawaySites
+
+    init(settings: TaskScope.RuleSettings, runaway: RunawaySites = RunawaySites()) {
+        self.settings = settings
+        self.runaway = runaway
+    }
 
     /// With `observingCancellation`, every live task is asked whether it has been cancelled
     /// (a read of each task's status: at a million tasks, most of the rules' time); without,
@@ -28,7 +36,9 @@ struct LeakRules {
         let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         warnings += taskWarnings(
             registry: registry, now: context.now, resources: byID, observingCancellation: observingCancellation)
-        if settings.isOn(.runawaySpawn) { warnings += runawayWarnings(samples) }
+        if settings.isOn(.runawaySpawn) {
+            warnings += runawayWarnings(samples, live: registry.counts().sites)
+        }
         return warnings.sorted { lhs, rhs in
             if lhs.severity != rhs.severity { return lhs.severity < rhs.severity }
             if lhs.tasks != rhs.tasks { return lhs.tasks > rhs.tasks }
@@ -246,10 +256,16 @@ struct LeakRules {
 
     // MARK: History
 
-    private func runawayWarnings(_ samples: [HistorySample]) -> [Warning] {
+    /// A spawn site whose live count grew by `runawayGrowth` across the window is flagged, and
+    /// stays flagged while its tasks do not go away: until its live count falls `runawayGrowth`
+    /// below the highest it reached. A leak that stops growing (at a cap, or when its trigger
+    /// stops) is still a leak while its tasks live; healthy churn that rises and falls back is not.
+    /// The warning's `tasks` is the site's live count now, as a `tasks` query would count it.
+    private func runawayWarnings(_ samples: [HistorySample], live: [SiteKey: Int]) -> [Warning] {
         let window = Array(samples.suffix(settings.runawayWindow))
         guard window.count >= 2, let latest = window.last else { return [] }
-        var warnings: [Warning] = []
+        let liveBySite = Dictionary(live.map { ($0.key.description, $0.value) }, uniquingKeysWith: +)
+        var growing: [String: RunawaySites.Flag] = [:]
         for (site, count) in latest.sites {
             // A sample that is full (as many sites as it keeps) says nothing about a site it lacks.
             let known = window.map { sample in
@@ -262,17 +278,29 @@ struct LeakRules {
             let falls = zip(series, series.dropFirst()).filter { $0.1 < $0.0 }.count
             // A leak climbs; healthy churn goes up and down. Allow the odd dip.
             guard falls * 10 <= series.count - 1 else { continue }
-            let span = latest.time - window[0].time
-            warnings.append(
-                Warning(
-                    rule: .runawaySpawn, site: SourceLocationText.parse(site), tasks: count, taskIDs: [],
-                    since: window[0].time,
-                    message: "spawn site \(site) has \(count) live tasks, up \(growth) in the last "
-                        + "\(DurationText.format(span))",
-                    hint: "bound the concurrency (a TrackedSemaphore, or a task group that waits as it adds), "
-                        + "or make the spawned tasks finish"))
+            growing[site] = RunawaySites.Flag(base: series[0], peak: count, since: window[0].time)
         }
-        return warnings
+        let flagged = runaway.update(growing: growing, live: liveBySite, fallBy: settings.runawayGrowth)
+        return flagged.sorted { $0.key < $1.key }.map { site, flag in
+            let count = liveBySite[site] ?? 0
+            let message: String
+            if let growth = growing[site] {
+                let span = latest.time - window[0].time
+                message =
+                    "spawn site \(site) has \(count) live tasks, up \(count - growth.base) in the last "
+                    + "\(DurationText.format(span))"
+            } else {
+                let span = latest.time - flag.since
+                message =
+                    "spawn site \(site) has \(count) live tasks, up \(count - flag.base) in the last "
+                    + "\(DurationText.format(span)); it stopped growing, and its tasks are not finishing"
+            }
+            return Warning(
+                rule: .runawaySpawn, site: SourceLocationText.parse(site), tasks: count, taskIDs: [],
+                since: flag.since, message: message,
+                hint: "bound the concurrency (a TrackedSemaphore, or a task group that waits as it adds), "
+                    + "or make the spawned tasks finish")
+        }
     }
 
     // MARK: Words
@@ -291,5 +319,41 @@ enum SourceLocationText {
             return SourceSite(file: text, line: 0)
         }
         return SourceSite(file: String(text[..<colon]), line: line)
+    }
+}
+
+/// The spawn sites `runaway-spawn` flagged, remembered between evaluations so that a site that
+/// stops growing stays flagged while its tasks live (see `LeakRules.runawayWarnings`).
+final class RunawaySites: Sendable {
+    /// Where a flagged site started from, the highest live count it reached, and since when.
+    struct Flag: Sendable, Equatable {
+        var base: Int
+        var peak: Int
+        var since: Double
+    }
+
+    private let flags = Mutex<[String: Flag]>([:])
+
+    /// Flags the `growing` sites (keeping the earlier start of one already flagged), forgets
+    /// each flagged site whose live count fell `fallBy` below its peak, and returns the flags.
+    func update(growing: [String: Flag], live: [String: Int], fallBy: Int) -> [String: Flag] {
+        flags.withLock { flags in
+            for (site, flag) in growing {
+                if let old = flags[site] {
+                    flags[site] = Flag(base: old.base, peak: max(old.peak, flag.peak), since: old.since)
+                } else {
+                    flags[site] = flag
+                }
+            }
+            for (site, flag) in flags {
+                let count = live[site] ?? 0
+                if count <= flag.peak - fallBy {
+                    flags[site] = nil
+                } else if count > flag.peak {
+                    flags[site]?.peak = count
+                }
+            }
+            return flags
+        }
     }
 }
