@@ -8,8 +8,7 @@ extension Registry {
     /// sort key, a selection of the first `offset + limit` matches in order (a full
     /// sort only for pages deep into the list), and a `TaskInfo` for the page's rows only.
     /// `rule` is the filter of `query.rule`, which the agent builds (see ``Agent/page(_:)``).
-    func page(_ query: TaskQuery, rule: RuleFilter? = nil) -> TaskPage {
-        let now = AgentClock.coarse()
+    func page(_ query: TaskQuery, rule: RuleFilter? = nil, now: UInt64 = AgentClock.coarse()) -> TaskPage {
         let text = TaskTextMatch(query.text)
         let minWaitNanos = query.minWait.map { Duration.seconds($0).nanoseconds }
         typealias Match = (record: TaskRecord, key: UInt64)
@@ -139,12 +138,13 @@ extension Registry {
     /// Cost: one pass over the live tasks under their shard locks, grouping them by
     /// their shared wait and spawn points (a pointer hash each), then a merge of the
     /// points' groups by place and a sort of the groups.
-    func groups(_ query: GroupQuery) -> GroupList {
+    ///
+    /// A group's `longest` is the largest `inState` its tasks' rows would report at `now`.
+    func groups(_ query: GroupQuery, now: UInt64 = AgentClock.coarse()) -> GroupList {
         struct Points: Hashable {
             var wait: ObjectIdentifier?
             var spawn: ObjectIdentifier
         }
-        let now = AgentClock.coarse()
         // The values hold the points too: a point freed meanwhile could lend its address to another.
         var byPoints: [Points: (held: (WaitPoint?, SpawnPoint), group: SiteGroup)] = [:]
         for shard in shards {
@@ -164,7 +164,7 @@ extension Registry {
                         byPoints[points] = ((record.wait?.point, record.spawnPoint), SiteGroup(key: key))
                     }
                     byPoints[points]!.group.add(
-                        id: record.id, inState: AgentClock.seconds(from: record.stateSince, to: now))
+                        id: record.id, inState: record.inState(record.phase, clock: clock, now: now))
                 }
             }
         }

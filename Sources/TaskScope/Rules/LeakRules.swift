@@ -21,8 +21,13 @@ struct LeakRules {
     /// With `observingCancellation`, every live task is asked whether it has been cancelled
     /// (a read of each task's status: at a million tasks, most of the rules' time); without,
     /// cancellations seen by earlier evaluations are used.
-    func evaluate(registry: Registry, samples: [HistorySample], observingCancellation: Bool = true) -> [Warning] {
-        let context = registry.reportContext()
+    ///
+    /// `now` (monotonic nanoseconds; the coarse clock's reading when `nil`) is the moment every
+    /// time is measured at.
+    func evaluate(
+        registry: Registry, samples: [HistorySample], observingCancellation: Bool = true, now: UInt64? = nil
+    ) -> [Warning] {
+        let context = ReportContext(registry: registry, now: now ?? AgentClock.coarse())
         let resources = registry.resources.reports(context)
         var warnings: [Warning] = []
         for resource in resources {
@@ -121,6 +126,9 @@ struct LeakRules {
         var count = 0
         var ids: [UInt64] = []
         var longest: UInt64 = 0
+        /// The longest wait of a stuck group in seconds, as a task's row reports it (`inState`),
+        /// so that the warning says what the rows and the groups say at the same moment.
+        var longestWait: Double = 0
         var resources: Set<UInt64> = []
         var name = ""
         var function = ""
@@ -133,6 +141,7 @@ struct LeakRules {
             count += other.count
             for id in other.ids { keepIfAmongSmallest(id) }
             longest = max(longest, other.longest)
+            longestWait = max(longestWait, other.longestWait)
             resources.formUnion(other.resources)
             if name.isEmpty {
                 name = other.name
@@ -188,6 +197,9 @@ struct LeakRules {
                         if waited >= stuckAfter, resource == 0 || !(resources[resource]?.orphaned ?? false) {
                             stuckAtPoint[ObjectIdentifier(point), default: (point, Group())].group
                                 .add(record, elapsed: waited, resource: resource)
+                            stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait = max(
+                                stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait,
+                                record.inState(phase, clock: registry.clock, now: now))
                         }
                     }
                     if cancelOn, !record.adopted,
@@ -212,7 +224,7 @@ struct LeakRules {
             let site = SourceSite(file: key.file, line: key.line)
             var message =
                 "\(plural(group.count, "task")) waiting on \(key.reason) at \(site) for up to "
-                + "\(seconds(group.longest))"
+                + "\(DurationText.format(group.longestWait))"
             var owner: UInt64?
             let resource = group.resources.count == 1 ? group.resources.first : nil
             if let resource, let info = resources[resource] {
