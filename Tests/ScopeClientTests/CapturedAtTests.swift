@@ -49,4 +49,21 @@ import Testing
         // Over the snapshot, a page was read when the snapshot was taken.
         #expect(try await snapshot.tasks(TaskQuery()).capturedAt == document.capturedAt)
     }
+
+    /// A summary read before a page was read no later than the page: both on the rows' clock
+    /// (a summary on a finer clock could be ahead of the page read after it, by milliseconds).
+    @Test func aSummaryAndAPageReadOneAfterTheOtherAreInOrder() async throws {
+        let agent = try ClientTestAgent()
+        defer { agent.stop() }
+        agent.populate(10)
+        let connection = try await ScopeConnection.connect(to: agent.path)
+        defer { connection.close() }
+        for _ in 0..<200 {
+            let summary = try await connection.summary()
+            let page = try await connection.tasks(TaskQuery(limit: 1))
+            let capturedAt = try #require(page.capturedAt)
+            #expect(summary.capturedAt <= capturedAt)
+            if summary.capturedAt > capturedAt { break }
+        }
+    }
 }

@@ -223,9 +223,10 @@ final class Agent: Sendable {
     /// `counts` when the caller has just taken them.
     func summary(warnings: [Warning]? = nil, counts: Counts? = nil) -> Summary {
         let counts = counts ?? registry.counts()
-        let now = AgentClock.precise()
+        // The clock of the rows (coarse), so that a summary's `capturedAt` and a page's agree.
+        let now = AgentClock.coarse()
         return Summary(
-            pid: pid, process: processName, capturedAt: registry.clock.wall(now),
+            pid: pid, process: processName, capturedAt: registry.clock.capturedAt(now),
             uptime: AgentClock.seconds(from: startedAt, to: now),
             tasks: .init(active: counts.active, waiting: counts.waiting, finished: counts.finished),
             totals: counts.totals, waits: counts.waits, interval: configuration.sampleInterval.seconds,

@@ -274,30 +274,24 @@ struct LeakRules {
     /// stops) is still a leak while its tasks live; healthy churn that rises and falls back is not.
     /// The warning's `tasks` is the site's live count now, as a `tasks` query would count it.
     private func runawayWarnings(_ samples: [HistorySample], live: [SiteKey: Int]) -> [Warning] {
-        let window = Array(samples.suffix(settings.runawayWindow))
-        guard window.count >= 2, let latest = window.last else { return [] }
+        let width = min(settings.runawayWindow, samples.count)
+        guard width >= 2, let latest = samples.last else { return [] }
         let liveBySite = Dictionary(live.map { ($0.key.description, $0.value) }, uniquingKeysWith: +)
+        // Sites that grew across a window anywhere in the history (not only the last one: the
+        // rules may not run while a site grows), and have not fallen back since.
         var growing: [String: RunawaySites.Flag] = [:]
-        for (site, count) in latest.sites {
-            // A sample that is full (as many sites as it keeps) says nothing about a site it lacks.
-            let known = window.map { sample in
-                sample.sites[site] ?? (sample.sites.count >= Sampler.siteLimit ? nil : 0)
-            }
-            guard known.allSatisfy({ $0 != nil }) else { continue }
-            let series = known.map { $0 ?? 0 }
-            let growth = count - series[0]
-            guard growth >= settings.runawayGrowth else { continue }
-            let falls = zip(series, series.dropFirst()).filter { $0.1 < $0.0 }.count
-            // A leak climbs; healthy churn goes up and down. Allow the odd dip.
-            guard falls * 10 <= series.count - 1 else { continue }
-            growing[site] = RunawaySites.Flag(base: series[0], peak: count, since: window[0].time)
+        var growingNow: Set<String> = []
+        for site in latest.sites.keys {
+            guard let found = lastGrowth(of: site, in: samples, width: width) else { continue }
+            growing[site] = found.flag
+            if found.isLatest { growingNow.insert(site) }
         }
         let flagged = runaway.update(growing: growing, live: liveBySite, fallBy: settings.runawayGrowth)
         return flagged.sorted { $0.key < $1.key }.map { site, flag in
             let count = liveBySite[site] ?? 0
             let message: String
-            if let growth = growing[site] {
-                let span = latest.time - window[0].time
+            if growingNow.contains(site), let growth = growing[site] {
+                let span = latest.time - growth.since
                 message =
                     "spawn site \(site) has \(count) live tasks, up \(count - growth.base) in the last "
                     + "\(DurationText.format(span))"
@@ -313,6 +307,45 @@ struct LeakRules {
                 hint: "bound the concurrency (a TrackedSemaphore, or a task group that waits as it adds), "
                     + "or make the spawned tasks finish")
         }
+    }
+
+    /// The last window of `width` samples across which `site` grew by `runawayGrowth` or more,
+    /// falling in at most a tenth of its steps, if the site has not fallen `runawayGrowth` below
+    /// its highest count since; and whether that window is the latest.
+    ///
+    /// Cost: one pass over the samples (the ring: 600 by default).
+    private func lastGrowth(
+        of site: String, in samples: [HistorySample], width: Int
+    ) -> (
+        flag: RunawaySites.Flag, isLatest: Bool
+    )? {
+        // A sample that is full (as many sites as it keeps) says nothing about a site it lacks.
+        let known = samples.map { sample in
+            sample.sites[site] ?? (sample.sites.count >= Sampler.siteLimit ? nil : 0)
+        }
+        var unknownBefore = [0]
+        var fallsBefore = [0]
+        for index in known.indices {
+            unknownBefore.append(unknownBefore[index] + (known[index] == nil ? 1 : 0))
+            let fell = index > 0 && (known[index] ?? 0) < (known[index - 1] ?? 0)
+            fallsBefore.append(fallsBefore[index] + (fell ? 1 : 0))
+        }
+        var peak = 0
+        for end in known.indices.reversed() {
+            peak = max(peak, known[end] ?? 0)
+            let start = end - width + 1
+            guard start >= 0 else { break }
+            guard unknownBefore[end + 1] - unknownBefore[start] == 0, let first = known[start],
+                let last = known[end], last - first >= settings.runawayGrowth
+            else { continue }
+            // A leak climbs; healthy churn goes up and down. Allow the odd dip.
+            let falls = fallsBefore[end + 1] - fallsBefore[start + 1]
+            guard falls * 10 <= width - 1 else { continue }
+            let current = known.last.flatMap { $0 } ?? 0
+            guard current > peak - settings.runawayGrowth else { return nil }
+            return (RunawaySites.Flag(base: first, peak: peak, since: samples[start].time), end == known.count - 1)
+        }
+        return nil
     }
 
     // MARK: Words
