@@ -26,13 +26,18 @@ import Testing
                     name: "busy", parentID: 0, file: "App/Leaks.swift", line: 29, function: "spawning()")
             }
         }
+        // A group smaller than the ids a group keeps.
+        for _ in 0..<3 {
+            let few = agent.registry.spawn(name: "few", parentID: 0, file: "App/Few.swift", line: 1, function: "f()")
+            _ = agent.registry.beginWait(few, reason: "sleep", file: "App/Few.swift", line: 2)
+        }
         let connection = try await ScopeConnection.connect(to: agent.path)
         defer { connection.close() }
 
         let all = try await connection.groups(GroupQuery(limit: 100))
-        #expect(all.total == 3)
+        #expect(all.total == 4)
         let first = try await connection.groups(GroupQuery(limit: 1))
-        #expect(first.total == 3, "the total counts every group, not the page")
+        #expect(first.total == 4, "the total counts every group, not the page")
         #expect(first.groups.count == 1)
         let group = try #require(first.groups.first)
         #expect(group.count == 570)
@@ -53,5 +58,17 @@ import Testing
         #expect(seen.count == 570)
         #expect(Set(seen) == stuck)
         #expect(seen == seen.sorted())
+
+        // A snapshot of it groups alike: the same groups, counts and sample ids (a group keeps
+        // the lowest few ids: both sides of that bound: 570, 57 and 3 tasks).
+        let file = try AtomicFile(path: "\(agent.directory)/snap.json")
+        try await SnapshotExporter.export(from: connection, format: .json, to: file)
+        try file.commit()
+        let offline = try await SnapshotSource(path: "\(agent.directory)/snap.json").groups(GroupQuery(limit: 100))
+        func byKey(_ groups: [SiteGroup]) -> [SiteGroup.Key: [UInt64]] {
+            Dictionary(uniqueKeysWithValues: groups.map { ($0.key, [UInt64($0.count)] + $0.sampleIDs) })
+        }
+        #expect(byKey(offline) == byKey(all.groups))
+        #expect(all.groups.allSatisfy { $0.sampleIDs.count == min($0.count, SiteGroup.sampleLimit) })
     }
 }
