@@ -69,8 +69,15 @@ import Testing
         // Names are task-10 ... task-01 for ids 1...10 (except id 3).
         #expect(ids(registry.page(TaskQuery(state: .active, sort: .name))) == [3, 7, 5, 1])
         #expect(ids(registry.page(TaskQuery(state: .active, sort: .name, descending: true))) == [1, 5, 7, 3])
-        records[5].shard.state.withLock { _ in records[5].stateSince -= 9_000_000_000 }
-        records[1].shard.state.withLock { _ in records[1].stateSince -= 5_000_000_000 }
+        // Waits that began after the tasks were created (a task cannot wait longer than it has
+        // lived, and the registry reports no more): 6 longest, then 2, then the others.
+        let start = AgentClock.coarse()
+        while AgentClock.coarse() < start + 20_000_000 {}
+        let now = AgentClock.coarse()
+        for record in records where record.state == .waiting {
+            let since = record.id == 6 ? now - 15_000_000 : record.id == 2 ? now - 10_000_000 : now
+            record.shard.state.withLock { _ in record.stateSince = since }
+        }
         let byWait = ids(registry.page(TaskQuery(state: .waiting, sort: .wait)))
         #expect(Array(byWait.prefix(2)) == [6, 2])
         let byWaitAscending = ids(registry.page(TaskQuery(state: .waiting, sort: .wait, descending: false)))

@@ -51,7 +51,7 @@ public final class SnapshotSource: ScopeSource {
     }
 
     public func tasks(_ query: TaskQuery) async throws(ScopeClientError) -> TaskPage {
-        LocalQuery.page(document.tasks, query)
+        LocalQuery.page(document.tasks, query, in: LocalQuery.Context(document))
     }
 
     public func task(id: UInt64) async throws(ScopeClientError) -> TaskDetail {
@@ -79,8 +79,31 @@ public final class SnapshotSource: ScopeSource {
 
 /// The agent's task filters and sorts, over tasks in memory.
 enum LocalQuery {
-    static func page(_ tasks: [TaskInfo], _ query: TaskQuery) -> TaskPage {
-        let needle = query.text.flatMap { $0.isEmpty ? nil : $0.lowercased() }
+    /// What the filters need besides the tasks: the moment they were read, and what the `rule`
+    /// filter draws its lines by (the warnings, the resources and the agent's thresholds).
+    struct Context {
+        var capturedAt: Double?
+        var warnings: [Warning] = []
+        var orphaned: Set<UInt64> = []
+        var rules: RuleThresholds = .defaults
+
+        init(capturedAt: Double?, warnings: [Warning] = [], orphaned: Set<UInt64> = [], rules: RuleThresholds? = nil) {
+            self.capturedAt = capturedAt
+            self.warnings = warnings
+            self.orphaned = orphaned
+            self.rules = rules ?? .defaults
+        }
+
+        init(_ document: SnapshotDocument) {
+            self.init(
+                capturedAt: document.capturedAt, warnings: document.warnings,
+                orphaned: Set(document.resources.lazy.filter(\.orphaned).map(\.id)), rules: document.rules)
+        }
+    }
+
+    static func page(_ tasks: [TaskInfo], _ query: TaskQuery, in context: Context) -> TaskPage {
+        let text = TaskTextMatch(query.text)
+        let rule = query.rule.map { RuleScope(rule: $0, warnings: context.warnings) }
         var matches = tasks.filter { task in
             switch query.state {
             case nil: break
@@ -98,12 +121,14 @@ enum LocalQuery {
                 return false
             }
             if let resource = query.resource, task.resource != resource { return false }
-            if let needle {
-                let haystack = [
-                    task.name, task.spawnSite.file, task.spawnSite.function ?? "", task.waitSite?.file ?? "",
-                ]
-                if !haystack.contains(where: { $0.lowercased().contains(needle) }) { return false }
+            if let text {
+                let found = text.matches(
+                    id: task.id, name: task.name, spawnFile: task.spawnSite.file, spawnLine: task.spawnSite.line,
+                    spawnFunction: task.spawnSite.function, waitFile: task.waitSite?.file,
+                    waitLine: task.waitSite?.line)
+                if !found { return false }
             }
+            if let rule, !holds(rule, for: task, in: context) { return false }
             return true
         }
         let descending = query.isDescending
@@ -125,6 +150,30 @@ enum LocalQuery {
         }
         let start = min(query.offset, matches.count)
         let end = min(start + query.limit, matches.count)
-        return TaskPage(total: matches.count, offset: query.offset, tasks: Array(matches[start..<end]))
+        return TaskPage(
+            total: matches.count, offset: query.offset, tasks: Array(matches[start..<end]),
+            capturedAt: context.capturedAt)
+    }
+
+    /// Whether the rule of `scope` held for `task` when it was read, as the agent decides it
+    /// (see `RuleFilter` in the agent): the same warnings, the same thresholds.
+    static func holds(_ scope: RuleScope, for task: TaskInfo, in context: Context) -> Bool {
+        guard task.state != .finished, !context.rules.disabled.contains(scope.rule) else { return false }
+        switch scope.rule {
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation:
+            guard let resource = task.resource, let reason = task.wait else { return false }
+            return scope.names(resource: resource, reason: reason)
+        case .stuckWait:
+            guard task.state == .waiting else { return false }
+            return task.inState >= context.rules.stuckWait
+                && !(task.resource.map(context.orphaned.contains) ?? false)
+        case .ignoredCancellation:
+            guard task.cancelled, task.adopted != true, let cancelledAt = task.cancelledAt,
+                let capturedAt = context.capturedAt
+            else { return false }
+            return capturedAt - cancelledAt >= context.rules.ignoredCancellation
+        case .runawaySpawn:
+            return scope.names(spawnFile: task.spawnSite.file, line: task.spawnSite.line)
+        }
     }
 }

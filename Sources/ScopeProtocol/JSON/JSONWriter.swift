@@ -142,6 +142,10 @@ extension TaskInfo {
             writer.raw(",\"adopted\":")
             writer.bool(adopted)
         }
+        if let cancelledAt {
+            writer.raw(",\"cancelledAt\":")
+            writer.number(cancelledAt)
+        }
         writer.raw("}")
     }
 }

@@ -33,12 +33,16 @@ public struct TaskInfo: Codable, Sendable, Hashable {
     /// Set for an untracked task seen waiting on a tracked primitive: it is
     /// shown with what can be known (its `Task.name`, its wait) and only while it waits.
     public var adopted: Bool?
+    /// When the task's cancellation was first seen (Unix seconds), while `cancelled` is true.
+    /// Absent from agents older than this field.
+    public var cancelledAt: Double?
 
     /// Creates a task record; the agent and tests use this, clients decode it.
     public init(
         id: UInt64, name: String, parent: UInt64? = nil, state: TaskState, outcome: TaskOutcome? = nil,
         error: String? = nil, wait: String? = nil, waitSite: SourceSite? = nil, spawnSite: SourceSite,
-        created: Double, inState: Double, cancelled: Bool = false, resource: UInt64? = nil, adopted: Bool? = nil
+        created: Double, inState: Double, cancelled: Bool = false, resource: UInt64? = nil, adopted: Bool? = nil,
+        cancelledAt: Double? = nil
     ) {
         self.id = id
         self.name = name
@@ -54,6 +58,7 @@ public struct TaskInfo: Codable, Sendable, Hashable {
         self.cancelled = cancelled
         self.resource = resource
         self.adopted = adopted
+        self.cancelledAt = cancelledAt
     }
 
     /// Seconds this task has been waiting, or zero when it is not waiting.

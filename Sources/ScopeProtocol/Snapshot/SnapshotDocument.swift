@@ -34,10 +34,13 @@ public struct SnapshotHead: Codable, Sendable, Hashable {
     public var resources: [ResourceInfo]
     /// Every leak warning at capture time, definite ones first.
     public var warnings: [Warning]
+    /// The leak rules' settings the agent applied; absent from snapshots older than this field
+    /// (readers then assume ``RuleThresholds/defaults``).
+    public var rules: RuleThresholds?
 
     public init(
         process: ProcessDescription, capturedAt: Double, filter: String?, summary: Summary, history: History,
-        resources: [ResourceInfo] = [], warnings: [Warning] = []
+        resources: [ResourceInfo] = [], warnings: [Warning] = [], rules: RuleThresholds? = nil
     ) {
         self.format = SnapshotDocument.formatName
         self.version = SnapshotDocument.currentVersion
@@ -48,6 +51,7 @@ public struct SnapshotHead: Codable, Sendable, Hashable {
         self.history = history
         self.resources = resources
         self.warnings = warnings
+        self.rules = rules
     }
 }
 
@@ -68,6 +72,8 @@ public struct SnapshotDocument: Codable, Sendable, Hashable {
     public var history: History
     public var resources: [ResourceInfo]
     public var warnings: [Warning]
+    /// The leak rules' settings, when the agent said (see ``SnapshotHead/rules``).
+    public var rules: RuleThresholds?
     public var tasks: [TaskInfo]
 
     public init(head: SnapshotHead, tasks: [TaskInfo]) {
@@ -80,6 +86,7 @@ public struct SnapshotDocument: Codable, Sendable, Hashable {
         history = head.history
         resources = head.resources
         warnings = head.warnings
+        rules = head.rules
         self.tasks = tasks
     }
 

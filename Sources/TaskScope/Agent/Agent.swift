@@ -164,6 +164,26 @@ final class Agent: Sendable {
         return ResourceList(total: all.count, resources: Array(all[start..<end]))
     }
 
+    /// One page of tasks; with a `rule` filter, the tasks the rule holds for now (its warnings
+    /// are evaluated for it when the rule names resources or sites).
+    func page(_ query: TaskQuery) -> TaskPage {
+        guard let rule = query.rule else { return registry.page(query) }
+        let warnings: [Warning]
+        var orphaned: Set<UInt64> = []
+        switch rule {
+        case .stuckWait:
+            warnings = []
+            let reports = registry.resources.reports(registry.reportContext())
+            orphaned = Set(reports.lazy.filter(\.orphaned).map(\.id))
+        case .ignoredCancellation:
+            warnings = []
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .runawaySpawn:
+            warnings = currentWarnings()
+        }
+        let filter = RuleFilter(rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned)
+        return registry.page(query, rule: filter)
+    }
+
     /// The leak warnings, evaluated now.
     func evaluateWarnings(observingCancellation: Bool) -> [Warning] {
         rules.evaluate(registry: registry, samples: sampler.samples, observingCancellation: observingCancellation)
@@ -203,9 +223,10 @@ final class Agent: Sendable {
     /// `counts` when the caller has just taken them.
     func summary(warnings: [Warning]? = nil, counts: Counts? = nil) -> Summary {
         let counts = counts ?? registry.counts()
-        let now = AgentClock.precise()
+        // The clock of the rows (coarse), so that a summary's `capturedAt` and a page's agree.
+        let now = AgentClock.coarse()
         return Summary(
-            pid: pid, process: processName, capturedAt: registry.clock.wall(now),
+            pid: pid, process: processName, capturedAt: registry.clock.capturedAt(now),
             uptime: AgentClock.seconds(from: startedAt, to: now),
             tasks: .init(active: counts.active, waiting: counts.waiting, finished: counts.finished),
             totals: counts.totals, waits: counts.waits, interval: configuration.sampleInterval.seconds,

@@ -46,6 +46,12 @@ struct AgentClock: Sendable {
         wallBase + (Double(monotonic) - Double(monotonicBase)) / 1e9
     }
 
+    /// Unix seconds of the reading `now` that rows read at `now` were measured at, to the
+    /// millisecond as their times are: the `capturedAt` of a page or a snapshot.
+    func capturedAt(_ now: UInt64) -> Double {
+        (wall(now) * 1000).rounded() / 1000
+    }
+
     /// Seconds between two monotonic readings, never negative.
     static func seconds(from start: UInt64, to end: UInt64) -> Double {
         end > start ? Double(end - start) / 1e9 : 0

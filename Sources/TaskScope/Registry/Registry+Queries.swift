@@ -1,30 +1,36 @@
 import ScopeProtocol
 
 extension Registry {
-    /// One page of the tasks matching `query`.
+    /// One page of the tasks matching `query`, read at one moment: every row's times and the
+    /// page's `capturedAt` come from the same clock reading.
     ///
     /// Cost: one pass over every task under its shard lock to filter and take a
     /// sort key, a selection of the first `offset + limit` matches in order (a full
     /// sort only for pages deep into the list), and a `TaskInfo` for the page's rows only.
-    func page(_ query: TaskQuery) -> TaskPage {
-        let now = AgentClock.coarse()
-        let needle = query.text.flatMap { $0.isEmpty ? nil : $0.lowercased() }
+    /// `rule` is the filter of `query.rule`, which the agent builds (see ``Agent/page(_:)``).
+    func page(_ query: TaskQuery, rule: RuleFilter? = nil, now: UInt64 = AgentClock.coarse()) -> TaskPage {
+        let text = TaskTextMatch(query.text)
         let minWaitNanos = query.minWait.map { Duration.seconds($0).nanoseconds }
         typealias Match = (record: TaskRecord, key: UInt64)
         var matches: [Match] = []
         for shard in shards {
             shard.state.withLock { state in
                 func consider(_ record: TaskRecord) {
-                    guard Registry.matches(record, query, needle: needle, minWaitNanos: minWaitNanos, now: now)
+                    guard
+                        Registry.matches(
+                            record, query, text: text, minWaitNanos: minWaitNanos, rule: rule, now: now)
                     else { return }
                     let key: UInt64
                     switch query.sort {
                     case .id, .name, .reason: key = record.id
                     case .state: key = TaskQuery.SortKey.rank(record.state)
-                    case .age: key = record.created
+                    // The keys of `age` and `wait` are the very numbers the rows report (their bits
+                    // order as the numbers do), so that ties and their order by id are the same
+                    // here as in a query over the rows (`LocalQuery`).
+                    case .age: key = milliseconds(clock.wall(record.created)).bitPattern
                     case .wait:
                         let phase = record.phase
-                        key = phase.isWaiting ? now &- min(phase.since, now) : 0
+                        key = phase.isWaiting ? record.inState(phase, clock: clock, now: now).bitPattern : 0
                     }
                     matches.append((record, key))
                 }
@@ -62,18 +68,24 @@ extension Registry {
                 lhs.key != rhs.key ? (lhs.key < rhs.key) != descending : lhs.record.id < rhs.record.id
             }
         }
-        let start = min(query.offset, matches.count)
-        let end = min(start + query.limit, matches.count)
+        // Counted before the selection below keeps only the first rows.
+        let total = matches.count
+        let start = min(query.offset, total)
+        let end = min(start + query.limit, total)
         // A page near the top needs only the first `end` in order, not all of them: a million
         // matches sort in about a second, their first hundred are selected in a pass.
-        if end < matches.count / 8 {
+        if end < total / Registry.selectionRatio {
             matches = matches.smallest(end, by: inOrder)
         } else {
             matches.sort(by: inOrder)
         }
         let rows = matches[start..<end].map { info($0.record, now: now) }
-        return TaskPage(total: matches.count, offset: query.offset, tasks: rows)
+        return TaskPage(total: total, offset: query.offset, tasks: rows, capturedAt: clock.capturedAt(now))
     }
+
+    /// A page selects its rows with a heap instead of sorting every match when it ends before
+    /// `1/selectionRatio` of the matches.
+    static let selectionRatio = 8
 
     /// One task with its parent and children, or `nil` when the id is unknown.
     ///
@@ -91,7 +103,8 @@ extension Registry {
 
     /// Whether a record passes a query's filters. Call with its shard lock held.
     static func matches(
-        _ record: TaskRecord, _ query: TaskQuery, needle: String?, minWaitNanos: UInt64?, now: UInt64
+        _ record: TaskRecord, _ query: TaskQuery, text: TaskTextMatch?, minWaitNanos: UInt64?, rule: RuleFilter?,
+        now: UInt64
     ) -> Bool {
         switch query.state {
         case nil: break
@@ -108,13 +121,15 @@ extension Registry {
             let phase = record.phase
             guard phase.isWaiting, now &- min(phase.since, now) >= minWaitNanos else { return false }
         }
-        if let needle {
-            let found =
-                record.name.lowercased().contains(needle) || record.spawnFile.lowercased().contains(needle)
-                || record.spawnFunction.lowercased().contains(needle)
-                || (record.wait?.file.lowercased().contains(needle) ?? false)
+        if let text {
+            let wait = record.wait
+            let function = record.spawnFunction
+            let found = text.matches(
+                id: record.id, name: record.name, spawnFile: record.spawnFile, spawnLine: record.spawnLine,
+                spawnFunction: function.isEmpty ? nil : function, waitFile: wait?.file, waitLine: wait?.line)
             if !found { return false }
         }
+        if let rule, !rule.holds(for: record, now: now) { return false }
         return true
     }
 
@@ -123,12 +138,13 @@ extension Registry {
     /// Cost: one pass over the live tasks under their shard locks, grouping them by
     /// their shared wait and spawn points (a pointer hash each), then a merge of the
     /// points' groups by place and a sort of the groups.
-    func groups(_ query: GroupQuery) -> GroupList {
+    ///
+    /// A group's `longest` is the largest `inState` its tasks' rows would report at `now`.
+    func groups(_ query: GroupQuery, now: UInt64 = AgentClock.coarse()) -> GroupList {
         struct Points: Hashable {
             var wait: ObjectIdentifier?
             var spawn: ObjectIdentifier
         }
-        let now = AgentClock.coarse()
         // The values hold the points too: a point freed meanwhile could lend its address to another.
         var byPoints: [Points: (held: (WaitPoint?, SpawnPoint), group: SiteGroup)] = [:]
         for shard in shards {
@@ -148,7 +164,7 @@ extension Registry {
                         byPoints[points] = ((record.wait?.point, record.spawnPoint), SiteGroup(key: key))
                     }
                     byPoints[points]!.group.add(
-                        id: record.id, inState: AgentClock.seconds(from: record.stateSince, to: now))
+                        id: record.id, inState: record.inState(record.phase, clock: clock, now: now))
                 }
             }
         }

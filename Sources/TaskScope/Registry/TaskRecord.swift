@@ -162,11 +162,20 @@ final class TaskRecord: @unchecked Sendable {
             spawnSite: SourceSite(
                 file: spawnFile, line: spawnLine, function: spawnFunction.isEmpty ? nil : spawnFunction),
             created: milliseconds(clock.wall(created)),
-            inState: milliseconds(AgentClock.seconds(from: phase.since, to: now)),
+            inState: inState(phase, clock: clock, now: now),
             cancelled: observeCancellation(now: now),
             resource: wait.flatMap { $0.resource == 0 ? nil : $0.resource },
-            adopted: adopted ? true : nil
+            adopted: adopted ? true : nil,
+            cancelledAt: cancelledAt == 0 ? nil : milliseconds(clock.wall(cancelledAt))
         )
+    }
+
+    /// Seconds in the state of `phase` at `now`, as the wire shows them: to the millisecond, and
+    /// never more than the task's age at `now` as the wire shows that
+    /// (`clock.capturedAt(now) - created`), which rounding alone could exceed by a millisecond.
+    func inState(_ phase: TaskPhase, clock: AgentClock, now: UInt64) -> Double {
+        let age = clock.capturedAt(now) - milliseconds(clock.wall(created))
+        return min(milliseconds(AgentClock.seconds(from: phase.since, to: now)), max(0, age))
     }
 }
 

@@ -1,4 +1,5 @@
 import ScopeProtocol
+import Synchronization
 
 /// Evaluates the six leak rules over the registry, its resources and the
 /// sampler's history.
@@ -9,12 +10,24 @@ import ScopeProtocol
 /// tick and when a client asks.
 struct LeakRules {
     let settings: TaskScope.RuleSettings
+    /// The spawn sites `runaway-spawn` has flagged, kept across evaluations (see ``RunawaySites``).
+    let runaway: RunawaySites
+
+    init(settings: TaskScope.RuleSettings, runaway: RunawaySites = RunawaySites()) {
+        self.settings = settings
+        self.runaway = runaway
+    }
 
     /// With `observingCancellation`, every live task is asked whether it has been cancelled
     /// (a read of each task's status: at a million tasks, most of the rules' time); without,
     /// cancellations seen by earlier evaluations are used.
-    func evaluate(registry: Registry, samples: [HistorySample], observingCancellation: Bool = true) -> [Warning] {
-        let context = registry.reportContext()
+    ///
+    /// `now` (monotonic nanoseconds; the coarse clock's reading when `nil`) is the moment every
+    /// time is measured at.
+    func evaluate(
+        registry: Registry, samples: [HistorySample], observingCancellation: Bool = true, now: UInt64? = nil
+    ) -> [Warning] {
+        let context = ReportContext(registry: registry, now: now ?? AgentClock.coarse())
         let resources = registry.resources.reports(context)
         var warnings: [Warning] = []
         for resource in resources {
@@ -28,7 +41,9 @@ struct LeakRules {
         let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         warnings += taskWarnings(
             registry: registry, now: context.now, resources: byID, observingCancellation: observingCancellation)
-        if settings.isOn(.runawaySpawn) { warnings += runawayWarnings(samples) }
+        if settings.isOn(.runawaySpawn) {
+            warnings += runawayWarnings(samples, live: registry.counts().sites)
+        }
         return warnings.sorted { lhs, rhs in
             if lhs.severity != rhs.severity { return lhs.severity < rhs.severity }
             if lhs.tasks != rhs.tasks { return lhs.tasks > rhs.tasks }
@@ -111,6 +126,9 @@ struct LeakRules {
         var count = 0
         var ids: [UInt64] = []
         var longest: UInt64 = 0
+        /// The longest wait of a stuck group in seconds, as a task's row reports it (`inState`),
+        /// so that the warning says what the rows and the groups say at the same moment.
+        var longestWait: Double = 0
         var resources: Set<UInt64> = []
         var name = ""
         var function = ""
@@ -123,6 +141,7 @@ struct LeakRules {
             count += other.count
             for id in other.ids { keepIfAmongSmallest(id) }
             longest = max(longest, other.longest)
+            longestWait = max(longestWait, other.longestWait)
             resources.formUnion(other.resources)
             if name.isEmpty {
                 name = other.name
@@ -178,6 +197,9 @@ struct LeakRules {
                         if waited >= stuckAfter, resource == 0 || !(resources[resource]?.orphaned ?? false) {
                             stuckAtPoint[ObjectIdentifier(point), default: (point, Group())].group
                                 .add(record, elapsed: waited, resource: resource)
+                            stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait = max(
+                                stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait,
+                                record.inState(phase, clock: registry.clock, now: now))
                         }
                     }
                     if cancelOn, !record.adopted,
@@ -202,7 +224,7 @@ struct LeakRules {
             let site = SourceSite(file: key.file, line: key.line)
             var message =
                 "\(plural(group.count, "task")) waiting on \(key.reason) at \(site) for up to "
-                + "\(seconds(group.longest))"
+                + "\(DurationText.format(group.longestWait))"
             var owner: UInt64?
             let resource = group.resources.count == 1 ? group.resources.first : nil
             if let resource, let info = resources[resource] {
@@ -246,33 +268,84 @@ struct LeakRules {
 
     // MARK: History
 
-    private func runawayWarnings(_ samples: [HistorySample]) -> [Warning] {
-        let window = Array(samples.suffix(settings.runawayWindow))
-        guard window.count >= 2, let latest = window.last else { return [] }
-        var warnings: [Warning] = []
-        for (site, count) in latest.sites {
-            // A sample that is full (as many sites as it keeps) says nothing about a site it lacks.
-            let known = window.map { sample in
-                sample.sites[site] ?? (sample.sites.count >= Sampler.siteLimit ? nil : 0)
-            }
-            guard known.allSatisfy({ $0 != nil }) else { continue }
-            let series = known.map { $0 ?? 0 }
-            let growth = count - series[0]
-            guard growth >= settings.runawayGrowth else { continue }
-            let falls = zip(series, series.dropFirst()).filter { $0.1 < $0.0 }.count
-            // A leak climbs; healthy churn goes up and down. Allow the odd dip.
-            guard falls * 10 <= series.count - 1 else { continue }
-            let span = latest.time - window[0].time
-            warnings.append(
-                Warning(
-                    rule: .runawaySpawn, site: SourceLocationText.parse(site), tasks: count, taskIDs: [],
-                    since: window[0].time,
-                    message: "spawn site \(site) has \(count) live tasks, up \(growth) in the last "
-                        + "\(DurationText.format(span))",
-                    hint: "bound the concurrency (a TrackedSemaphore, or a task group that waits as it adds), "
-                        + "or make the spawned tasks finish"))
+    /// A spawn site whose live count grew by `runawayGrowth` across the window is flagged, and
+    /// stays flagged while its tasks do not go away: until its live count falls `runawayGrowth`
+    /// below the highest it reached. A leak that stops growing (at a cap, or when its trigger
+    /// stops) is still a leak while its tasks live; healthy churn that rises and falls back is not.
+    /// The warning's `tasks` is the site's live count now, as a `tasks` query would count it.
+    private func runawayWarnings(_ samples: [HistorySample], live: [SiteKey: Int]) -> [Warning] {
+        let width = min(settings.runawayWindow, samples.count)
+        guard width >= 2, let latest = samples.last else { return [] }
+        let liveBySite = Dictionary(live.map { ($0.key.description, $0.value) }, uniquingKeysWith: +)
+        // Sites that grew across a window anywhere in the history (not only the last one: the
+        // rules may not run while a site grows), and have not fallen back since.
+        var growing: [String: RunawaySites.Flag] = [:]
+        var growingNow: Set<String> = []
+        for site in latest.sites.keys {
+            guard let found = lastGrowth(of: site, in: samples, width: width) else { continue }
+            growing[site] = found.flag
+            if found.isLatest { growingNow.insert(site) }
         }
-        return warnings
+        let flagged = runaway.update(growing: growing, live: liveBySite, fallBy: settings.runawayGrowth)
+        return flagged.sorted { $0.key < $1.key }.map { site, flag in
+            let count = liveBySite[site] ?? 0
+            let message: String
+            if growingNow.contains(site), let growth = growing[site] {
+                let span = latest.time - growth.since
+                message =
+                    "spawn site \(site) has \(count) live tasks, up \(count - growth.base) in the last "
+                    + "\(DurationText.format(span))"
+            } else {
+                let span = latest.time - flag.since
+                message =
+                    "spawn site \(site) has \(count) live tasks, up \(count - flag.base) in the last "
+                    + "\(DurationText.format(span)); it stopped growing, and its tasks are not finishing"
+            }
+            return Warning(
+                rule: .runawaySpawn, site: SourceLocationText.parse(site), tasks: count, taskIDs: [],
+                since: flag.since, message: message,
+                hint: "bound the concurrency (a TrackedSemaphore, or a task group that waits as it adds), "
+                    + "or make the spawned tasks finish")
+        }
+    }
+
+    /// The last window of `width` samples across which `site` grew by `runawayGrowth` or more,
+    /// falling in at most a tenth of its steps, if the site has not fallen `runawayGrowth` below
+    /// its highest count since; and whether that window is the latest.
+    ///
+    /// Cost: one pass over the samples (the ring: 600 by default).
+    private func lastGrowth(
+        of site: String, in samples: [HistorySample], width: Int
+    ) -> (
+        flag: RunawaySites.Flag, isLatest: Bool
+    )? {
+        // A sample that is full (as many sites as it keeps) says nothing about a site it lacks.
+        let known = samples.map { sample in
+            sample.sites[site] ?? (sample.sites.count >= Sampler.siteLimit ? nil : 0)
+        }
+        var unknownBefore = [0]
+        var fallsBefore = [0]
+        for index in known.indices {
+            unknownBefore.append(unknownBefore[index] + (known[index] == nil ? 1 : 0))
+            let fell = index > 0 && (known[index] ?? 0) < (known[index - 1] ?? 0)
+            fallsBefore.append(fallsBefore[index] + (fell ? 1 : 0))
+        }
+        var peak = 0
+        for end in known.indices.reversed() {
+            peak = max(peak, known[end] ?? 0)
+            let start = end - width + 1
+            guard start >= 0 else { break }
+            guard unknownBefore[end + 1] - unknownBefore[start] == 0, let first = known[start],
+                let last = known[end], last - first >= settings.runawayGrowth
+            else { continue }
+            // A leak climbs; healthy churn goes up and down. Allow the odd dip.
+            let falls = fallsBefore[end + 1] - fallsBefore[start + 1]
+            guard falls * 10 <= width - 1 else { continue }
+            let current = known.last.flatMap { $0 } ?? 0
+            guard current > peak - settings.runawayGrowth else { return nil }
+            return (RunawaySites.Flag(base: first, peak: peak, since: samples[start].time), end == known.count - 1)
+        }
+        return nil
     }
 
     // MARK: Words
@@ -291,5 +364,41 @@ enum SourceLocationText {
             return SourceSite(file: text, line: 0)
         }
         return SourceSite(file: String(text[..<colon]), line: line)
+    }
+}
+
+/// The spawn sites `runaway-spawn` flagged, remembered between evaluations so that a site that
+/// stops growing stays flagged while its tasks live (see `LeakRules.runawayWarnings`).
+final class RunawaySites: Sendable {
+    /// Where a flagged site started from, the highest live count it reached, and since when.
+    struct Flag: Sendable, Equatable {
+        var base: Int
+        var peak: Int
+        var since: Double
+    }
+
+    private let flags = Mutex<[String: Flag]>([:])
+
+    /// Flags the `growing` sites (keeping the earlier start of one already flagged), forgets
+    /// each flagged site whose live count fell `fallBy` below its peak, and returns the flags.
+    func update(growing: [String: Flag], live: [String: Int], fallBy: Int) -> [String: Flag] {
+        flags.withLock { flags in
+            for (site, flag) in growing {
+                if let old = flags[site] {
+                    flags[site] = Flag(base: old.base, peak: max(old.peak, flag.peak), since: old.since)
+                } else {
+                    flags[site] = flag
+                }
+            }
+            for (site, flag) in flags {
+                let count = live[site] ?? 0
+                if count <= flag.peak - fallBy {
+                    flags[site] = nil
+                } else if count > flag.peak {
+                    flags[site]?.peak = count
+                }
+            }
+            return flags
+        }
     }
 }

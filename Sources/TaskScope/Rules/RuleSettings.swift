@@ -57,5 +57,13 @@ extension TaskScope {
         }
 
         func isOn(_ rule: LeakRule) -> Bool { !disabled.contains(rule) }
+
+        /// These settings as a snapshot carries them.
+        var thresholds: RuleThresholds {
+            RuleThresholds(
+                stuckWait: stuckWait.seconds, ignoredCancellation: ignoredCancellation.seconds,
+                runawayWindow: runawayWindow, runawayGrowth: runawayGrowth,
+                disabled: LeakRule.allCases.filter(disabled.contains))
+        }
     }
 }

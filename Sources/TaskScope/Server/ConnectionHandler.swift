@@ -118,7 +118,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .summary:
             send(Reply(id: id, result: agent.summary()), context: context)
         case .tasks(let query):
-            send(Reply(id: id, result: agent.registry.page(query)), context: context)
+            send(Reply(id: id, result: agent.page(query)), context: context)
         case .task(let taskID):
             if let detail = agent.registry.detail(id: taskID) {
                 send(Reply(id: id, result: detail), context: context)
@@ -195,18 +195,21 @@ final class ConnectionHandler: ChannelInboundHandler {
         let records = registry.records { record in
             options.wait == nil || record.wait?.reason == options.wait
         }.sorted { $0.id < $1.id }
-        let now = AgentClock.precise()
+        // Every task's times are read as of this moment, however late its chunk is written, so
+        // that none has waited longer than `capturedAt - created`.
+        let now = AgentClock.coarse()
         let warnings = agent.currentWarnings()
         let head = SnapshotHead(
-            process: agent.processDescription, capturedAt: registry.clock.wall(now), filter: options.wait,
+            process: agent.processDescription, capturedAt: registry.clock.capturedAt(now), filter: options.wait,
             summary: agent.summary(warnings: warnings), history: agent.sampler.history(),
-            resources: registry.resources.reports(registry.reportContext()), warnings: warnings)
+            resources: registry.resources.reports(registry.reportContext()), warnings: warnings,
+            rules: agent.rules.settings.thresholds)
         var line = Wire.chunkPrefix(id: id, kind: Wire.headChunk)
         let encoded = Wire.line(head)
         line.append(contentsOf: encoded.dropLast())
         line.append(contentsOf: Array("}\n".utf8))
         context.write(wrapOutboundOut(ByteBuffer(bytes: line)), promise: nil)
-        snapshot = SnapshotStream(id: id, records: records, chunkSize: options.chunkSize)
+        snapshot = SnapshotStream(id: id, records: records, chunkSize: options.chunkSize, now: now)
         pumpSnapshot(context: context)
     }
 
@@ -233,12 +236,15 @@ struct SnapshotStream {
     let id: Int64
     let records: [TaskRecord]
     let chunkSize: Int
+    /// The moment the snapshot was taken, when every chunk's tasks are read.
+    let now: UInt64
     private var position = 0
     private(set) var chunks = 1  // the head
     private(set) var sent = 0
 
-    init(id: Int64, records: [TaskRecord], chunkSize: Int) {
+    init(id: Int64, records: [TaskRecord], chunkSize: Int, now: UInt64) {
         self.id = id
+        self.now = now
         self.records = records
         self.chunkSize = chunkSize
     }
@@ -249,7 +255,6 @@ struct SnapshotStream {
     mutating func nextChunk(registry: Registry) -> [UInt8]? {
         guard !isDone else { return nil }
         let end = min(position + chunkSize, records.count)
-        let now = AgentClock.coarse()
         var writer = JSONWriter(capacity: (end - position) * 320 + 64)
         writer.raw(Wire.chunkPrefix(id: id, kind: Wire.tasksChunk))
         writer.raw("[")

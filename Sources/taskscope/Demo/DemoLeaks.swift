@@ -6,8 +6,8 @@ import TaskScope
 enum DemoLeaks {
     struct LookupFailed: Error {}
 
-    /// Starts every pattern; they run until the process ends.
-    static func start() {
+    /// Starts every pattern; they run until the process ends (each leak lasts: see `DemoPace`).
+    @discardableResult static func start(pace: DemoPace = .demo) -> Task<Void, Never> {
         Task.tracked("leaks") {
             await withDiscardingTaskGroup { group in
                 group.addTask { await channels() }
@@ -15,7 +15,7 @@ enum DemoLeaks {
                 group.addTask { await continuations() }
                 group.addTask { await permits() }
                 group.addTask { await cancellation() }
-                group.addTask { await spawning() }
+                group.addTask { await spawning(pace) }
             }
         }
     }
@@ -55,16 +55,16 @@ enum DemoLeaks {
     /// Waits for a slow worker's result for a while; a capacity of 0 strands the worker.
     private static func fetch(timeoutAfter timeout: Duration, capacity: Int, name: String) async -> Int? {
         let (results, receiver) = TrackedChannel<Int>.make(capacity: capacity, name: name)
+        // Slower than the timeout, always (however busy the machine): it answers once the waiter gave up.
+        let (gaveUp, giveUp) = AsyncStream<Void>.makeStream()
+        defer { giveUp.finish() }
         Task.tracked("\(name)-worker") {
-            try await Task.sleep(for: timeout * 3)
+            for await _ in gaveUp {}
             try await results.send(7)
         }
         return await withTaskGroup(of: Int?.self) { group in
             group.addTask { try? await receiver.receive() }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
+            group.addTask { await expire(after: timeout) }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
@@ -155,25 +155,31 @@ enum DemoLeaks {
 
     // MARK: runaway-spawn
 
-    private static func spawning() async {
-        let never = AsyncStream<Void>.makeStream().stream
+    private static func spawning(_ pace: DemoPace) async {
+        // Listeners wait for what is never sent until the loop ends (never, in the demo), up to a cap.
+        let (never, ending) = AsyncStream<Void>.makeStream()
+        defer { ending.finish() }
         let pool = TrackedSemaphore(permits: 4, name: "fetch-pool")
         var spawned = 0
-        // A subscription loop that spawns listeners that never end; capped so the demo stays small.
         while !Task.isCancelled {
-            if spawned < 600 {
-                for _ in 0..<5 {
-                    Task.tracked("listener") { for await _ in never {} }
-                }
-                spawned += 5
+            for _ in 0..<max(0, min(pace.runawayPerTick, pace.runawayCap - spawned)) {
+                Task.tracked("listener") { for await _ in never {} }
             }
-            // The healthy twin: the same rate, bounded and finishing.
-            for _ in 0..<5 {
+            spawned = min(pace.runawayCap, spawned + pace.runawayPerTick)
+            // The healthy twin: bounded by a pool, and each round's tasks finish before the next.
+            let fetches = (0..<5).map { _ in
                 Task.tracked("bounded-fetch") {
                     try? await pool.withPermit { try? await Task.sleep(for: .milliseconds(20)) }
                 }
             }
-            try? await Task.sleep(for: .seconds(1))
+            for fetch in fetches { await fetch.value }
+            try? await Task.sleep(for: pace.tick)
         }
+    }
+
+    /// Nothing, after `timeout`: the losing side of a race with a result.
+    private static func expire(after timeout: Duration) async -> Int? {
+        try? await Task.sleep(for: timeout)
+        return nil
     }
 }

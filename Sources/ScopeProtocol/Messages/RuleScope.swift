@@ -1,0 +1,50 @@
+/// The tasks a leak rule holds for, as far as the rule's warnings of one moment say: the
+/// resources and spawn sites they name. The `rule` filter of a `tasks` query, on the agent
+/// and over a snapshot, is this plus the thresholds of the task rules, so that the tasks of
+/// ``TaskQuery/init(tasksOf:)`` are exactly the ones the warning counts.
+///
+/// - `orphaned-channel`, `orphaned-timer`, `leaked-continuation`: tasks waiting on a resource a
+///   warning of the rule names, for the reason the warning gives (a channel's send and receive
+///   sides are separate warnings).
+/// - `runaway-spawn`: live tasks of a spawn site a warning names.
+/// - `stuck-wait` and `ignored-cancellation` are decided per task, by their thresholds.
+///
+/// Cost: one pass over the warnings to build; a hash lookup per task.
+public struct RuleScope: Sendable {
+    /// The rule.
+    public let rule: LeakRule
+    private let resources: Set<ResourceWait>
+    private let spawnSites: Set<SourceSite>
+
+    private struct ResourceWait: Hashable {
+        var resource: UInt64
+        var reason: String
+    }
+
+    /// The scope of `rule` in `warnings` (warnings of other rules are ignored).
+    public init(rule: LeakRule, warnings: [Warning]) {
+        self.rule = rule
+        var resources: Set<ResourceWait> = []
+        var spawnSites: Set<SourceSite> = []
+        for warning in warnings where warning.rule == rule {
+            if let resource = warning.resource, let reason = warning.reason {
+                resources.insert(ResourceWait(resource: resource, reason: reason))
+            }
+            if rule == .runawaySpawn, let site = warning.site {
+                spawnSites.insert(SourceSite(file: site.file, line: site.line))
+            }
+        }
+        self.resources = resources
+        self.spawnSites = spawnSites
+    }
+
+    /// Whether a task waiting on `resource` for `reason` is one of a resource rule's warnings' tasks.
+    public func names(resource: UInt64, reason: String) -> Bool {
+        resources.contains(ResourceWait(resource: resource, reason: reason))
+    }
+
+    /// Whether `runaway-spawn` names this spawn site.
+    public func names(spawnFile file: String, line: Int) -> Bool {
+        spawnSites.contains(SourceSite(file: file, line: line))
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import ScopeProtocol
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import ScopeClient
+@testable import TaskScope
+
+/// `TaskQuery(tasksOf: warning)` lists exactly the tasks the warning counts, for every rule,
+/// from the agent over the socket and from a snapshot of it (`LocalQuery`).
+@Suite(.timeLimit(.minutes(2))) struct RuleTasksTests {
+    final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    static func unique(_ base: String) -> String { "\(base)-\(UInt64.random(in: 0...UInt64.max))" }
+
+    /// A nap that does not notice cancellation.
+    static func nap() async {
+        await Task.detached { try? await Task.sleep(for: .milliseconds(20)) }.value
+    }
+
+    /// A task waiting on `reason` until `ending` ends, at one wait site.
+    static func waiter(_ reason: String, until ending: AsyncStream<Void>) {
+        Task.tracked(unique("rule-stuck")) {
+            await TaskScope.waiting(on: reason) { for await _ in ending {} }
+        }
+    }
+
+    /// A task at one spawn site that runs until `done`, whether cancelled or not.
+    @discardableResult
+    static func spinner(until done: Flag) -> Task<Void, Never> {
+        Task.tracked(unique("rule-spinner")) {
+            while !done.value.load(ordering: .relaxed) { await nap() }
+        }
+    }
+
+    @Test func everyWarningsTasksAreTheTasksOfItsQuery() async throws {
+        let directory = try makeTemporaryDirectory("rule")
+        defer { removeTree(directory) }
+        let settings = TaskScope.RuleSettings(
+            stuckWait: .seconds(1), ignoredCancellation: .milliseconds(300), runawayWindow: 4,
+            runawayGrowth: 20)
+        let agent = try Agent.start(
+            registry: TaskScope.registry,
+            configuration: .init(
+                socketPath: "\(directory)/agent.sock", sampleInterval: .milliseconds(50), rules: settings))
+        defer { agent.stop() }
+        let done = Flag()
+        let (ending, end) = AsyncStream<Void>.makeStream()
+        defer {
+            done.value.store(true, ordering: .relaxed)
+            end.finish()
+        }
+
+        // orphaned-channel: three senders, the receiver dropped at once.
+        let channel = Self.unique("rule-channel")
+        do {
+            let (sender, _) = TrackedChannel<Int>.make(capacity: 0, name: channel)
+            for value in 0..<3 { Task.tracked(Self.unique("rule-sender")) { try await sender.send(value) } }
+        }
+        // orphaned-timer: a ticker whose owner returned without stopping it.
+        let ticker = Self.unique("rule-ticker")
+        await Task.tracked(Self.unique("rule-owner")) {
+            let heartbeat = TrackedTicker(every: .seconds(3_600), name: ticker)
+            Task.tracked(Self.unique("rule-beat")) { for try await _ in heartbeat.ticks() {} }
+        }.value
+        // leaked-continuation: a continuation dropped unresumed.
+        let continuation = Self.unique("rule-continuation")
+        Task.tracked(Self.unique("rule-caller")) {
+            await withTrackedContinuation(continuation) { (_: TrackedContinuation<Int, Never>) in }
+        }
+        let reason = Self.unique("rule.stuck")
+        // stuck-wait: two tasks waiting at one site for longer than the threshold (a third comes later).
+        for _ in 0..<2 { Self.waiter(reason, until: ending) }
+        // ignored-cancellation: two tasks cancelled that keep running, and one at the same site not cancelled.
+        for index in 0..<3 {
+            let spinner = Self.spinner(until: done)
+            if index < 2 { spinner.cancel() }
+        }
+        // runaway-spawn: one site's live tasks growing across samples, then held.
+        let runawayLine = #line + 4
+        for _ in 0..<8 {
+            let samples = agent.sampler.samples.count
+            for _ in 0..<100 {
+                Task.tracked("rule-listener") { for await _ in ending {} }
+            }
+            try await eventually("a sample") { agent.sampler.samples.count > samples }
+        }
+        let runawaySite = SourceSite(file: #fileID, line: runawayLine)
+
+        let connection = try await ScopeConnection.connect(to: agent.socketPath)
+        defer { connection.close() }
+        func ours(_ warnings: [Warning]) -> [LeakRule: Warning] {
+            var found: [LeakRule: Warning] = [:]
+            for warning in warnings {
+                let mine =
+                    [channel, ticker, continuation].contains(warning.name ?? "") || warning.reason == reason
+                    || warning.name?.hasPrefix("rule-spinner") == true
+                    || (warning.rule == .runawaySpawn && warning.site == runawaySite)
+                if mine { found[warning.rule] = warning }
+            }
+            return found
+        }
+        // Every rule fires (cancellations are seen on the agent's passes of the rules, some seconds apart).
+        var found: [LeakRule: Warning] = [:]
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            found = ours(try await connection.warnings())
+            if Set(found.keys) == Set(LeakRule.allCases) && found[.ignoredCancellation]?.tasks == 2 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(Set(found.keys) == Set(LeakRule.allCases), "missing: \(Set(LeakRule.allCases).subtracting(found.keys))")
+        let warnings = ours(try await connection.warnings())
+        #expect(warnings[.orphanedChannel]?.tasks == 3)
+        #expect(warnings[.orphanedTimer]?.tasks == 1)
+        #expect(warnings[.leakedContinuation]?.tasks == 1)
+        #expect(warnings[.stuckWait]?.tasks == 2)
+        #expect(warnings[.ignoredCancellation]?.tasks == 2)
+        #expect(warnings[.runawaySpawn]?.tasks == 800)
+        // A third task at the stuck site, waiting for less than the threshold: not the warning's.
+        Self.waiter(reason, until: ending)
+        try await eventually("the third waits") {
+            try await connection.tasks(TaskQuery(wait: reason)).total == 3
+        }
+        for (rule, warning) in warnings {
+            let page = try await connection.tasks(TaskQuery(tasksOf: warning, limit: 1_000))
+            #expect(page.total == warning.tasks, "\(rule) over the socket")
+            #expect(Set(warning.taskIDs).isSubset(of: page.tasks.map(\.id)), "\(rule)")
+        }
+
+        // The same over a snapshot of the agent: its own warnings, and the agent's thresholds.
+        let file = try AtomicFile(path: "\(directory)/snap.json")
+        try await SnapshotExporter.export(from: connection, format: .json, to: file)
+        try file.commit()
+        let snapshot = try SnapshotSource(path: "\(directory)/snap.json")
+        #expect(snapshot.document.rules?.stuckWait == 1)
+        let saved = ours(snapshot.document.warnings)
+        #expect(Set(saved.keys) == Set(LeakRule.allCases))
+        for (rule, warning) in saved {
+            let page = try await snapshot.tasks(TaskQuery(tasksOf: warning, limit: 1_000))
+            #expect(page.total == warning.tasks, "\(rule) in the snapshot")
+        }
+    }
+}
