@@ -40,13 +40,7 @@ import Testing
         try await terminal.send("w")
         try await terminal.waitForScreen("the picker") { $0.contains("filter by wait reason") }
         // The reasons present change as the demo runs, so move down until queue.pop is the one selected.
-        try await eventually("queue.pop selected in the picker") {
-            // The picker draws its selected reason in reverse video.
-            if try await terminal.screen(escapes: true).contains("\u{1B}[7mqueue.pop ") { return true }
-            try await terminal.send("Down")
-            try await Task.sleep(for: .milliseconds(100))
-            return false
-        }
+        try await terminal.selectInPicker("queue.pop")
         try await terminal.send("Enter")
         let filtered = try await terminal.waitForScreen("only queue.pop rows") { screen in
             screen.contains("wait: queue.pop") && screen.contains("rows 1-3 of 3")

@@ -70,6 +70,29 @@ final class Tmux: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// In the open wait-reason picker, moves down to `reason` one row at a time, waiting for
+    /// each move to be drawn before the next, so a UI slowed by a busy machine is never sent
+    /// past it. The picker draws its selected row in reverse video.
+    func selectInPicker(_ reason: String, timeout: Duration = .seconds(20)) async throws {
+        // The selected row: a run in reverse video as wide as the picker's rows (a reason padded
+        // to 30 cells, then its count), not the tabs, the leak badge or the status line.
+        func selected() async throws -> String {
+            let screen = try await self.screen(escapes: true)
+            let runs = screen.split(separator: "\u{1B}[7m", omittingEmptySubsequences: false).dropFirst().map {
+                String($0.prefix { $0 != "\u{1B}" && $0 != "\n" })
+            }
+            return runs.first { (30...44).contains($0.count) } ?? ""
+        }
+        try await eventually("\(reason) selected in the picker", timeout: timeout) {
+            let before = try await selected()
+            if before.hasPrefix("\(reason) ") { return true }
+            try await send("Down")
+            // The last row does not move: the list may still change as the process runs.
+            try? await eventually("the selection moved", timeout: .seconds(2)) { try await selected() != before }
+            return false
+        }
+    }
+
     func resize(width: Int, height: Int) async throws {
         try await Tmux.run(
             server: server, ["resize-window", "-t", session, "-x", "\(width)", "-y", "\(height)"], capture: false)

@@ -50,12 +50,13 @@ import Testing
         try await terminal.waitForScreen("every task") { !$0.contains("tasks of orphaned-channel") }
         try await terminal.send("w")
         try await terminal.waitForScreen("the picker") { $0.contains("filter by wait reason") }
-        try await terminal.send("Down")
+        try await terminal.selectInPicker("queue.pop")
         try await terminal.send("Enter")
-        let filtered = try await terminal.waitForScreen("a wait filter") { screen in
-            !screen.contains("wait: all") && screen.contains("wait: ")
+        let filtered = try await terminal.waitForScreen("only the queue.pop tasks") { screen in
+            screen.contains("wait: queue.pop") && screen.contains("rows 1-3 of 3")
         }
         #expect(!filtered.contains("filter by wait reason"))
+        #expect(filtered.split(separator: "\n").filter { $0.contains("queue-consumer") }.count == 3)
 
         // e exports, and the path is read whole at 80 columns.
         try await terminal.send("e")

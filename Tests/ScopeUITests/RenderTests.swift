@@ -55,7 +55,9 @@ import Testing
         let first = try #require(frame.row(containing: "db.query"))
         let second = try #require(frame.row(containing: "(active)"))
         #expect(first < second)
-        #expect(frame.line(first).hasPrefix("    8 db.query"))  // the count column as wide as its numbers
+        // The count column as wide as its numbers and its sorted title (`TASKS▼`).
+        #expect(frame.line(first).hasPrefix("     8 db.query"))
+        #expect(frame.line(first - 1).hasPrefix("TASKS▼"))
         #expect(frame.line(first).contains("Repository.swift:88"))
         // The spawn site gets a column of its own where there is room.
         #expect(frame.line(first).contains("Orders/Server.swift:20 handle()") == (width >= 100))

@@ -34,7 +34,9 @@ enum GroupsView {
         let position = state.position(.groups)
         let rows = area.height - 2
         let shown = Array(groups.enumerated().dropFirst(position.top).prefix(rows))
+        let sort = state.sortIndicator(for: .groups)
         var columns = columns(for: shown.map(\.element))
+        columns = Table.fittingSortMark(columns, sorted: columns.firstIndex { $0.title == sort?.column })
         var widths = Table.widths(columns, in: area.width)
         // Without a spawn-site column, an active group (no wait site) shows its spawn site
         // in the site column rather than a dash: it is what identifies the group.
@@ -48,7 +50,6 @@ enum GroupsView {
         let trendWidth = widths[Field.trend.rawValue]
         let series = shown.map { trend($0.element, history: data.history) }
         let scale = Sparkline.scale(series, width: trendWidth)
-        let sort = state.sortIndicator(for: .groups)
         Table.header(
             columns, widths: widths, y: area.y, sorted: columns.firstIndex { $0.title == sort?.column },
             descending: sort?.descending ?? false, glyphs: glyphs, into: &buffer)

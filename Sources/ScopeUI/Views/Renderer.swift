@@ -132,6 +132,22 @@ enum Table {
         return widths
     }
 
+    /// `columns` with the one at `sorted` at least as wide as its title and the sort arrow,
+    /// so the header never cuts the title of the column the user sorts by (`TASKS▼`, not `TASK…`),
+    /// and kept before any column but the sites, so a narrow terminal never hides the order.
+    static func fittingSortMark(_ columns: [Column], sorted: Int?) -> [Column] {
+        guard let sorted, columns.indices.contains(sorted) else { return columns }
+        var columns = columns
+        columns[sorted].priority = max(columns[sorted].priority, 7)
+        let needed = columns[sorted].title.displayWidth + 1
+        if columns[sorted].width < needed {
+            columns[sorted].width = needed
+            columns[sorted].want = max(columns[sorted].want, needed)
+            columns[sorted].most = max(columns[sorted].most, needed)
+        }
+        return columns
+    }
+
     /// The x of each column (meaningful for columns kept).
     static func offsets(_ widths: [Int], x: Int = 0) -> [Int] {
         var column = x

@@ -35,9 +35,10 @@ enum ResourcesView {
         let position = state.position(.resources)
         let rows = area.height - 2
         let shown = Array(resources.enumerated().dropFirst(position.top).prefix(rows))
-        let columns = columns(for: shown.map(\.element))
-        let widths = Table.widths(columns, in: area.width)
         let sort = state.sortIndicator(for: .resources)
+        var columns = columns(for: shown.map(\.element))
+        columns = Table.fittingSortMark(columns, sorted: columns.firstIndex { $0.title == sort?.column })
+        let widths = Table.widths(columns, in: area.width)
         Table.header(
             columns, widths: widths, y: area.y, sorted: columns.firstIndex { $0.title == sort?.column },
             descending: sort?.descending ?? false, glyphs: glyphs, into: &buffer)

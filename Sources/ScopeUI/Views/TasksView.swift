@@ -50,10 +50,11 @@ enum TasksView {
         let names = tasks.map { task in
             task.name + (task.adopted == true && !task.name.hasPrefix("(") ? " (untracked)" : "")
         }
-        let columns = columns(for: tasks, names: names)
+        let sorted = column(for: state.sort).rawValue
+        let columns = Table.fittingSortMark(columns(for: tasks, names: names), sorted: sorted)
         let widths = Table.widths(columns, in: area.width)
         Table.header(
-            columns, widths: widths, y: area.y, sorted: column(for: state.sort).rawValue,
+            columns, widths: widths, y: area.y, sorted: sorted,
             descending: state.descending ?? state.sort.descendingByDefault, glyphs: glyphs, into: &buffer)
         guard let page = data.page else {
             buffer.put(" loading\(glyphs.ellipsis)", x: 0, y: area.y + 1, style: .muted)
