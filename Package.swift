@@ -129,7 +129,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "ScopeClient", "ScopeProtocol", "TaskScope", "TestSupport", "taskscope", "taskscope-agent-host",
+                "ScopeClient", "ScopeProtocol", "ScopeUI", "TaskScope", "TestSupport", "taskscope",
+                "taskscope-agent-host",
                 "taskscope-metrics-example",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),

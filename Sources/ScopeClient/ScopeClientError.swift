@@ -34,9 +34,6 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The reader of a pipe went away (`taskscope snapshot PID | head`): not a failure of
     /// taskscope, so the CLI ends quietly, as `cat` does.
     case outputClosed(String)
-    /// The process attached to has exited and no single new one was found to follow:
-    /// `detail` says what was (none yet, or several to choose from).
-    case processGone(pid: Int32, detail: String)
     /// Any other connection failure.
     case connection(path: String, reason: String)
 
@@ -61,7 +58,6 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .file(let path, let reason): "\(path): \(reason)"
         case .outputClosed(let path): "\(path): the reader closed the pipe"
         case .connection(let path, let reason): "cannot connect to \(path): \(reason)"
-        case .processGone(let pid, let detail): "process \(pid) is gone; \(detail)"
         }
     }
 }

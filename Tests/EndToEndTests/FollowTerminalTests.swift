@@ -26,10 +26,11 @@ import Testing
         }
         #expect(!followed.contains("process gone"))
 
-        // Gone again, and two new ones: the same pick as at the start, then the UI on the one picked.
-        #expect(try await second.interrupt() == 0)
+        // Two new ones, then gone again: the same pick as at the start, then the UI on the one picked.
+        // (Both start first, so the UI cannot look between the two and follow the first alone.)
         let third = try await DemoProcess(extraEnvironment: environment)
         let fourth = try await DemoProcess(extraEnvironment: environment)
+        #expect(try await second.interrupt() == 0)
         let pick = try await terminal.waitForScreen("the pick") { screen in
             screen.contains("process \(second.pid) is gone; 2 new processes are attachable:")
                 && screen.contains("attach to which pid?")

@@ -102,23 +102,33 @@ import Testing
             agentVersion: "0.1.0")
     }
 
-    @Test func aRestartedProcessIsFollowedWhenItIsTheOnlyNewOne() {
+    @Test func aRestartIsFollowedWhenOneNewProcessAppearsAndSeveralAreHandedBack() {
         var state = Fixtures.state()
-        state.followsRestarts = true
+        state.following = RestartFollowing(pid: 4242, known: [4300])
         // While connected, nothing is followed.
         #expect(state.apply(.discovered([Self.process(5000)])) == [])
         state.apply(.disconnected("connection reset"))
-        // The old pid is not new.
-        #expect(state.apply(.discovered([Self.process(4242)])) == [])
-        #expect(state.apply(.discovered([Self.process(5000)])) == [.follow(Self.process(5000))])
-        #expect(state.status?.contains("following pid 5000") == true)
+        // Still attachable: not gone.
+        #expect(state.apply(.discovered([Self.process(4242), Self.process(5000)])) == [])
+        #expect(state.status == nil)
+        // A process that was there at the start is not the restart.
+        #expect(state.apply(.discovered([Self.process(4300)])) == [])
+        #expect(state.status == "process 4242 is gone; waiting for a new process to attach to")
+        #expect(
+            state.apply(.discovered([Self.process(4300), Self.process(5000)])) == [.follow(Self.process(5000))])
+        #expect(state.status == "process 4242 is gone; following 5000")
         #expect(state.connection == .connecting)
+        #expect(state.following == RestartFollowing(pid: 5000, known: [4242, 4300]))
 
-        var several = Fixtures.state()
-        several.followsRestarts = true
-        several.apply(.disconnected("connection reset"))
-        #expect(several.apply(.discovered([Self.process(5000), Self.process(5001)])) == [])
-        #expect(several.status?.contains("2 new processes") == true)
+        // The one followed goes too, and several new ones appear: the UI ends and hands them back.
+        var restarted = Fixtures.hello
+        restarted.pid = 5000
+        state.apply(.connected(restarted))
+        state.apply(.disconnected("connection reset"))
+        let several = [Self.process(5001), Self.process(5002)]
+        #expect(
+            state.apply(.discovered([Self.process(4300)] + several)) == [.choose(gone: 5000, among: several)])
+        #expect(state.status == "process 5000 is gone; 2 new processes are attachable")
 
         var pinned = Fixtures.state()
         pinned.apply(.disconnected("connection reset"))

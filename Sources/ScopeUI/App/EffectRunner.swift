@@ -6,29 +6,30 @@ struct EffectRunner {
     private(set) var source: any ScopeSource
     let directory: String
     let loader: Loader
-    let terminal: TerminalThread
+    let display: any Display
     let post: @Sendable (Action) -> Void
     private var exporting: Task<Void, Never>?
     /// Whether the last effects asked for a whole repaint.
     private(set) var repaint = false
 
     init(
-        source: any ScopeSource, directory: String, loader: Loader, terminal: TerminalThread,
+        source: any ScopeSource, directory: String, loader: Loader, display: any Display,
         post: @escaping @Sendable (Action) -> Void
     ) {
         self.source = source
         self.directory = directory
         self.loader = loader
-        self.terminal = terminal
+        self.display = display
         self.post = post
     }
 
-    /// Runs `effects`; returns false when one of them ends the UI.
-    mutating func run(_ effects: [Effect]) -> Bool {
+    /// Runs `effects`; returns how the UI ends when one of them ends it, nil to go on.
+    mutating func run(_ effects: [Effect]) -> ScopeApp.Outcome? {
         repaint = false
         for effect in effects {
             switch effect {
-            case .quit: return false
+            case .quit: return .quit
+            case .choose(let gone, let processes): return .choose(gone: gone, among: processes)
             case .export(let request):
                 let path = ScopeApp.exportPath(request, directory: directory)
                 let (source, post) = (self.source, self.post)
@@ -45,11 +46,11 @@ struct EffectRunner {
                 source = LiveSource(path: process.socket)
                 loader.follow(source)
             case .redraw:
-                terminal.redraw()
+                display.redraw()
                 repaint = true
             }
         }
-        return true
+        return nil
     }
 
     func cancel() { exporting?.cancel() }

@@ -21,8 +21,9 @@ final class Loader: Sendable {
     private let post: @Sendable (Action) -> Void
 
     /// - Parameters:
-    ///   - discover: while the process is gone, looks up the processes that can be attached to
-    ///     (their list comes to the state as ``Action/discovered(_:)``); nil not to look.
+    ///   - discover: while the connection is lost, looks up the processes that can be attached to
+    ///     (their list comes to the state as ``Action/discovered(_:)``, which decides whether to
+    ///     follow one); nil not to look.
     init(
         source: any ScopeSource, plan: LoadPlan, refresh: Duration,
         discover: (@Sendable () async -> [AttachableProcess])? = nil, post: @escaping @Sendable (Action) -> Void

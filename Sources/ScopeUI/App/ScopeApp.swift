@@ -8,9 +8,9 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs the terminal UI on a source until the user quits: the runtime around
-/// the pure parts. Keys and data become actions, actions change the state,
-/// the state is rendered into a frame, and the terminal thread draws it.
+/// Runs the terminal UI on a source until the user quits (or a restart needs a pick): the
+/// runtime around the pure parts. Keys and data become actions, actions change the state and
+/// return effects, the state is rendered into a frame, and the terminal thread draws it.
 public enum ScopeApp {
     /// How the UI starts.
     public struct Options: Sendable {
@@ -20,27 +20,44 @@ public enum ScopeApp {
         public var exportDirectory: String
         /// How often data is fetched.
         public var refresh: Duration
-        /// Looks up the processes that can be attached to; given, the UI follows a process that
-        /// took the place of the one watched (`attach` without a target): when it is gone and
-        /// exactly one other process is attachable, the UI switches to it and says so.
-        public var discover: (@Sendable () async -> [AttachableProcess])?
+        /// The process to follow when it restarts under a new pid (`attach` without a target),
+        /// and the ones not to take for its restart; nil to stay on the process.
+        public var follow: RestartFollowing?
+        /// Looks up the processes that can be attached to, while the connection to the process
+        /// followed is lost (only with ``follow``). Cost: one scan of the socket directory.
+        public var discover: @Sendable () async -> [AttachableProcess]
 
         public init(
             waitFilter: String? = nil, exportDirectory: String = FileManager.default.currentDirectoryPath,
-            refresh: Duration = .seconds(1), discover: (@Sendable () async -> [AttachableProcess])? = nil
+            refresh: Duration = .seconds(1), follow: RestartFollowing? = nil,
+            discover: @escaping @Sendable () async -> [AttachableProcess] = {
+                await ProcessDiscovery.scan(timeout: .seconds(1)).processes
+            }
         ) {
-            self.discover = discover
             self.waitFilter = waitFilter
             self.exportDirectory = exportDirectory
             self.refresh = refresh
+            self.follow = follow
+            self.discover = discover
         }
     }
 
-    /// Runs until `q`, F10, SIGINT, SIGTERM or SIGHUP; the terminal is restored, and every
-    /// signal disposition changed is put back, on every way out.
+    /// How the UI ended.
+    public enum Outcome: Sendable, Hashable {
+        /// The user quit: `q`, F10, a signal, or the terminal went away.
+        case quit
+        /// The process followed (``Options/follow``) is gone and several new processes took its
+        /// place: the caller offers them to pick from, and runs the UI again on the one picked.
+        case choose(gone: Int32, among: [AttachableProcess])
+    }
+
+    /// Runs until `q`, F10, SIGINT, SIGTERM or SIGHUP, or until the process followed restarted
+    /// as several (``Outcome/choose(gone:among:)``); the terminal is restored, and every signal
+    /// disposition changed is put back, on every way out.
     ///
     /// - Throws: ``ScopeAppError`` when there is no terminal to draw on.
-    public static func run(source: any ScopeSource, options: Options = Options()) async throws {
+    @discardableResult
+    public static func run(source: any ScopeSource, options: Options = Options()) async throws -> Outcome {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw ScopeAppError(
                 "the terminal UI needs a terminal; for a report without one use: taskscope snapshot TARGET --format text"
@@ -61,34 +78,46 @@ public enum ScopeApp {
         }
         defer { terminal.stop() }
 
-        var state = UIState(
+        let state = UIState(
             width: size.width, height: size.height, glyphs: Glyphs.forEnvironment(environment), colours: size.colours)
+        return await loop(state, source: source, options: options, display: terminal, actions: actions) {
+            post.yield($0)
+        }
+    }
+
+    /// The UI without its terminal: keys and data become actions, `apply` changes the state
+    /// and returns its effects, ``EffectRunner`` runs them, and each new frame goes to
+    /// `display`. Returns when an effect ends the UI, or `.quit` when `actions` ends (the
+    /// task was cancelled).
+    static func loop(
+        _ initial: UIState, source: any ScopeSource, options: Options, display: any Display,
+        actions: AsyncStream<Action>, post: @escaping @Sendable (Action) -> Void
+    ) async -> Outcome {
+        var state = initial
         state.waitFilter = options.waitFilter
-        state.followsRestarts = options.discover != nil
+        state.following = options.follow
         if source.isOffline { state.connection = .offline(source.label) }
         let loader = Loader(
-            source: source, plan: LoadPlan(state), refresh: options.refresh, discover: options.discover,
-            post: { post.yield($0) })
+            source: source, plan: LoadPlan(state), refresh: options.refresh,
+            discover: options.follow == nil ? nil : options.discover, post: post)
         let loading = Task { await loader.run() }
         defer { loading.cancel() }
 
         var effects = EffectRunner(
-            source: source, directory: options.exportDirectory, loader: loader, terminal: terminal
-        ) {
-            post.yield($0)
-        }
+            source: source, directory: options.exportDirectory, loader: loader, display: display, post: post)
         defer { effects.cancel() }
         var lastFrame: CellBuffer?
-        terminal.show(Renderer.render(state))
+        display.show(Renderer.render(state))
         for await action in actions {
-            guard effects.run(state.apply(action)) else { break }
+            if let outcome = effects.run(state.apply(action)) { return outcome }
             if effects.repaint { lastFrame = nil }
             let frame = Renderer.render(state)
             if frame != lastFrame {
-                terminal.show(frame)
+                display.show(frame)
                 lastFrame = frame
             }
         }
+        return .quit
     }
 
     /// `taskscope-<process>-<pid>-<UTC time>.json` in `directory`.

@@ -119,9 +119,9 @@ public struct UIState: Sendable, Hashable {
     public var status: String?
     /// Whether an export is under way (a second `e` waits for it).
     public var exporting = false
-    /// Whether the UI switches to a new process when the one watched went away and exactly
-    /// one other appeared (`attach` without a target).
-    public var followsRestarts = false
+    /// The process followed across restarts and the ones that are not new (`attach` without a
+    /// target); nil when the UI stays on its process.
+    public var following: RestartFollowing?
 
     public init(width: Int, height: Int, glyphs: Glyphs = .unicode, colours: Bool = true) {
         self.width = width

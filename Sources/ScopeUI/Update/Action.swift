@@ -15,8 +15,8 @@ public enum Action: Sendable {
     case detail(TaskDetail)
     /// The process went away, with why.
     case disconnected(String)
-    /// The processes that can be attached to now, looked up while the one watched is gone
-    /// (only when the runtime was given a way to look: `attach` without a target).
+    /// The processes that can be attached to now, looked up while the connection is lost
+    /// (only when the UI follows restarts: `attach` without a target).
     case discovered([AttachableProcess])
     /// The outcome of an export: the path written, or the error.
     case exported(Result<String, ExportFailure>)

@@ -2,7 +2,8 @@ import ScopeClient
 import ScopeProtocol
 
 /// What ``UIState/apply(_:)`` asks the runtime to do: the work that is not a change of
-/// state (quitting, writing a file, fetching data, switching processes, repainting).
+/// state (quitting, writing a file, fetching data, switching processes, handing a choice
+/// back, repainting).
 /// `apply` returns these as bubbletea's `Update` returns `(Model, Cmd)`, and
 /// ``ScopeApp`` runs them, all in one place.
 public enum Effect: Sendable, Hashable {
@@ -14,6 +15,9 @@ public enum Effect: Sendable, Hashable {
     case load(LoadPlan)
     /// Watch another process from now on: the one watched went away and this one took its place.
     case follow(AttachableProcess)
+    /// End the UI and hand these processes back to pick from: process `gone` went away and
+    /// several new ones took its place (``ScopeApp/Outcome/choose(gone:among:)``).
+    case choose(gone: Int32, among: [AttachableProcess])
     /// Repaint the whole terminal, not only the cells that changed (something else wrote on it).
     case redraw
 }

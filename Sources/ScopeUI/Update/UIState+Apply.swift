@@ -3,7 +3,7 @@ import ScopeProtocol
 
 extension UIState {
     /// Applies one action: the whole of the UI's behaviour, as a state transition that
-    /// returns the effects it asks for (quit, export, load, follow, redraw). A change of
+    /// returns the effects it asks for (quit, export, load, follow, choose, redraw). A change of
     /// what the screens need comes back as one ``Effect/load(_:)`` with the new plan.
     @discardableResult
     public mutating func apply(_ action: Action) -> [Effect] {
@@ -23,11 +23,16 @@ extension UIState {
             let visible = tableRows
             for screen in Screen.allCases { positions[screen]?.scroll(visible: visible) }
         case .connected(let hello):
-            // A source that follows a restarted process connects to a new pid: say so.
+            // Another pid behind the source (a restart followed, or a new process at the socket): say so.
             if let previous = self.hello, previous.pid != hello.pid {
                 status = "process \(previous.pid) is gone; following \(hello.pid)"
             }
             self.hello = hello
+            if var following {
+                following.pid = hello.pid
+                following.known.insert(hello.pid)
+                self.following = following
+            }
             if case .offline = connection {} else { connection = .live }
         case .summary(let summary):
             let picked = pickedReason
@@ -66,20 +71,29 @@ extension UIState {
         return []
     }
 
-    /// Attachable processes seen while the one watched is gone: follow the only new one.
+    /// Attachable processes seen while the connection is lost. When the process followed has
+    /// gone, the one new process is followed; several new ones end the UI, handed back to pick
+    /// from. Processes known before (``RestartFollowing/known``) are never taken for the restart.
     private mutating func discovered(_ processes: [AttachableProcess]) -> [Effect] {
-        guard followsRestarts, case .lost = connection else { return [] }
-        let others = processes.filter { $0.pid != hello?.pid }
-        switch others.count {
-        case 0: return []
-        case 1:
-            status = "following pid \(others[0].pid) (\(others[0].process)): the process restarted"
-            connection = .connecting
-            return [.follow(others[0])]
-        default:
-            let pids = others.map { "\($0.pid)" }.joined(separator: ", ")
-            status = "\(others.count) new processes (pids \(pids)): q, then taskscope attach PID"
+        guard var following, case .lost = connection else { return [] }
+        // Still attachable: not gone, only out of reach for a moment; the loader reconnects.
+        guard !processes.contains(where: { $0.pid == following.pid }) else { return [] }
+        let gone = following.pid
+        let fresh = processes.filter { !following.known.contains($0.pid) }
+        switch fresh.count {
+        case 0:
+            status = "process \(gone) is gone; waiting for a new process to attach to"
             return []
+        case 1:
+            following.pid = fresh[0].pid
+            following.known.insert(fresh[0].pid)
+            self.following = following
+            status = "process \(gone) is gone; following \(fresh[0].pid)"
+            connection = .connecting
+            return [.follow(fresh[0])]
+        default:
+            status = "process \(gone) is gone; \(fresh.count) new processes are attachable"
+            return [.choose(gone: gone, among: fresh)]
         }
     }
 

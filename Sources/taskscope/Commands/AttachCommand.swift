@@ -48,36 +48,20 @@ struct AttachCommand: AsyncParsableCommand {
             }
             try TerminalRequirement.check("attach", instead: "try snapshot \(chosen.pid) --format text")
             while true {
-                let source = FollowingSource(
-                    following: chosen, known: discovery.processes, location: SocketLocation())
-                guard let several = try await runUI(on: source) else { return }
-                // The process restarted as several: the same choice as at the start, then the UI again.
+                // The UI follows the process when it restarts as one new process; several end it.
+                let options = ScopeApp.Options(
+                    waitFilter: wait.reason,
+                    follow: RestartFollowing(pid: chosen.pid, known: discovery.processes.map(\.pid)))
+                let outcome = try await ScopeApp.run(source: LiveSource(path: chosen.socket), options: options)
+                guard case .choose(let gone, let several) = outcome else { return }
+                // The same choice as at the start, then the UI again on the one picked.
                 discovery = await ProcessDiscovery.scan()
-                let gone = source.pid
                 chosen = try choose(
                     from: several, in: discovery.directory,
                     heading: "process \(gone) is gone; \(several.count) new processes are attachable:")
-                discovery.processes = discovery.processes.filter { $0.pid != gone }
+                discovery.processes.removeAll { $0.pid == gone }
             }
         }
-    }
-
-    /// Runs the UI until the user quits (nil), or until the followed process exited and several
-    /// new ones appeared (those, to choose from).
-    private func runUI(on source: FollowingSource) async throws -> [AttachableProcess]? {
-        let options = ScopeApp.Options(waitFilter: wait.reason)
-        let ui = Task { try await ScopeApp.run(source: source, options: options) }
-        let watcher = Task { () -> [AttachableProcess]? in
-            for await several in source.choices {
-                ui.cancel()  // ends the UI's loop; it restores the terminal on the way out
-                return several
-            }
-            return nil
-        }
-        defer { watcher.cancel() }
-        try await ui.value
-        watcher.cancel()
-        return await watcher.value
     }
 
     /// The process to attach to: the only one, or the one picked from the list (always picked
