@@ -104,6 +104,9 @@ final class BackgroundProcess: Sendable {
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let status = first else {
+                // The wait for its exit cannot be cancelled, and the group waits for it: end the
+                // process, so the test fails now instead of hanging past its time limit.
+                kill(pid, SIGKILL)
                 throw ConditionTimedOut(description: "pid \(pid) did not exit within \(timeout)")
             }
             return status

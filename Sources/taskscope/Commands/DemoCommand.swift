@@ -61,26 +61,21 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// SIGINT and SIGTERM, caught from creation on and delivered as an await.
+/// SIGINT, SIGTERM and SIGHUP, caught from creation on (by the UI's ``SignalWatcher``: a
+/// handler writing to a pipe, which no busy thread can swallow) and delivered as an await.
 final class TerminationSignals {
     private let stream: AsyncStream<Int32>
-    private let sources: [any DispatchSourceSignal]
+    private let watcher: SignalWatcher
 
     init() {
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
         self.stream = stream
-        sources = [SIGINT, SIGTERM].map { signalNumber in
-            signal(signalNumber, SIG_IGN)  // the source below receives it instead
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { continuation.yield(signalNumber) }
-            source.resume()
-            return source
-        }
+        watcher = SignalWatcher { continuation.yield($0) }
     }
 
-    /// Returns when the first signal arrives.
+    /// Returns when the first signal arrives, and puts back the signals' dispositions.
     func wait() async {
         for await _ in stream { break }
-        sources.forEach { $0.cancel() }
+        watcher.cancel()
     }
 }
