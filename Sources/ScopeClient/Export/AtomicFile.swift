@@ -118,18 +118,10 @@ public final class AtomicFile: ByteSink, @unchecked Sendable {
     }
 
     private func flush() throws(ScopeClientError) {
-        var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { raw in
-                systemWrite(descriptor, raw.baseAddress! + offset, raw.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let error = failure("cannot write")
-                abandon()
-                throw error
-            }
-            offset += written
+        if !writeAll(buffer, to: descriptor) {
+            let error = failure("cannot write")
+            abandon()
+            throw error
         }
         buffer.removeAll(keepingCapacity: true)
     }
@@ -152,19 +144,9 @@ public final class StandardOutput: ByteSink, @unchecked Sendable {
     public init(descriptor: Int32 = STDOUT_FILENO) { self.descriptor = descriptor }
 
     public func write(_ bytes: some Collection<UInt8>) throws(ScopeClientError) {
-        let data = Array(bytes)
-        var offset = 0
-        while offset < data.count {
-            let written = data.withUnsafeBytes { raw in
-                systemWrite(descriptor, raw.baseAddress! + offset, raw.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE { throw .outputClosed("standard output") }
-                throw .file(path: "standard output", reason: "cannot write: \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
+        guard !writeAll(Array(bytes), to: descriptor) else { return }
+        if errno == EPIPE { throw .outputClosed("standard output") }
+        throw .file(path: "standard output", reason: "cannot write: \(String(cString: strerror(errno)))")
     }
 
     /// Writes `text` as UTF-8.
@@ -173,6 +155,17 @@ public final class StandardOutput: ByteSink, @unchecked Sendable {
     }
 }
 
-private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(descriptor, bytes, count)
+/// Writes every byte of `bytes` to `descriptor`, retrying short writes and `EINTR`; false
+/// (with `errno` saying why) when a write fails.
+private func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeBytes { raw in write(descriptor, raw.baseAddress! + offset, raw.count - offset) }
+        if written < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        offset += written
+    }
+    return true
 }
