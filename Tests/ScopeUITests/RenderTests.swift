@@ -160,3 +160,14 @@ import Testing
         #expect(Sparkline.render([5, 5, 5], width: 2, glyphs: .ascii) == "@@")
     }
 }
+
+@Suite struct OverviewLayoutTests {
+    @Test func aWideTerminalKeepsEachReasonNextToItsCount() throws {
+        let frame = Renderer.render(Fixtures.state(width: 200, height: 60))
+        let row = try #require(frame.row(containing: "db.query"))
+        // The reason column is as wide as the reasons, not half the screen.
+        #expect(
+            frame.line(row).range(of: #"db\.query\s{1,16}\d"#, options: .regularExpression) != nil, "\(frame.line(row))"
+        )
+    }
+}

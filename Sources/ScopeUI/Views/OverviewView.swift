@@ -62,7 +62,11 @@ enum OverviewView {
         let series = shownReasons.map { reason in history.map { Optional($0.waits[reason.reason] ?? 0) } }
         let reasonScale = Sparkline.scale(series, width: trendWidth)
         let columns = [
-            Column.flexible("WAIT REASON", least: 11), Column(title: "TASKS", width: 7, right: true),
+            // As wide as the longest reason shown, so a wide terminal does not push the counts
+            // and trends far from the reasons they belong to.
+            Column.flexible(
+                "WAIT REASON", least: 11, most: max(11, shownReasons.map(\.reason.displayWidth).max() ?? 0) + 2),
+            Column(title: "TASKS", width: 7, right: true),
             Column(title: "SHARE", width: 5, right: true),
             Column(title: "TREND, 0-\(Number.format(reasonScale))", width: trendWidth),
             Column(title: "LONGEST", width: 8, right: true),
