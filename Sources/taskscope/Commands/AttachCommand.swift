@@ -16,8 +16,9 @@ struct AttachCommand: AsyncParsableCommand {
             Without a target, attaches to the only attachable process, or lists them to pick from, \
             and follows the process when it restarts under a new pid (when several new ones appear, \
             it lists them to pick from again). \
-            Keys: 1-4 or Tab switch screens, arrows or j/k move, Enter opens, Esc goes back, / searches, \
-            w filters by wait reason, s/S sort, space pauses, e exports a snapshot, ? shows every key, q quits.
+            Keys: 1-\(Screen.allCases.count) or Tab switch screens (\(Screen.allCases.map { $0.title.lowercased() }.joined(separator: ", "))), \
+            arrows or j/k move, Enter opens, Esc goes back, / searches, w filters by wait reason, \
+            s/S sort, space pauses, e exports a snapshot, ? shows every key, q quits.
             """)
 
     @Argument(help: "The process: a pid, or the path of its taskscope socket. Optional when only one is attachable.")
