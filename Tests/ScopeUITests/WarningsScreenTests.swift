@@ -157,6 +157,43 @@ import Testing
         #expect(!text.contains("orphaned-channel"))
     }
 
+    @Test func fiveFromADetailOpensTheWarningsScreenAtTheWarningThatNamesTheTask() throws {
+        var state = Fixtures.state(width: 80, height: 24)
+        state.apply(.key(.character("2")))
+        state.apply(.key(.enter))
+        guard case .detail(let id, _)? = state.overlay else {
+            Issue.record("Enter opened no detail")
+            return
+        }
+        var task = Fixtures.task(id, "load-order")
+        task.resource = 2
+        task.wait = "channel.send"
+        state.apply(.detail(TaskDetail(task: task, parent: nil, children: [])))
+        let named = try #require(state.shown.warnings(naming: task).first)
+        // The Warnings screen was last left on another warning.
+        let last = state.shown.orderedWarnings.count - 1
+        #expect(state.shown.orderedWarnings[last] != named)
+        var elsewhere = ListPosition()
+        elsewhere.selected = last
+        state.positions[.warnings] = elsewhere
+        state.apply(.key(.character("5")))
+        #expect(state.screen == .warnings)
+        #expect(state.overlay == nil)
+        #expect(state.shown.orderedWarnings[state.position(.warnings).selected] == named)
+
+        // A task no warning names: 5 is the plain screen key.
+        state.apply(.key(.character("2")))
+        state.apply(.key(.enter))
+        guard case .detail(let other, _)? = state.overlay else { return }
+        let quiet = Fixtures.task(other, "quiet", state: .active)
+        #expect(state.shown.warnings(naming: quiet).isEmpty)
+        state.apply(.detail(TaskDetail(task: quiet, parent: nil, children: [])))
+        state.positions[.warnings] = ListPosition()
+        state.apply(.key(.character("5")))
+        #expect(state.screen == .warnings)
+        #expect(state.position(.warnings).selected == 0)
+    }
+
     @Test func asciiLocalesGetAsciiOnEveryNewScreen() {
         var state = Fixtures.state(glyphs: .ascii)
         state.apply(.warnings(Self.many))

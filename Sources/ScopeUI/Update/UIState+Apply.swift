@@ -292,6 +292,14 @@ extension UIState {
                     detailTrail.append(DetailStep(taskID: taskID, child: child))
                     overlay = .detail(taskID: next.id, child: 0)
                 }
+            case .screen(.warnings):
+                // From a task the warnings name, 5 opens the Warnings screen at the first of them.
+                guard let task = shown.detail?.task, task.id == taskID,
+                    let named = shown.warnings(naming: task).first,
+                    let index = shown.orderedWarnings.firstIndex(of: named)
+                else { return nil }
+                detailTrail = []
+                _ = openWarning(at: index)
             case .screen, .nextScreen, .previousScreen: return nil
             default: break
             }

@@ -149,7 +149,7 @@ enum DetailView {
                 lines.append(((row == 0 ? head : "            ") + (row == 0 ? "" : "  ") + line, style))
             }
         }
-        if !warnings.isEmpty { lines.append(("            (Esc, then 5: the Warnings screen)", .muted)) }
+        if !warnings.isEmpty { lines.append(("            (5 opens the Warnings screen at it)", .muted)) }
         let firstChildLine = lines.count + 2
         lines += [
             ("", .plain),
