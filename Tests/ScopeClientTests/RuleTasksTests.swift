@@ -39,8 +39,10 @@ import Testing
     @Test func everyWarningsTasksAreTheTasksOfItsQuery() async throws {
         let directory = try makeTemporaryDirectory("rule")
         defer { removeTree(directory) }
+        // The stuck-wait threshold is longer than a busy machine may take between the third
+        // waiter's start and the last query below: that waiter must stay under it throughout.
         let settings = TaskScope.RuleSettings(
-            stuckWait: .seconds(1), ignoredCancellation: .milliseconds(300), runawayWindow: 4,
+            stuckWait: .seconds(6), ignoredCancellation: .milliseconds(300), runawayWindow: 4,
             runawayGrowth: 20)
         let agent = try Agent.start(
             registry: TaskScope.registry,
@@ -135,7 +137,7 @@ import Testing
         try await SnapshotExporter.export(from: connection, format: .json, to: file)
         try file.commit()
         let snapshot = try SnapshotSource(path: "\(directory)/snap.json")
-        #expect(snapshot.document.rules?.stuckWait == 1)
+        #expect(snapshot.document.rules?.stuckWait == 6)
         let saved = ours(snapshot.document.warnings)
         #expect(Set(saved.keys) == Set(LeakRule.allCases))
         for (rule, warning) in saved {
