@@ -126,4 +126,57 @@ import Testing
         #expect(result.stdout == "no attachable processes (looked in \(directory))\n")
         #expect(!result.stderr.contains("Fatal error"))
     }
+
+    /// The answer of a fake agent to a `snapshot` request (id 1): the good snapshot's head with
+    /// `head` changes, one task chunk with `task` changes (raw JSON values), and the final reply.
+    private static func snapshotStream(head: [String: String] = [:], task: [String: String] = [:]) throws -> String {
+        var document = try goodSnapshot()
+        var tasks = try #require(document.removeValue(forKey: "tasks") as? [[String: Any]])
+        for key in head.keys { document[key] = "@@\(key)@@" }
+        for key in task.keys { tasks[0][key] = "@@\(key)@@" }
+        var headText = String(decoding: try JSONSerialization.data(withJSONObject: document), as: UTF8.self)
+        var tasksText = String(decoding: try JSONSerialization.data(withJSONObject: tasks), as: UTF8.self)
+        for (key, raw) in head { headText = headText.replacingOccurrences(of: "\"@@\(key)@@\"", with: raw) }
+        for (key, raw) in task { tasksText = tasksText.replacingOccurrences(of: "\"@@\(key)@@\"", with: raw) }
+        return #"{"id":1,"chunk":"head","data":"# + headText + "}\n" + #"{"id":1,"chunk":"tasks","data":"# + tasksText
+            + "}\n" + #"{"id":1,"result":{"chunks":2,"tasks":1}}"# + "\n"
+    }
+
+    @Test func snapshotOfAFakeAgentWithNumbersOutOfRangeWritesNothing() async throws {
+        let directory = try makeTemporaryDirectory("snap")
+        defer { removeTree(directory) }
+        let path = "\(directory)/odd.sock"
+        let output = "\(directory)/out.json"
+
+        // The stream itself is fine as it is: the export writes a snapshot view reads.
+        var server = try FakeServer(
+            path: path, greeting: FakeServer.agentHello(protocol: 1), answer: try Self.snapshotStream())
+        var result = try await CLI.run(["snapshot", path, "-o", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try await CLI.run(["diff", output, output]).status == 0)
+        try FileManager.default.removeItem(atPath: output)
+        server.stop()
+
+        server = try FakeServer(
+            path: path, greeting: FakeServer.agentHello(protocol: 1),
+            answer: try Self.snapshotStream(head: ["capturedAt": "1e300"]))
+        let far = "\(path) is not a taskscope agent: capturedAt is 1e300, not a time"
+        try await expectOneLine(["snapshot", path, "-o", output], far)
+        #expect(!FileManager.default.fileExists(atPath: output))
+        try await expectOneLine(["snapshot", path, "--format", "text"], far)
+        server.stop()
+
+        server = try FakeServer(
+            path: path, greeting: FakeServer.agentHello(protocol: 1),
+            answer: try Self.snapshotStream(task: ["inState": "1e300"]))
+        defer { server.stop() }
+        try await expectOneLine(
+            ["snapshot", path, "--format", "text"],
+            "\(path) is not a taskscope agent: tasks[0].inState is 1e300, not a duration")
+        // JSON copies tasks through unchecked; the file it writes is refused when read.
+        result = try await CLI.run(["snapshot", path, "-o", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        try await expectOneLine(
+            ["diff", output, output], "\(output): not a valid snapshot: tasks[0].inState is 1e300, not a duration")
+    }
 }
