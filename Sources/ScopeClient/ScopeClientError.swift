@@ -19,6 +19,9 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case permissionDenied(String)
     /// Something listens there but does not speak the taskscope protocol.
     case notTaskscope(String)
+    /// Something at `path` speaks the protocol but sent a number no agent can mean
+    /// (a start time a thousand years away, a negative count): `reason` names it.
+    case notAnAgent(path: String, reason: String)
     /// The agent speaks a protocol version this client does not.
     case unsupportedProtocol(path: String, version: Int)
     /// The agent did not answer in time.
@@ -49,6 +52,7 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
             "nobody is listening on \(path) (the process has exited); removed the stale socket"
         case .permissionDenied(let path): "\(path): permission denied (the agent only accepts its own user and root)"
         case .notTaskscope(let path): "\(path) is not a taskscope socket (it did not say hello)"
+        case .notAnAgent(let path, let reason): "\(path) is not a taskscope agent: \(reason)"
         case .unsupportedProtocol(let path, let version):
             "\(path) speaks taskscope protocol \(version); this client speaks \(Hello.currentProtocol)"
         case .timedOut(let what): "timed out: \(what)"

@@ -168,3 +168,33 @@ extension ScopeConnectionTests {
         }
     }
 }
+
+extension ScopeConnectionTests {
+    @Test func aHelloWithANumberNoAgentCanMeanIsNotAnAgent() async throws {
+        let directory = try makeTemporaryDirectory("hello")
+        defer { removeTree(directory) }
+        let path = "\(directory)/far.sock"
+        let server = try FakeServer(path: path, greeting: FakeServer.agentHello(protocol: 1, started: "1e300"))
+        defer { server.stop() }
+        await #expect(throws: ScopeClientError.notAnAgent(path: path, reason: "started is 1e300, not a time")) {
+            _ = try await ScopeConnection.connect(to: path, timeout: .seconds(5))
+        }
+    }
+
+    @Test func aReplyWithANumberOutOfRangeIsRefusedNamingTheField() async throws {
+        let directory = try makeTemporaryDirectory("reply")
+        defer { removeTree(directory) }
+        let path = "\(directory)/odd.sock"
+        let server = try FakeServer(
+            path: path, greeting: FakeServer.agentHello(protocol: 1), answer: FakeServer.summaryReply(uptime: "-1e300"))
+        defer { server.stop() }
+        let connection = try await ScopeConnection.connect(to: path, timeout: .seconds(5))
+        defer { connection.close() }
+        await #expect(throws: ScopeClientError.notAnAgent(path: path, reason: "uptime is -1e300, not a duration")) {
+            _ = try await connection.summary()
+        }
+        #expect(
+            ScopeClientError.notAnAgent(path: path, reason: "uptime is -1e300, not a duration").description
+                == "\(path) is not a taskscope agent: uptime is -1e300, not a duration")
+    }
+}

@@ -144,4 +144,27 @@ import Testing
         row = Renderer.render(state).line(3)
         #expect(row.contains("2m30s   2m30s"))
     }
+
+    /// The checks on the way in keep such values out; these helpers must not trap even so.
+    @Test func numbersAtTheEdgesOfTheirTypesDrawWithoutTrapping() {
+        #expect(Number.format(Int.min) == "-9,223,372,036,854,775,808")
+        #expect(Number.format(Int.max) == "9,223,372,036,854,775,807")
+        #expect(Number.format(UInt64.max) == "9,223,372,036,854,775,807")
+        #expect(
+            Sparkline.window(samples: 60, interval: 1e300)
+                == "\(1_000_000_000_000_000 / 3600)h\(1_000_000_000_000_000 / 60 % 60)m")
+        #expect(Sparkline.window(samples: 60, interval: .nan) == "0s")
+        #expect(Sparkline.window(samples: 60, interval: -1) == "0s")
+        #expect(Share.percentages([Int.max, Int.max]) == [50, 50])
+        let close = [
+            HistorySample(
+                time: 0, active: 0, waiting: 0, totals: .init(spawned: 0, completed: 0, cancelled: 0, failed: 0),
+                waits: [:]),
+            HistorySample(
+                time: 1e-300, active: 0, waiting: 0, totals: .init(spawned: 9, completed: 9, cancelled: 0, failed: 0),
+                waits: [:]),
+        ]
+        // Samples a hair apart: a rate beyond Int, clamped.
+        #expect(OverviewView.finishedPerSecond(close) == [1_000_000_000_000_000])
+    }
 }

@@ -31,10 +31,18 @@ public final class FakeServer: @unchecked Sendable {
         thread.start()
     }
 
-    /// The hello of an agent speaking protocol `version`.
-    public static func agentHello(protocol version: Int) -> String {
+    /// The hello of an agent speaking protocol `version`, started at `started` (JSON text, so
+    /// that a test can send what no `Double` literal reads back the same, like `1e300`).
+    public static func agentHello(protocol version: Int, started: String = "0") -> String {
         #"{"type":"hello","protocol":\#(version),"agent":"taskscope","agentVersion":"1","pid":1,"process":"p","#
-            + #""started":0,"interval":1,"maxLineBytes":1048576}"# + "\n"
+            + #""started":\#(started),"interval":1,"maxLineBytes":1048576}"# + "\n"
+    }
+
+    /// A `summary` reply to a connection's first request (id 1), up for `uptime` (JSON text).
+    public static func summaryReply(uptime: String) -> String {
+        #"{"id":1,"result":{"pid":1,"process":"p","capturedAt":0,"uptime":\#(uptime),"#
+            + #""tasks":{"active":0,"waiting":0,"finished":0},"#
+            + #""totals":{"spawned":0,"completed":0,"cancelled":0,"failed":0},"waits":{},"interval":1}}"# + "\n"
     }
 
     private static func send(_ text: String, to client: Int32) {

@@ -63,7 +63,10 @@ final class ReplyRouter: ChannelInboundHandler {
         if let id = envelope.id, let entry = pending.removeValue(forKey: id) {
             entry.promise.succeed(line)
         } else if envelope.type == "summary", let pushes {
-            if let push = try? JSONDecoderCache.decoder.decode(SummaryPush.self, from: line) {
+            // A push that does not decode, or carries numbers out of range, is dropped like a lost one.
+            if let push = try? JSONDecoderCache.decoder.decode(SummaryPush.self, from: line),
+                (try? push.validate()) != nil
+            {
                 pushes.yield(push.summary)
             }
         }

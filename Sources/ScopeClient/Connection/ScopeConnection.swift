@@ -90,6 +90,12 @@ public final class ScopeConnection: Sendable {
             channel.close(promise: nil)
             throw .unsupportedProtocol(path: path, version: hello.protocol)
         }
+        do {
+            try hello.validate()
+        } catch {
+            channel.close(promise: nil)
+            throw .notAnAgent(path: path, reason: error.description)
+        }
         let router: NIOLoopBound<ReplyRouter>
         do {
             router = try await channel.eventLoop.submit {
@@ -174,7 +180,7 @@ public final class ScopeConnection: Sendable {
         _ request: Request, as type: Result.Type = Result.self
     ) async throws(ScopeClientError) -> Result {
         let line = try await send(request, timeout: requestTimeout, onChunk: nil)
-        return try Self.decodeReply(line, as: Result.self)
+        return try Self.decodeReply(line, as: Result.self, from: path)
     }
 
     /// Streams a snapshot: `onChunk` is called, on the connection's event loop
@@ -192,7 +198,7 @@ public final class ScopeConnection: Sendable {
             progress.advance()
             try onChunk(kind, data.readableBytesView)
         }
-        return try Self.decodeReply(line, as: SnapshotDone.self)
+        return try Self.decodeReply(line, as: SnapshotDone.self, from: path)
     }
 
     /// Sends `request` and waits for its reply. Without `progress`, the reply must come within
@@ -239,17 +245,25 @@ public final class ScopeConnection: Sendable {
         }
     }
 
+    /// Decodes a reply and, when its type knows its ranges, refuses numbers out of them.
     static func decodeReply<Result: Codable & Sendable>(
-        _ line: ByteBuffer, as: Result.Type
+        _ line: ByteBuffer, as: Result.Type, from path: String
     ) throws(ScopeClientError) -> Result {
         if let envelope = try? JSONDecoderCache.decoder.decode(Envelope.self, from: line), let error = envelope.error {
             throw .server(error)
         }
+        let result: Result
         do {
-            return try JSONDecoderCache.decoder.decode(Reply<Result>.self, from: line).result
+            result = try JSONDecoderCache.decoder.decode(Reply<Result>.self, from: line).result
         } catch {
             throw .badReply("\(error)")
         }
+        do {
+            try (result as? any WireValidatable)?.validate()
+        } catch {
+            throw .notAnAgent(path: path, reason: error.description)
+        }
+        return result
     }
 
     // MARK: Errors

@@ -26,20 +26,26 @@ public enum SnapshotExporter {
         switch format {
         case .json:
             let state = Mutex(JSONAssembly())
+            let path = connection.path
             let done = try await connection.snapshot(options) { kind, data in
+                // The head is small: check its numbers, so a file is never written from a head
+                // no reader would accept. Tasks are copied through unchecked (decoding them all
+                // would cost ~10 µs each); `view` checks them when it reads the file.
+                if kind == Wire.headChunk { _ = try decode(SnapshotHead.self, from: ByteBuffer(data), path: path) }
                 try state.withLock { try $0.add(kind: kind, data: data, to: sink) }
             }
             try state.withLock { $0 }.finish(to: sink)
             return done
         case .text:
             let report = Mutex(GroupedReport())
+            let path = connection.path
             let done = try await connection.snapshot(options) { kind, data in
                 let buffer = ByteBuffer(data)
                 if kind == Wire.headChunk {
-                    let head = try decode(SnapshotHead.self, from: buffer)
+                    let head = try decode(SnapshotHead.self, from: buffer, path: path)
                     report.withLock { $0.head = head }
                 } else if kind == Wire.tasksChunk {
-                    let tasks = try decode([TaskInfo].self, from: buffer)
+                    let tasks = try decode([TaskInfo].self, from: buffer, path: path, field: "tasks")
                     report.withLock { report in
                         for task in tasks { report.add(task) }
                     }
@@ -50,12 +56,21 @@ public enum SnapshotExporter {
         }
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws(ScopeClientError) -> T {
+    private static func decode<T: Decodable & WireValidatable>(
+        _ type: T.Type, from buffer: ByteBuffer, path: String, field: String = ""
+    ) throws(ScopeClientError) -> T {
+        let value: T
         do {
-            return try JSONDecoder().decode(T.self, from: buffer)
+            value = try JSONDecoder().decode(T.self, from: buffer)
         } catch {
             throw .badReply("a snapshot chunk that does not decode: \(error)")
         }
+        do {
+            try value.validate(at: field)
+        } catch {
+            throw .notAnAgent(path: path, reason: error.description)
+        }
+        return value
     }
 }
 

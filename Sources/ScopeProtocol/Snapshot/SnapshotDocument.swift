@@ -90,10 +90,21 @@ public struct SnapshotDocument: Codable, Sendable, Hashable {
         self.tasks = tasks
     }
 
-    /// Reads a snapshot document, refusing anything that is not one.
+    /// Reads a snapshot document, refusing anything that is not one, and any number out of
+    /// its ``WireRange`` (a time a thousand years away, a negative count).
     ///
-    /// Cost: a full `JSONDecoder` pass, about 10 µs per task.
+    /// Cost: a full `JSONDecoder` pass, about 10 µs per task, and a check of its numbers.
     public static func decode(_ data: Data) throws(SnapshotError) -> SnapshotDocument {
+        let document = try decodeUnchecked(data)
+        do {
+            try document.validate()
+        } catch {
+            throw .outOfRange(error)
+        }
+        return document
+    }
+
+    private static func decodeUnchecked(_ data: Data) throws(SnapshotError) -> SnapshotDocument {
         struct Probe: Decodable {
             var format: String?
             var version: Int?
@@ -136,6 +147,8 @@ public enum SnapshotError: Error, Sendable, Hashable, CustomStringConvertible {
     case notASnapshot
     case futureVersion(Int)
     case malformed(String)
+    /// A number that cannot be what its field says.
+    case outOfRange(WireValueError)
 
     public var description: String {
         switch self {
@@ -145,6 +158,7 @@ public enum SnapshotError: Error, Sendable, Hashable, CustomStringConvertible {
         case .futureVersion(let version):
             "it is snapshot version \(version); this taskscope reads up to version \(SnapshotDocument.currentVersion)"
         case .malformed(let detail): "it is a damaged snapshot: \(detail)"
+        case .outOfRange(let error): "not a valid snapshot: \(error)"
         }
     }
 }

@@ -61,7 +61,9 @@ public enum Sparkline {
 
     /// The time `samples` samples `interval` seconds apart cover, said briefly: `45s`, `10m`, `1h30m`.
     static func window(samples: Int, interval: Double) -> String {
-        let seconds = Int((Double(samples) * interval).rounded())
+        // Clamped: an interval from a file is checked, but this must not trap whatever it is given.
+        let exact = (Double(samples) * interval).rounded()
+        let seconds = exact.isNaN ? 0 : Int(min(max(exact, 0), 1e15))
         if seconds < 60 { return "\(seconds)s" }
         if seconds < 3600 { return seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds / 60)m\(seconds % 60)s" }
         let minutes = seconds / 60

@@ -145,7 +145,9 @@ enum OverviewView {
     static func finishedPerSecond(_ history: [HistorySample]) -> [Int] {
         zip(finishedPerSample(history), zip(history, history.dropFirst())).map { count, pair in
             let seconds = pair.1.time - pair.0.time
-            return seconds > 0 ? Int((Double(count) / seconds).rounded()) : count
+            guard seconds > 0 else { return count }
+            // Samples a hair apart must not make a rate beyond Int.
+            return Int(min((Double(count) / seconds).rounded(), 1e15))
         }
     }
 }
@@ -154,9 +156,10 @@ enum OverviewView {
 /// reads 34%, 33%, 33%, not 33% three times.
 enum Share {
     static func percentages(_ counts: [Int]) -> [Int] {
-        let total = counts.reduce(0) { $0 + max(0, $1) }
+        // Summed in Double: counts near Int.max must not overflow the sum.
+        let total = counts.reduce(0.0) { $0 + Double(max(0, $1)) }
         guard total > 0 else { return counts.map { _ in 0 } }
-        let exact = counts.map { Double(max(0, $0)) * 100 / Double(total) }
+        let exact = counts.map { Double(max(0, $0)) * 100 / total }
         var shares = exact.map { Int($0.rounded(.down)) }
         let missing = 100 - shares.reduce(0, +)
         let order = exact.indices.sorted { lhs, rhs in

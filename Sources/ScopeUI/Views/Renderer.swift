@@ -185,7 +185,7 @@ enum Table {
 /// Numbers for tables: `1,234`.
 enum Number {
     static func format(_ value: Int) -> String {
-        let digits = String(abs(value))
+        let digits = String(value.magnitude)  // not abs: abs(Int.min) traps
         var out = ""
         for (index, character) in digits.reversed().enumerated() {
             if index > 0, index % 3 == 0 { out.append(",") }
