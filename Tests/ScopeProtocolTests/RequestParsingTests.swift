@@ -157,4 +157,64 @@ import Testing
     @Test func nullFieldsMeanAbsent() throws {
         #expect(try request(#"{"id":1,"op":"tasks","wait":null,"limit":null}"#) == .tasks(TaskQuery()))
     }
+
+    /// A request whose field `x` nests `depth - 1` arrays, so the line is `depth` deep.
+    private func nested(depth: Int) -> String {
+        #"{"id":1,"op":"summary","x":"# + String(repeating: "[", count: depth - 1)
+            + String(repeating: "]", count: depth - 1) + "}"
+    }
+
+    @Test func aRequestDeeperThanTheLimitIsInvalidNamingTheLimit() throws {
+        #expect(JSONNesting.maximumRequestDepth == 32)
+        let refused = try #require(failure(nested(depth: 33)))
+        #expect(refused.error.code == .invalidRequest)
+        #expect(refused.error.message.contains("depth limit is 32"), "\(refused.error.message)")
+        #expect(refused.id == nil)
+    }
+
+    @Test func aRequestAtTheLimitIsDecodedAndCheckedAsAnyOther() throws {
+        // Depth 32 passes the depth check: the request is decoded and its fields checked.
+        let refused = try #require(failure(nested(depth: 32)))
+        #expect(refused.error.code == .unknownField)
+        #expect(refused.id == 1)
+        // Brackets inside strings are not nesting.
+        let text = String(repeating: "[", count: 100)
+        #expect(try request(#"{"id":1,"op":"tasks","text":"\#(text)"}"#) == .tasks(TaskQuery(text: text)))
+    }
+
+    /// The line of the report: 8.5 KB, 500 deep, 2,500 leaves. It is refused
+    /// without being decoded at all, while a flat line of the same size is decoded.
+    @Test func aDeepLineIsRefusedBeforeDecodingAndAFlatOneOfTheSameSizeIsNot() throws {
+        var inner = ""
+        for _ in 0..<498 { inner = "[11,22,33,44,55," + inner }
+        inner += "[1,2,3,4,5]" + String(repeating: "]", count: 498)
+        let deep = #"{"id":1,"op":"summary","x":"# + inner + "}"
+        let flatPrefix = #"{"id":1,"op":"summary","x":["#
+        var flat = flatPrefix + String(repeating: "11,", count: (deep.utf8.count - flatPrefix.utf8.count - 3) / 3)
+        flat += String(repeating: "1", count: deep.utf8.count - flat.utf8.count - 2) + "]}"
+        #expect(deep.utf8.count == flat.utf8.count)
+        #expect(deep.utf8.count > 8000)
+        #expect(JSONNesting.depth(of: Array(deep.utf8)) == 500)
+
+        var decodes = 0
+        let decode: ([UInt8]) throws -> JSONValue = { bytes in
+            decodes += 1
+            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        }
+        let refused = RequestLine.parse(Array(deep.utf8), decode: decode)
+        #expect(decodes == 0)
+        guard case .failure(let failure) = refused else {
+            Issue.record("a 500-deep line was accepted")
+            return
+        }
+        #expect(failure.error.code == .invalidRequest)
+
+        let decoded = RequestLine.parse(Array(flat.utf8), decode: decode)
+        #expect(decodes == 1)
+        guard case .failure(let other) = decoded else {
+            Issue.record("an unknown field was accepted")
+            return
+        }
+        #expect(other.error.code == .unknownField)
+    }
 }
