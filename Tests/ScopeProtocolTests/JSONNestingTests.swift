@@ -44,6 +44,9 @@ import Testing
             #expect(JSONNesting.depth(of: bytes) == expected, "\(text)")
             let limit = Int.random(in: 0...8, using: &generator)
             #expect(JSONNesting.depth(of: bytes, stoppingAbove: limit) == min(expected, limit + 1), "\(text)")
+            // And both ways of reading JSON give the same value back.
+            #expect(try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) == value, "\(text)")
+            #expect(try JSONValue(parsing: bytes) == value, "\(text)")
         }
     }
 

@@ -199,7 +199,7 @@ import Testing
         var decodes = 0
         let decode: ([UInt8]) throws -> JSONValue = { bytes in
             decodes += 1
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            return try JSONValue(parsing: bytes)
         }
         let refused = RequestLine.parse(Array(deep.utf8), decode: decode)
         #expect(decodes == 0)
@@ -216,5 +216,50 @@ import Testing
             return
         }
         #expect(other.error.code == .unknownField)
+    }
+
+    @Test func decodesEveryKindOfValueAtEveryDepthUpToTheLimit() throws {
+        let leaves = #"[null,true,false,0,-7,9223372036854775807,1.5,-2e3,"s\"[{",{},[]]"#
+        // -2e3 is integral, so it is read as an integer, as JSONDecoder always has.
+        let expectedLeaves: [JSONValue] = [
+            .null, .bool(true), .bool(false), .integer(0), .integer(-7), .integer(.max), .number(1.5),
+            .integer(-2000), .string("s\"[{"), .object([:]),
+            .array([]),
+        ]
+        var text = leaves
+        var expected = JSONValue.array(expectedLeaves)
+        for level in 0..<30 {
+            if level.isMultiple(of: 2) {
+                text = #"{"k":"# + text + #","n":1}"#
+                expected = .object(["k": expected, "n": .integer(1)])
+            } else {
+                text = "[" + text + ",null]"
+                expected = .array([expected, .null])
+            }
+        }
+        // 32 deep in all: 30 levels around the leaves' array, whose {} and [] are one deeper.
+        #expect(JSONNesting.depth(of: Array(text.utf8)) == 32)
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) == expected)
+        #expect(try JSONValue(parsing: Array(text.utf8)) == expected)
+    }
+
+    /// Requests are parsed by `JSONValue(parsing:)`; it reads every edge of JSON
+    /// as the `Decodable` conformance (`JSONDecoder`) does, failures included.
+    @Test func parsingAgreesWithTheDecoderOnEveryEdge() {
+        let texts = [
+            "true", "false", "null", "0", "-0", "1", "1.0", "-0.0", "1.5", "1e3", "1E2", "-2e3", "4.0e0", "1e-2",
+            "9223372036854775807", "-9223372036854775808", "9223372036854775808", "-9223372036854775809",
+            "18446744073709551615", "18446744073709551616", "12345678901234567890123", "1e300", "1e400", "-1e400",
+            "9007199254740993", "0.1", #""""#, #""a\u00e9\n\"\\\/""#, #""\ud83d\ude00""#, #""\ud800""#, "[1,true,1.0]",
+            #"{"a":1,"b":[{}]}"#, "01", "1.", ".5", "+1", "NaN", "[1,]", #"{"a":1,}"#, "tru", #""\x""#, "[", "",
+            " 1 ", "{\"a\":\"\u{1}\"}",
+        ]
+        for text in texts {
+            let parsed = try? JSONValue(parsing: Array(text.utf8))
+            let decoded = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            #expect(parsed == decoded, "\(text)")
+        }
+        let invalidUTF8: [UInt8] = [0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D]
+        #expect((try? JSONValue(parsing: invalidUTF8)) == nil)
     }
 }

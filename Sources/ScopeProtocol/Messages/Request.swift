@@ -131,9 +131,9 @@ extension RequestLine {
     /// before it is decoded.
     ///
     /// Cost: linear in the line's length: one byte scan for the nesting depth,
-    /// then one `JSONDecoder` pass over a line of bounded depth.
+    /// then one parse of a line of bounded depth (`JSONValue.init(parsing:)`).
     public static func parse(_ line: some Collection<UInt8>) -> Result<RequestLine, RequestFailure> {
-        parse(line) { try JSONDecoder().decode(JSONValue.self, from: Data($0)) }
+        parse(line) { try JSONValue(parsing: $0) }
     }
 
     /// Parses as `parse(_:)` does, with `decode` turning the line into a value
