@@ -157,4 +157,109 @@ import Testing
     @Test func nullFieldsMeanAbsent() throws {
         #expect(try request(#"{"id":1,"op":"tasks","wait":null,"limit":null}"#) == .tasks(TaskQuery()))
     }
+
+    /// A request whose field `x` nests `depth - 1` arrays, so the line is `depth` deep.
+    private func nested(depth: Int) -> String {
+        #"{"id":1,"op":"summary","x":"# + String(repeating: "[", count: depth - 1)
+            + String(repeating: "]", count: depth - 1) + "}"
+    }
+
+    @Test func aRequestDeeperThanTheLimitIsInvalidNamingTheLimit() throws {
+        #expect(JSONNesting.maximumRequestDepth == 32)
+        let refused = try #require(failure(nested(depth: 33)))
+        #expect(refused.error.code == .invalidRequest)
+        #expect(refused.error.message.contains("depth limit is 32"), "\(refused.error.message)")
+        #expect(refused.id == nil)
+    }
+
+    @Test func aRequestAtTheLimitIsDecodedAndCheckedAsAnyOther() throws {
+        // Depth 32 passes the depth check: the request is decoded and its fields checked.
+        let refused = try #require(failure(nested(depth: 32)))
+        #expect(refused.error.code == .unknownField)
+        #expect(refused.id == 1)
+        // Brackets inside strings are not nesting.
+        let text = String(repeating: "[", count: 100)
+        #expect(try request(#"{"id":1,"op":"tasks","text":"\#(text)"}"#) == .tasks(TaskQuery(text: text)))
+    }
+
+    /// The line of the report: 8.5 KB, 500 deep, 2,500 leaves. It is refused
+    /// without being decoded at all, while a flat line of the same size is decoded.
+    @Test func aDeepLineIsRefusedBeforeDecodingAndAFlatOneOfTheSameSizeIsNot() throws {
+        var inner = ""
+        for _ in 0..<498 { inner = "[11,22,33,44,55," + inner }
+        inner += "[1,2,3,4,5]" + String(repeating: "]", count: 498)
+        let deep = #"{"id":1,"op":"summary","x":"# + inner + "}"
+        let flatPrefix = #"{"id":1,"op":"summary","x":["#
+        var flat = flatPrefix + String(repeating: "11,", count: (deep.utf8.count - flatPrefix.utf8.count - 3) / 3)
+        flat += String(repeating: "1", count: deep.utf8.count - flat.utf8.count - 2) + "]}"
+        #expect(deep.utf8.count == flat.utf8.count)
+        #expect(deep.utf8.count > 8000)
+        #expect(JSONNesting.depth(of: Array(deep.utf8)) == 500)
+
+        var decodes = 0
+        let decode: ([UInt8]) throws -> JSONValue = { bytes in
+            decodes += 1
+            return try JSONValue(parsing: bytes)
+        }
+        let refused = RequestLine.parse(Array(deep.utf8), decode: decode)
+        #expect(decodes == 0)
+        guard case .failure(let failure) = refused else {
+            Issue.record("a 500-deep line was accepted")
+            return
+        }
+        #expect(failure.error.code == .invalidRequest)
+
+        let decoded = RequestLine.parse(Array(flat.utf8), decode: decode)
+        #expect(decodes == 1)
+        guard case .failure(let other) = decoded else {
+            Issue.record("an unknown field was accepted")
+            return
+        }
+        #expect(other.error.code == .unknownField)
+    }
+
+    @Test func decodesEveryKindOfValueAtEveryDepthUpToTheLimit() throws {
+        let leaves = #"[null,true,false,0,-7,9223372036854775807,1.5,-2e3,"s\"[{",{},[]]"#
+        // -2e3 is integral, so it is read as an integer, as JSONDecoder always has.
+        let expectedLeaves: [JSONValue] = [
+            .null, .bool(true), .bool(false), .integer(0), .integer(-7), .integer(.max), .number(1.5),
+            .integer(-2000), .string("s\"[{"), .object([:]),
+            .array([]),
+        ]
+        var text = leaves
+        var expected = JSONValue.array(expectedLeaves)
+        for level in 0..<30 {
+            if level.isMultiple(of: 2) {
+                text = #"{"k":"# + text + #","n":1}"#
+                expected = .object(["k": expected, "n": .integer(1)])
+            } else {
+                text = "[" + text + ",null]"
+                expected = .array([expected, .null])
+            }
+        }
+        // 32 deep in all: 30 levels around the leaves' array, whose {} and [] are one deeper.
+        #expect(JSONNesting.depth(of: Array(text.utf8)) == 32)
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) == expected)
+        #expect(try JSONValue(parsing: Array(text.utf8)) == expected)
+    }
+
+    /// Requests are parsed by `JSONValue(parsing:)`; it reads every edge of JSON
+    /// as the `Decodable` conformance (`JSONDecoder`) does, failures included.
+    @Test func parsingAgreesWithTheDecoderOnEveryEdge() {
+        let texts = [
+            "true", "false", "null", "0", "-0", "1", "1.0", "-0.0", "1.5", "1e3", "1E2", "-2e3", "4.0e0", "1e-2",
+            "9223372036854775807", "-9223372036854775808", "9223372036854775808", "-9223372036854775809",
+            "18446744073709551615", "18446744073709551616", "12345678901234567890123", "1e300", "1e400", "-1e400",
+            "9007199254740993", "0.1", #""""#, #""a\u00e9\n\"\\\/""#, #""\ud83d\ude00""#, #""\ud800""#, "[1,true,1.0]",
+            #"{"a":1,"b":[{}]}"#, "01", "1.", ".5", "+1", "NaN", "[1,]", #"{"a":1,}"#, "tru", #""\x""#, "[", "",
+            " 1 ", "{\"a\":\"\u{1}\"}",
+        ]
+        for text in texts {
+            let parsed = try? JSONValue(parsing: Array(text.utf8))
+            let decoded = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            #expect(parsed == decoded, "\(text)")
+        }
+        let invalidUTF8: [UInt8] = [0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D]
+        #expect((try? JSONValue(parsing: invalidUTF8)) == nil)
+    }
 }

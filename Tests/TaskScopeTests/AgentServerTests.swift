@@ -211,6 +211,34 @@ import Testing
         }
     }
 
+    @Test func aRequestNestedTooDeepGetsInvalidRequestAndTheConnectionStaysUsable() async throws {
+        try await withAgent { _, path in
+            let client = try RawLineClient(path: path)
+            _ = try await client.readObject()
+            let justTooDeep =
+                #"{"id":1,"op":"summary","x":"# + String(repeating: "[", count: 32) + String(repeating: "]", count: 32)
+                + "}"
+            // The report's line: 500 deep, over 8 KB.
+            let veryDeep =
+                #"{"id":2,"op":"summary","x":"# + String(repeating: "[11,22,33,44,55,", count: 499) + "[1]"
+                + String(repeating: "]", count: 499) + "}"
+            for line in [justTooDeep, veryDeep] {
+                let reply = try await client.request(line)
+                let error = try #require(reply["error"] as? [String: Any])
+                #expect(error["code"] as? String == "invalid-request")
+                #expect((error["message"] as? String)?.contains("depth limit is 32") == true)
+                #expect(reply.keys.contains("id") && reply["id"] is NSNull)
+            }
+            let atTheLimit =
+                #"{"id":3,"op":"summary","x":"# + String(repeating: "[", count: 31) + String(repeating: "]", count: 31)
+                + "}"
+            let reply = try await client.request(atTheLimit)
+            #expect((reply["error"] as? [String: Any])?["code"] as? String == "unknown-field")
+            #expect(reply["id"] as? Int == 3)
+            #expect(try await client.request(#"{"id":4,"op":"summary"}"#)["result"] != nil)
+        }
+    }
+
     @Test func aLineOverTheLimitGetsAnErrorAndTheConnectionCloses() async throws {
         try await withAgent({ $0.maxLineBytes = 1024 }) { _, path in
             let client = try RawLineClient(path: path)

@@ -126,11 +126,34 @@ public struct RequestFailure: Error, Sendable, Hashable {
 extension RequestLine {
     /// Parses one request line (without its newline), checking every field.
     ///
-    /// Cost: one `JSONDecoder` pass over the line; fine for control messages.
+    /// A line that nests arrays and objects deeper than
+    /// `JSONNesting.maximumRequestDepth` is refused as `invalid-request`
+    /// before it is decoded.
+    ///
+    /// Cost: linear in the line's length: one byte scan for the nesting depth,
+    /// then one parse of a line of bounded depth (`JSONValue.init(parsing:)`).
     public static func parse(_ line: some Collection<UInt8>) -> Result<RequestLine, RequestFailure> {
+        parse(line) { try JSONValue(parsing: $0) }
+    }
+
+    /// Parses as `parse(_:)` does, with `decode` turning the line into a value
+    /// (tests pass one that counts its calls).
+    static func parse<Line: Collection<UInt8>>(
+        _ line: Line, decode: (Line) throws -> JSONValue
+    ) -> Result<RequestLine, RequestFailure> {
+        let limit = JSONNesting.maximumRequestDepth
+        guard JSONNesting.depth(of: line, stoppingAbove: limit) <= limit else {
+            return .failure(
+                .init(
+                    id: nil,
+                    error: .init(
+                        .invalidRequest,
+                        "the request nests arrays and objects more than \(limit) deep (the nesting depth limit is \(limit))"
+                    )))
+        }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
+            value = try decode(line)
         } catch {
             return .failure(.init(id: nil, error: .init(.invalidJSON, "the line is not valid JSON")))
         }
