@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ScopeClient
+import TaskScope
 
 /// Runs a command body so that any failure is one line on standard error
 /// (`taskscope: …`) and exit status 1, never a trap or a stack dump.
@@ -16,6 +17,9 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         throw error
     } catch ScopeClientError.outputClosed {
         return
+    } catch let error as TaskScopeError {
+        printError(error.message)  // its description already says "taskscope: "
+        throw ExitCode.failure
     } catch let error as CLIFailure where error.isWholeLine {
         FileHandle.standardError.write(Data("\(error.description)\n".utf8))
         throw ExitCode.failure
