@@ -70,25 +70,37 @@ final class Tmux: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// In the open wait-reason picker, moves down to `reason` one row at a time, waiting for
-    /// each move to be drawn before the next, so a UI slowed by a busy machine is never sent
-    /// past it. The picker draws its selected row in reverse video.
-    func selectInPicker(_ reason: String, timeout: Duration = .seconds(20)) async throws {
-        // The selected row: a run in reverse video as wide as the picker's rows (a reason padded
-        // to 30 cells, then its count), not the tabs, the leak badge or the status line.
-        func selected() async throws -> String {
-            let screen = try await self.screen(escapes: true)
-            let runs = screen.split(separator: "\u{1B}[7m", omittingEmptySubsequences: false).dropFirst().map {
-                String($0.prefix { $0 != "\u{1B}" && $0 != "\n" })
+    /// In the open wait-reason picker, moves to `reason` one row at a time, up or down towards
+    /// where it is now drawn, waiting for each move to be drawn before the next: a UI slowed by a
+    /// busy machine is never sent past it, and a list re-sorted by new counts (which can carry
+    /// the reason to the other side of the selection) is followed. The picker draws its
+    /// selected row in reverse video.
+    func selectInPicker(_ reason: String, timeout: Duration = .seconds(30)) async throws {
+        // Rows of the screen: the selected one (a run in reverse video as wide as the picker's
+        // rows, a reason padded to 30 cells then its count, not the tabs, the leak badge or the
+        // status line) with its text, and the one where the picker lists `reason`.
+        func rows() async throws -> (selected: Int?, text: String, target: Int?) {
+            let lines = try await screen(escapes: true).split(separator: "\n", omittingEmptySubsequences: false)
+            var selected: (Int, String)?
+            for (index, line) in lines.enumerated() where selected == nil {
+                let runs = line.split(separator: "\u{1B}[7m", omittingEmptySubsequences: false).dropFirst().map {
+                    String($0.prefix { $0 != "\u{1B}" })
+                }
+                if let run = runs.first(where: { (30...44).contains($0.count) }) { selected = (index, run) }
             }
-            return runs.first { (30...44).contains($0.count) } ?? ""
+            let plain = lines.map { $0.replacing(/\x1B\[[0-9;]*m/, with: "") }
+            let target = plain.firstIndex { $0.contains("│ \(reason) ") || $0.contains("| \(reason) ") }
+            return (selected?.0, selected?.1 ?? "", target)
         }
         try await eventually("\(reason) selected in the picker", timeout: timeout) {
-            let before = try await selected()
-            if before.hasPrefix("\(reason) ") { return true }
-            try await send("Down")
-            // The last row does not move: the list may still change as the process runs.
-            try? await eventually("the selection moved", timeout: .seconds(2)) { try await selected() != before }
+            let now = try await rows()
+            if now.text.hasPrefix("\(reason) ") { return true }
+            guard let selected = now.selected, let target = now.target else { return false }
+            try await send(target < selected ? "Up" : "Down")
+            try? await eventually("the selection moved", timeout: .seconds(2)) {
+                let moved = try await rows()
+                return moved.selected != selected || moved.text != now.text
+            }
             return false
         }
     }
