@@ -17,7 +17,9 @@ import Glibc
         _ arguments: [String], environment: [String: String]
     ) async throws -> (status: Int32, stderr: String) {
         var ends: [Int32] = [0, 0]
+        // Close-on-exec at once, so no child another test starts meanwhile inherits the read end.
         #expect(pipe(&ends) == 0)
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         close(ends[0])
         let updates = Dictionary(
             uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) })

@@ -112,7 +112,7 @@ import Testing
             result.stderr
                 == "taskscope: skipped \(far): \(far) is not a taskscope agent: started is 1e300, not a time\n")
         #expect(result.stdout == "no attachable processes (looked in \(directory))\n")
-        started.stop()
+        started.stop()  // (its deferred stop then does nothing)
 
         let long = "\(directory)/long.sock"
         let uptime = try FakeServer(

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +12,7 @@ public final class FakeServer: @unchecked Sendable {
     private let fd: Int32
     private let path: String
     private let thread: Thread
+    private let stopped = Atomic<Bool>(false)
 
     public init(path: String, greeting: String?, answer: String? = nil) throws {
         self.path = path
@@ -63,7 +65,10 @@ public final class FakeServer: @unchecked Sendable {
         close(try bound(path))
     }
 
+    /// Stops listening and removes the socket file. Safe to call twice: closing the descriptor
+    /// twice would close whatever another test opened under the same number meanwhile.
     public func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
         unlink(path)
