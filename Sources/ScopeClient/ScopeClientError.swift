@@ -1,5 +1,13 @@
 import ScopeProtocol
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Everything that can go wrong between the CLI and an agent, each with one
 /// line that tells a person what happened and, where it helps, what to do.
 public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -19,6 +27,19 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case permissionDenied(String)
     /// Something listens there but does not speak the taskscope protocol.
     case notTaskscope(String)
+    /// The kernel accepted the connection but nothing said hello within `seconds`: the
+    /// process is stopped (SIGSTOP, a debugger) or its agent is stuck.
+    case noAnswer(path: String, seconds: Double)
+    /// The connection closed in the middle of a line of the reply to `during` (a snapshot, a reply).
+    case closedMidway(path: String, during: String)
+    /// A line from the agent passed `limit` bytes; the connection was closed there.
+    case lineTooLong(path: String, limit: Int)
+    /// A snapshot passed `limit` bytes in all; the connection was closed there.
+    case snapshotTooLarge(path: String, limit: Int)
+    /// A socket directory that does not belong to this user: its sockets are not trusted.
+    case untrustedDirectory(path: String, owner: UInt32)
+    /// The task awaiting the reply was cancelled; the request was abandoned.
+    case cancelled
     /// Something at `path` speaks the protocol but sent a number no agent can mean
     /// (a start time a thousand years away, a negative count): `reason` names it.
     case notAnAgent(path: String, reason: String)
@@ -34,6 +55,8 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case badReply(String)
     /// Reading or writing a local file failed.
     case file(path: String, reason: String)
+    /// Writing to standard output failed for a reason other than a closed pipe (a full disk).
+    case standardOutput(reason: String)
     /// The reader of a pipe went away (`taskscope snapshot PID | head`): not a failure of
     /// taskscope, so the CLI ends quietly, as `cat` does.
     case outputClosed(String)
@@ -52,6 +75,18 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
             "nobody is listening on \(path) (the process has exited); removed the stale socket"
         case .permissionDenied(let path): "\(path): permission denied (the agent only accepts its own user and root)"
         case .notTaskscope(let path): "\(path) is not a taskscope socket (it did not say hello)"
+        case .noAnswer(let path, let seconds):
+            "the process behind \(path) accepted the connection but did not answer within "
+                + "\(ByteText.seconds(seconds)) (is it stopped?)"
+        case .closedMidway(let path, let during): "the process behind \(path) closed the connection mid-\(during)"
+        case .lineTooLong(let path, let limit):
+            "the process behind \(path) sent a line longer than \(ByteText.format(limit)); stopped"
+        case .snapshotTooLarge(let path, let limit):
+            "the snapshot from \(path) passed \(ByteText.format(limit)); stopped (--max-bytes raises the limit)"
+        case .untrustedDirectory(let path, let owner):
+            "\(path) belongs to uid \(owner), not to this user (uid \(geteuid())); "
+                + "only sockets in a directory of one's own are trusted"
+        case .cancelled: "cancelled"
         case .notAnAgent(let path, let reason): "\(path) is not a taskscope agent: \(reason)"
         case .unsupportedProtocol(let path, let version):
             "\(path) speaks taskscope protocol \(version); this client speaks \(Hello.currentProtocol)"
@@ -60,6 +95,7 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .server(let error): "the agent refused the request: \(error.message) (\(error.code))"
         case .badReply(let detail): "the agent sent a reply this client cannot read: \(detail)"
         case .file(let path, let reason): "\(path): \(reason)"
+        case .standardOutput(let reason): "cannot write to standard output: \(reason)"
         case .outputClosed(let path): "\(path): the reader closed the pipe"
         case .connection(let path, let reason): "cannot connect to \(path): \(reason)"
         }

@@ -132,7 +132,7 @@ import Testing
         let silent = "\(directory)/silent.sock"
         let server = try FakeServer(path: silent, greeting: nil)
         defer { server.stop() }
-        await #expect(throws: ScopeClientError.notTaskscope(silent)) {
+        await #expect(throws: ScopeClientError.noAnswer(path: silent, seconds: 0.3)) {
             _ = try await ScopeConnection.connect(to: silent, timeout: .milliseconds(300))
         }
         let chatty = "\(directory)/chatty.sock"

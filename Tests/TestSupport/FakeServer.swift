@@ -6,15 +6,19 @@ import Glibc
 #endif
 
 /// A unix socket server that is not a taskscope agent: it accepts, optionally
-/// sends a greeting, and then says nothing, or answers every line it reads with
-/// `answer`. For testing how clients tell, and what they do with nonsense.
+/// sends a greeting, and then says nothing, answers every line it reads with
+/// `answer`, or plays `script` with each client on a thread of its own. For testing
+/// how clients tell, and what they do with nonsense.
 public final class FakeServer: @unchecked Sendable {
     private let fd: Int32
     private let path: String
     private let thread: Thread
     private let stopped = Atomic<Bool>(false)
 
-    public init(path: String, greeting: String?, answer: String? = nil) throws {
+    /// With a `script`, the script owns the client's descriptor (a ``FakePeer``) and closes it when it returns.
+    public init(
+        path: String, greeting: String?, answer: String? = nil, script: (@Sendable (FakePeer) -> Void)? = nil
+    ) throws {
         self.path = path
         fd = try FakeServer.bound(path)
         listen(fd, 16)
@@ -24,8 +28,16 @@ public final class FakeServer: @unchecked Sendable {
             while true {
                 let client = accept(fd, nil, nil)
                 guard client >= 0 else { break }
-                clients.append(client)
                 if let greeting { FakeServer.send(greeting, to: client) }
+                if let script {
+                    Thread.detachNewThread {
+                        let peer = FakePeer(fd: client)
+                        script(peer)
+                        peer.close()
+                    }
+                    continue
+                }
+                clients.append(client)
                 if let answer { Thread.detachNewThread { FakeServer.answerEveryLine(of: client, with: answer) } }
             }
             clients.forEach { close($0) }

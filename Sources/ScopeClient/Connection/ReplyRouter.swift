@@ -1,10 +1,16 @@
 import Foundation
 import NIOCore
+import NIOExtras
 import NIOFoundationCompat
 import ScopeProtocol
 
 /// Routes incoming lines on the client side: the hello, replies by id,
 /// snapshot chunks to their consumer, and pushed summaries to the subscriber.
+///
+/// It owns every pending request's deadline: a reply, a timeout, a cancellation, a
+/// closed connection and a cap passed each remove the request on the event loop in the
+/// same step as they complete its promise, so no chunk reaches a consumer once its
+/// caller has been told the request ended.
 final class ReplyRouter: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -12,24 +18,69 @@ final class ReplyRouter: ChannelInboundHandler {
     struct Pending {
         var promise: EventLoopPromise<ByteBuffer>
         var onChunk: (@Sendable (String, ByteBuffer) throws -> Void)?
+        /// The operation's name, for the error lines.
+        var operation: String
+        /// Without `onChunk`, the time the reply may take; with it, the time allowed between chunks.
+        var timeout: Duration
+        /// The most bytes a streamed reply may bring in all.
+        var maxBytes: Int = .max
+        var received = 0
+        var chunks = 0
+        var deadline: Scheduled<Void>?
     }
 
     let helloPromise: EventLoopPromise<ByteBuffer>
+    private let eventLoop: any EventLoop
     private var pending: [Int64: Pending] = [:]
     private var pushes: AsyncStream<Summary>.Continuation?
     private var helloReceived = false
     private let path: String
+    private let maxLineBytes: Int
 
-    init(helloPromise: EventLoopPromise<ByteBuffer>, path: String) {
+    init(helloPromise: EventLoopPromise<ByteBuffer>, eventLoop: any EventLoop, path: String, maxLineBytes: Int) {
         self.helloPromise = helloPromise
+        self.eventLoop = eventLoop
         self.path = path
+        self.maxLineBytes = maxLineBytes
     }
 
-    func expect(id: Int64, _ entry: Pending) { pending[id] = entry }
+    /// Requests still waiting for their reply (for tests).
+    var pendingCount: Int { pending.count }
+
+    /// Registers a request and starts its deadline.
+    func expect(id: Int64, _ entry: Pending) {
+        pending[id] = entry
+        armDeadline(for: id)
+    }
+
+    /// Ends a request with `error`, unless it has already ended.
+    func fail(id: Int64, _ error: ScopeClientError) {
+        guard let entry = pending.removeValue(forKey: id) else { return }
+        entry.deadline?.cancel()
+        entry.promise.fail(error)
+    }
 
     func setPushes(_ continuation: AsyncStream<Summary>.Continuation?) {
         pushes?.finish()
         pushes = continuation
+    }
+
+    /// A stream's deadline is re-armed while chunks keep coming, so a long snapshot lives
+    /// and a stalled one ends one `timeout` after its last chunk at most two.
+    private func armDeadline(for id: Int64) {
+        guard let entry = pending[id] else { return }
+        let chunksSeen = entry.chunks
+        let delay = TimeAmount.nanoseconds(entry.timeout.nanosecondsClamped)
+        pending[id]?.deadline = eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            guard let entry = pending[id] else { return }
+            if entry.onChunk != nil, entry.chunks != chunksSeen { return armDeadline(for: id) }
+            pending[id] = nil
+            entry.promise.fail(
+                ScopeClientError.timedOut(
+                    entry.onChunk == nil
+                        ? "no reply to \(entry.operation) from \(path)"
+                        : "\(entry.operation) from \(path) stalled for \(entry.timeout)"))
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -41,7 +92,16 @@ final class ReplyRouter: ChannelInboundHandler {
         }
         // Chunks are routed by their fixed prefix: decoding a large chunk only to find its id would double the cost.
         if let chunk = Wire.chunkHeader(line.readableBytesView) {
-            guard let entry = pending[chunk.id] else { return }
+            guard var entry = pending[chunk.id] else { return }
+            entry.chunks += 1
+            entry.received += line.readableBytes
+            pending[chunk.id] = entry
+            guard entry.received <= entry.maxBytes else {
+                // Stop the stream where it passed the cap, rather than read and drop the rest.
+                fail(id: chunk.id, .snapshotTooLarge(path: path, limit: entry.maxBytes))
+                context.close(promise: nil)
+                return
+            }
             let dataLength = line.readableBytes - chunk.dataOffset - 1
             do {
                 guard dataLength >= 0, line.readableBytesView.last == UInt8(ascii: "}"),
@@ -51,16 +111,16 @@ final class ReplyRouter: ChannelInboundHandler {
                 }
                 try entry.onChunk?(chunk.kind, data)
             } catch {
-                pending[chunk.id] = nil
-                entry.promise.fail(error)
+                fail(id: chunk.id, (error as? ScopeClientError) ?? .badReply("\(error)"))
             }
             return
         }
         guard let envelope = try? JSONDecoderCache.decoder.decode(Envelope.self, from: line) else {
-            failAll(ScopeClientError.badReply("a line that is not a protocol message"), context: context)
+            failAll(context: context) { _ in .badReply("a line that is not a protocol message") }
             return
         }
         if let id = envelope.id, let entry = pending.removeValue(forKey: id) {
+            entry.deadline?.cancel()
             entry.promise.succeed(line)
         } else if envelope.type == "summary", let pushes {
             // A push that does not decode, or carries numbers out of range, is dropped like a lost one.
@@ -73,23 +133,42 @@ final class ReplyRouter: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        failAll(ScopeClientError.disconnected(path), context: context)
+        let path = self.path
+        failAll(context: context) { entry in
+            entry?.onChunk != nil ? .closedMidway(path: path, during: "snapshot") : .disconnected(path)
+        }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(ScopeClientError.connection(path: path, reason: "\(error)"), context: context)
+        let path = self.path
+        if error is ByteToMessageDecoderError.PayloadTooLargeError {
+            let limit = maxLineBytes
+            failAll(context: context) { _ in .lineTooLong(path: path, limit: limit) }
+        } else if error is NIOExtrasErrors.LeftOverBytesError {
+            // The connection closed with part of a line read: the process died, or closed it, mid-message.
+            failAll(context: context) { entry in
+                guard let entry else { return .closedMidway(path: path, during: "hello") }
+                return .closedMidway(path: path, during: entry.onChunk != nil ? "snapshot" : "reply")
+            }
+        } else {
+            failAll(context: context) { _ in .connection(path: path, reason: "\(error)") }
+        }
         context.close(promise: nil)
     }
 
-    private func failAll(_ error: ScopeClientError, context: ChannelHandlerContext) {
+    /// Ends the hello (`nil` entry) and every pending request with the error `reason` gives for each.
+    private func failAll(context: ChannelHandlerContext, _ reason: (Pending?) -> ScopeClientError) {
         if !helloReceived {
             helloReceived = true
-            helloPromise.fail(error)
+            helloPromise.fail(reason(nil))
         }
         let entries = pending
         pending = [:]
-        for entry in entries.values { entry.promise.fail(error) }
+        for entry in entries.values {
+            entry.deadline?.cancel()
+            entry.promise.fail(reason(entry))
+        }
         pushes?.finish()
         pushes = nil
     }

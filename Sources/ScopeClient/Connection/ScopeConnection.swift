@@ -40,13 +40,24 @@ public final class ScopeConnection: Sendable {
 
     deinit { channel.close(promise: nil) }
 
+    /// The longest line a reply may be, unless `connect` is told otherwise: far above the
+    /// agent's largest (a page or a chunk of 10,000 tasks is a few MiB).
+    public static let defaultMaxLineBytes = 64 << 20
+    /// The most bytes a snapshot may bring, unless `snapshot` is told otherwise: a million
+    /// tasks export to well under 1 GiB.
+    public static let defaultMaxSnapshotBytes = 2 << 30
+
     /// Connects to the agent at `path` and reads its hello.
     ///
+    /// A reply line longer than `maxLineBytes` ends the connection with
+    /// ``ScopeClientError/lineTooLong(path:limit:)``, so a broken or hostile agent costs
+    /// at most about twice that in memory.
+    ///
     /// - Throws: ``ScopeClientError`` naming what is wrong with the path
-    ///   (missing, not a socket, stale, refused, not taskscope, wrong version).
+    ///   (missing, not a socket, stale, refused, silent, not taskscope, wrong version).
     public static func connect(
         to path: String, timeout: Duration = .seconds(3), requestTimeout: Duration = .seconds(30),
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        maxLineBytes: Int = defaultMaxLineBytes, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(ScopeClientError) -> ScopeConnection {
         try checkSocketFile(path)
         let loop = group.next()
@@ -58,8 +69,12 @@ public final class ScopeConnection: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
-                        try sync.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
-                        try sync.addHandler(ReplyRouter(helloPromise: helloPromise, path: path))
+                        try sync.addHandler(
+                            ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: maxLineBytes))
+                        try sync.addHandler(
+                            ReplyRouter(
+                                helloPromise: helloPromise, eventLoop: channel.eventLoop, path: path,
+                                maxLineBytes: maxLineBytes))
                     }
                 }
                 .connect(unixDomainSocketPath: path).get()
@@ -67,8 +82,10 @@ public final class ScopeConnection: Sendable {
             helloPromise.fail(ScopeClientError.disconnected(path))
             throw mapConnectError(error, path: path)
         }
+        // The kernel accepts a connection for a process that cannot run (stopped, hung): only
+        // the hello tells a live agent, so its absence is named as silence, not as a stranger.
         let timer = loop.scheduleTask(in: .nanoseconds(Int64(clamping: timeout.nanosecondsClamped))) {
-            helloPromise.fail(ScopeClientError.notTaskscope(path))
+            helloPromise.fail(ScopeClientError.noAnswer(path: path, seconds: timeout.secondsValue))
         }
         let helloLine: ByteBuffer
         do {
@@ -77,8 +94,10 @@ public final class ScopeConnection: Sendable {
         } catch {
             timer.cancel()
             channel.close(promise: nil)
-            if case ScopeClientError.disconnected = error { throw .notTaskscope(path) }
-            throw (error as? ScopeClientError) ?? .notTaskscope(path)
+            switch error as? ScopeClientError {
+            case .disconnected?, .closedMidway?, nil: throw .notTaskscope(path)
+            case let error?: throw error
+            }
         }
         guard let hello = try? JSONDecoder().decode(Hello.self, from: helloLine), hello.type == "hello",
             hello.agent == Hello.agentName
@@ -186,58 +205,57 @@ public final class ScopeConnection: Sendable {
     /// Streams a snapshot: `onChunk` is called, on the connection's event loop
     /// and in order, with each chunk's kind (``Wire/headChunk`` first, then
     /// ``Wire/tasksChunk``s) and its JSON data, undecoded. Throwing from it
-    /// abandons the snapshot.
+    /// abandons the snapshot; once this returns or throws, it is never called again.
+    ///
+    /// A snapshot whose chunks pass `maxBytes` in all ends with
+    /// ``ScopeClientError/snapshotTooLarge(path:limit:)`` and closes the connection.
     public func snapshot(
-        _ options: SnapshotOptions = SnapshotOptions(),
+        _ options: SnapshotOptions = SnapshotOptions(), maxBytes: Int = defaultMaxSnapshotBytes,
         onChunk: @escaping @Sendable (_ kind: String, _ data: ByteBufferView) throws -> Void
     ) async throws(ScopeClientError) -> SnapshotDone {
         // A snapshot may rightly take minutes, so its deadline is not the whole stream but each
         // chunk: an agent that stops sending mid-stream fails it instead of hanging the export.
-        let progress = StreamProgress()
-        let line = try await send(.snapshot(options), timeout: requestTimeout, progress: progress) { kind, data in
-            progress.advance()
+        let line = try await send(.snapshot(options), timeout: requestTimeout, maxBytes: maxBytes) { kind, data in
             try onChunk(kind, data.readableBytesView)
         }
         return try Self.decodeReply(line, as: SnapshotDone.self, from: path)
     }
 
-    /// Sends `request` and waits for its reply. Without `progress`, the reply must come within
-    /// `timeout`; with it, `timeout` is allowed between two steps of progress instead.
+    /// Requests still waiting for their reply: none once every call has returned or thrown.
+    func pendingRequests() async -> Int {
+        let router = self.router
+        return (try? await channel.eventLoop.submit { router.value.pendingCount }.get()) ?? 0
+    }
+
+    /// Sends `request` and waits for its reply. Without `onChunk`, the reply must come within
+    /// `timeout`; with it, `timeout` is allowed between two chunks instead. A cancelled task
+    /// stops waiting at once with ``ScopeClientError/cancelled``.
     private func send(
-        _ request: Request, timeout: Duration, progress: StreamProgress? = nil,
+        _ request: Request, timeout: Duration, maxBytes: Int = .max,
         onChunk: (@Sendable (String, ByteBuffer) throws -> Void)?
     ) async throws(ScopeClientError) -> ByteBuffer {
+        guard !Task.isCancelled else { throw .cancelled }
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let loop = channel.eventLoop
         let promise = loop.makePromise(of: ByteBuffer.self)
         let router = self.router
         let channel = self.channel
         let path = self.path
+        let entry = ReplyRouter.Pending(
+            promise: promise, onChunk: onChunk, operation: request.operation, timeout: timeout, maxBytes: maxBytes)
         loop.execute {
-            router.value.expect(id: id, .init(promise: promise, onChunk: onChunk))
+            router.value.expect(id: id, entry)
             channel.writeAndFlush(ByteBuffer(bytes: request.line(id: id))).whenFailure { _ in
-                promise.fail(ScopeClientError.disconnected(path))
+                router.value.fail(id: id, .disconnected(path))
             }
         }
-        let delay = TimeAmount.nanoseconds(Int64(clamping: timeout.nanosecondsClamped))
-        let operation = request.operation
-        let timer: RepeatedTask
-        if let progress {
-            timer = loop.scheduleRepeatedTask(initialDelay: delay, delay: delay) { task in
-                if progress.stalledSinceLastLook() {
-                    promise.fail(ScopeClientError.timedOut("\(operation) from \(path) stalled for \(timeout)"))
-                    task.cancel()
-                }
-            }
-        } else {
-            timer = loop.scheduleRepeatedTask(initialDelay: delay, delay: delay) { task in
-                promise.fail(ScopeClientError.timedOut("no reply to \(operation) from \(path)"))
-                task.cancel()
-            }
-        }
-        defer { timer.cancel() }
         do {
-            return try await promise.futureResult.get()
+            // Both run on the loop after `expect`: the cancellation removes the entry, or finds it gone.
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                loop.execute { router.value.fail(id: id, .cancelled) }
+            }
         } catch let error as ScopeClientError {
             throw error
         } catch {
@@ -303,19 +321,5 @@ extension Duration {
 
     var secondsValue: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
-
-/// Counts the chunks of a streamed reply, so a stall can be told from a long stream.
-final class StreamProgress: Sendable {
-    private let count = Atomic<Int>(0)
-    private let countAtLastLook = Atomic<Int>(0)
-
-    func advance() { count.add(1, ordering: .relaxed) }
-
-    /// Whether nothing advanced since the previous call (or since the start, on the first).
-    func stalledSinceLastLook() -> Bool {
-        let now = count.load(ordering: .relaxed)
-        return countAtLastLook.exchange(now, ordering: .relaxed) == now
     }
 }

@@ -1,0 +1,169 @@
+import Foundation
+import ScopeProtocol
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import ScopeClient
+
+/// What a connection does with an agent that never stops, stops halfway, answers late, or
+/// is abandoned by its caller: it ends with one named error, at a bound, and never hands
+/// a consumer anything once its caller has been told the request ended.
+@Suite(.timeLimit(.minutes(2))) struct ConnectionLimitTests {
+    static let hello = FakeServer.agentHello(protocol: 1)
+
+    /// A chunk of `size` bytes of a kind no client knows (so consumers skip it), for request `id`.
+    static func fillerChunk(id: Int = 1, size: Int) -> [UInt8] {
+        let opening = Array(#"{"id":\#(id),"chunk":"filler","data":""#.utf8)
+        let closing = Array(#""}"#.utf8) + [UInt8(ascii: "\n")]
+        return opening + [UInt8](repeating: UInt8(ascii: "x"), count: max(0, size - opening.count - closing.count))
+            + closing
+    }
+
+    /// A fake agent answering its first request with `script`, after which the bytes it sent are in `sent`.
+    private func fake(
+        _ name: String, in directory: String, _ script: @escaping @Sendable (FakePeer) -> Void
+    ) throws -> (path: String, server: FakeServer) {
+        let path = "\(directory)/\(name).sock"
+        let server = try FakeServer(path: path, greeting: Self.hello) { peer in
+            guard peer.readLine() != nil else { return }
+            script(peer)
+        }
+        return (path, server)
+    }
+
+    @Test func aReplyLineThatNeverEndsStopsAtTheLineCap() async throws {
+        let directory = try makeTemporaryDirectory("endless")
+        defer { removeTree(directory) }
+        let sent = Atomic<Int>(0)
+        let (path, server) = try fake("line", in: directory) { peer in
+            peer.send(#"{"id":1,"result":""#)
+            sent.store(peer.sendForever([UInt8](repeating: UInt8(ascii: "x"), count: 1 << 16)), ordering: .relaxed)
+        }
+        defer { server.stop() }
+        let connection = try await ScopeConnection.connect(to: path, timeout: .seconds(5), maxLineBytes: 1 << 20)
+        defer { connection.close() }
+        await #expect(throws: ScopeClientError.lineTooLong(path: path, limit: 1 << 20)) {
+            _ = try await connection.summary()
+        }
+        // The client closed the connection at the cap: the agent could send only the cap and
+        // what the socket buffers hold, not the endless rest.
+        try await eventually("the fake agent's sends fail") { sent.load(ordering: .relaxed) > 0 }
+        #expect(sent.load(ordering: .relaxed) < 16 << 20)
+        #expect(
+            ScopeClientError.lineTooLong(path: path, limit: 64 << 20).description
+                == "the process behind \(path) sent a line longer than 64 MiB; stopped")
+    }
+
+    @Test func aSnapshotThatNeverEndsStopsAtItsSizeCap() async throws {
+        let directory = try makeTemporaryDirectory("endless")
+        defer { removeTree(directory) }
+        let sent = Atomic<Int>(0)
+        let (path, server) = try fake("chunks", in: directory) { peer in
+            sent.store(peer.sendForever(Self.fillerChunk(size: 1 << 16)), ordering: .relaxed)
+        }
+        defer { server.stop() }
+        let connection = try await ScopeConnection.connect(to: path, timeout: .seconds(5))
+        defer { connection.close() }
+        let chunks = Atomic<Int>(0)
+        await #expect(throws: ScopeClientError.snapshotTooLarge(path: path, limit: 1 << 20)) {
+            _ = try await connection.snapshot(maxBytes: 1 << 20) { _, _ in chunks.add(1, ordering: .relaxed) }
+        }
+        // 16 chunks of 64 KiB fill the cap; the 17th passes it and is not handed on.
+        #expect(chunks.load(ordering: .relaxed) == 16)
+        try await eventually("the fake agent's sends fail") { sent.load(ordering: .relaxed) > 0 }
+        #expect(sent.load(ordering: .relaxed) < 16 << 20)
+    }
+
+    @Test func aLateChunkAfterATimeoutNeverReachesTheConsumer() async throws {
+        let directory = try makeTemporaryDirectory("late")
+        defer { removeTree(directory) }
+        let (path, server) = try fake("late", in: directory) { peer in
+            peer.send(Self.fillerChunk(size: 100))
+            // Silent past the client's deadline; then, asked again, the rest of the old stream
+            // arrives before the new reply.
+            guard peer.readLine() != nil else { return }
+            peer.send(Self.fillerChunk(size: 100))
+            peer.send(Self.fillerChunk(size: 100))
+            peer.send(FakeServer.summaryReply(uptime: "1").replacingOccurrences(of: #"{"id":1,"#, with: #"{"id":2,"#))
+            _ = peer.readLine()
+        }
+        defer { server.stop() }
+        let connection = try await ScopeConnection.connect(
+            to: path, timeout: .seconds(5), requestTimeout: .milliseconds(300))
+        defer { connection.close() }
+        let calls = Atomic<Int>(0)
+        await #expect(throws: ScopeClientError.timedOut("snapshot from \(path) stalled for 0.3 seconds")) {
+            _ = try await connection.snapshot { _, _ in calls.add(1, ordering: .relaxed) }
+        }
+        #expect(await connection.pendingRequests() == 0)
+        // The reply to the next request comes after the late chunks on the same connection:
+        // once it is here, they have been routed.
+        #expect(try await connection.summary().uptime == 1)
+        #expect(calls.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func cancellingTheAwaitingTaskEndsTheRequestAtOnce() async throws {
+        let directory = try makeTemporaryDirectory("cancel")
+        defer { removeTree(directory) }
+        let path = "\(directory)/mute.sock"
+        let server = try FakeServer(path: path, greeting: Self.hello)
+        defer { server.stop() }
+        let connection = try await ScopeConnection.connect(
+            to: path, timeout: .seconds(5), requestTimeout: .seconds(60))
+        defer { connection.close() }
+        let request = Task { try await connection.summary() }
+        try await eventually("the request is pending") { await connection.pendingRequests() == 1 }
+        let clock = ContinuousClock()
+        let start = clock.now
+        request.cancel()
+        let result = await request.result
+        #expect(clock.now - start < .seconds(5))
+        guard case .failure(let error) = result else {
+            Issue.record("the cancelled request succeeded")
+            return
+        }
+        #expect(error as? ScopeClientError == .cancelled)
+        #expect(await connection.pendingRequests() == 0)
+    }
+
+    @Test func anAgentThatClosesMidLineIsNamedMidSnapshotOrMidReply() async throws {
+        let directory = try makeTemporaryDirectory("midway")
+        defer { removeTree(directory) }
+        let (path, server) = try fake("midway", in: directory) { peer in
+            peer.send(Self.fillerChunk(size: 100))
+            peer.send(#"{"id":1,"chunk":"tasks","data":[{"id":7,"na"#)
+        }
+        defer { server.stop() }
+        let connection = try await ScopeConnection.connect(to: path, timeout: .seconds(5))
+        await #expect(throws: ScopeClientError.closedMidway(path: path, during: "snapshot")) {
+            _ = try await connection.snapshot { _, _ in }
+        }
+        #expect(
+            ScopeClientError.closedMidway(path: path, during: "snapshot").description
+                == "the process behind \(path) closed the connection mid-snapshot")
+
+        let (replyPath, replyServer) = try fake("reply", in: directory) { peer in
+            peer.send(#"{"id":1,"result":{"pid":1,"#)
+        }
+        defer { replyServer.stop() }
+        let other = try await ScopeConnection.connect(to: replyPath, timeout: .seconds(5))
+        await #expect(throws: ScopeClientError.closedMidway(path: replyPath, during: "reply")) {
+            _ = try await other.summary()
+        }
+    }
+
+    @Test func aProcessThatAcceptsButNeverSpeaksIsNamedSilentNotAStranger() async throws {
+        let directory = try makeTemporaryDirectory("silent")
+        defer { removeTree(directory) }
+        let path = "\(directory)/silent.sock"
+        let server = try FakeServer(path: path, greeting: nil)
+        defer { server.stop() }
+        await #expect(throws: ScopeClientError.noAnswer(path: path, seconds: 0.3)) {
+            _ = try await ScopeConnection.connect(to: path, timeout: .milliseconds(300))
+        }
+        #expect(
+            ScopeClientError.noAnswer(path: path, seconds: 3).description
+                == "the process behind \(path) accepted the connection but did not answer within 3 s (is it stopped?)")
+    }
+}
