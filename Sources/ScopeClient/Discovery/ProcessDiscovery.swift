@@ -36,6 +36,10 @@ public struct Discovery: Sendable {
 /// Finds the agents of this user: every socket in the socket directory (and
 /// `$TASKSCOPE_SOCKET`), asking each for its hello and summary, and removing
 /// the stale ones nobody listens on.
+///
+/// The directory is trusted on the agent's own terms: a real directory (not a symbolic
+/// link) owned by this user. Any other is skipped, with the reason in ``Discovery/problems``,
+/// so that root listing in a directory another user owns does not talk to that user's sockets.
 public enum ProcessDiscovery {
     /// Scans for attachable processes. Cost: one short connection per socket, in parallel.
     public static func scan(
@@ -44,7 +48,12 @@ public enum ProcessDiscovery {
         -> Discovery
     {
         var discovery = Discovery(directory: location.directory)
-        var paths = socketPaths(in: location.directory)
+        var paths: [String] = []
+        do {
+            paths = try socketPaths(in: location.directory)
+        } catch {
+            discovery.problems.append((location.directory, error))
+        }
         if let explicit = location.explicitSocket, !paths.contains(explicit), access(explicit, F_OK) == 0 {
             paths.append(explicit)
         }
@@ -89,8 +98,25 @@ public enum ProcessDiscovery {
         }
     }
 
-    static func socketPaths(in directory: String) -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+    /// The socket paths in `directory`: none when it does not exist; an error when it is not
+    /// this user's own directory or cannot be read.
+    static func socketPaths(in directory: String) throws(ScopeClientError) -> [String] {
+        var info = stat()
+        guard lstat(directory, &info) == 0 else {
+            switch errno {
+            case ENOENT: return []
+            case EACCES: throw .permissionDenied(directory)
+            default: throw .file(path: directory, reason: String(cString: strerror(errno)))
+            }
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw .file(path: directory, reason: "not a directory (or a symbolic link); no sockets trusted there")
+        }
+        guard info.st_uid == geteuid() else { throw .untrustedDirectory(path: directory, owner: info.st_uid) }
+        guard access(directory, R_OK | X_OK) == 0 else { throw .permissionDenied(directory) }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            throw .file(path: directory, reason: "cannot read the directory")
+        }
         return names.filter { $0.hasSuffix(SocketLocation.socketSuffix) }.sorted().map { "\(directory)/\($0)" }
     }
 

@@ -33,7 +33,8 @@ public enum Target: Sendable, Hashable, CustomStringConvertible {
     /// The socket path to connect to.
     ///
     /// - Throws: ``ScopeClientError/noSuchProcess(_:)`` when no process has the
-    ///   pid, ``ScopeClientError/noAgent(pid:path:)`` when it has no socket.
+    ///   pid, ``ScopeClientError/noAgent(pid:path:)`` when it has no socket,
+    ///   ``ScopeClientError/permissionDenied(_:)`` when this user may not look.
     public func socketPath(location: SocketLocation = SocketLocation()) throws(ScopeClientError) -> String {
         switch self {
         case .socket(let path):
@@ -41,9 +42,12 @@ public enum Target: Sendable, Hashable, CustomStringConvertible {
         case .pid(let pid):
             let path = location.defaultSocketPath(forPID: pid)
             if access(path, F_OK) == 0 { return path }
+            // A directory this user may not search hides whether the socket exists: say so, not "no agent".
+            let hidden = errno == EACCES
             if let explicit = location.explicitSocket, access(explicit, F_OK) == 0 {
                 return explicit
             }
+            if hidden { throw .permissionDenied(path) }
             guard Target.processExists(pid) else { throw .noSuchProcess(pid) }
             throw .noAgent(pid: pid, path: path)
         }

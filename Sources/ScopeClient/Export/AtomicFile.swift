@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,8 +21,14 @@ public protocol ByteSink: AnyObject, Sendable {
 ///
 /// A target that is a symbolic link keeps being one: the file it points at is
 /// replaced. A target that exists and is not a regular file (a FIFO, a device
-/// such as `/dev/stdout`) is written into as it is, since it cannot be replaced.
-public final class AtomicFile: ByteSink, @unchecked Sendable {
+/// such as `/dev/stdout`) is written into as it is, since it cannot be replaced;
+/// a FIFO nobody reads is refused at once rather than waited on.
+///
+/// The temporary name is `.<name>.tmp-<pid>-<random>`: creating one removes those that
+/// processes now dead left in the same directory (killed before they could clean up).
+/// Its state is behind a lock, so ``abandon()`` may come from a signal watcher while
+/// another thread writes.
+public final class AtomicFile: ByteSink {
     /// The path the file will have once committed, as given.
     public let path: String
     /// Where the bytes go until committed: a temporary file, or the target itself when
@@ -30,30 +37,43 @@ public final class AtomicFile: ByteSink, @unchecked Sendable {
     private let replaces: Bool
     /// The file replaced at commit: `path`, or where its symbolic links lead.
     private let target: String
-    private var descriptor: Int32
-    private var buffer: [UInt8] = []
-    private let bufferLimit = 1 << 20
+    private let state: Mutex<State>
+    private static let bufferLimit = 1 << 20
+
+    private struct State {
+        var descriptor: Int32
+        var buffer: [UInt8] = []
+    }
 
     /// Creates the temporary file now, so an unwritable destination fails
     /// before any work is done.
     public init(path: String) throws(ScopeClientError) {
         self.path = path
-        let target = AtomicFile.resolvingLinks(path)
-        self.target = target
-        let directory = (target as NSString).deletingLastPathComponent
-        let name = (target as NSString).lastPathComponent
-        guard !name.isEmpty else { throw .file(path: path, reason: "not a file name") }
         var info = stat()
-        let exists = stat(target, &info) == 0
+        let exists = stat(path, &info) == 0
         if exists, (info.st_mode & S_IFMT) == S_IFDIR { throw .file(path: path, reason: "is a directory") }
+        let descriptor: Int32
         if exists, (info.st_mode & S_IFMT) != S_IFREG {
-            // A device or a pipe: written into, never replaced.
+            // A device or a pipe: written into, never replaced. Opened by the name given, since
+            // `/dev/stdout` leads to `/proc/self/fd/1` and on to `pipe:[…]`, which no path names.
+            // Opening a FIFO blocks until it has a reader: without blocking, none is ENXIO.
             replaces = false
-            writingPath = target
-            descriptor = open(target, O_WRONLY | O_CLOEXEC)
+            target = path
+            writingPath = path
+            descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+            if descriptor < 0, errno == ENXIO {
+                throw .file(path: path, reason: "no process is reading this FIFO")
+            }
+            if descriptor >= 0 { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK) }
         } else {
             replaces = true
+            let target = AtomicFile.resolvingLinks(path)
+            self.target = target
+            let directory = (target as NSString).deletingLastPathComponent
+            let name = (target as NSString).lastPathComponent
+            guard !name.isEmpty else { throw .file(path: path, reason: "not a file name") }
             let base = directory.isEmpty ? "." : directory
+            AtomicFile.sweepStale(in: base)
             writingPath = "\(base)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             descriptor = open(writingPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             // A file replaced keeps its permissions.
@@ -62,7 +82,9 @@ public final class AtomicFile: ByteSink, @unchecked Sendable {
         guard descriptor >= 0 else {
             throw .file(path: path, reason: "cannot write here: \(String(cString: strerror(errno)))")
         }
-        buffer.reserveCapacity(bufferLimit)
+        var state = State(descriptor: descriptor)
+        state.buffer.reserveCapacity(Self.bufferLimit)
+        self.state = Mutex(state)
     }
 
     /// The path a chain of symbolic links at `path` ends at (`path` itself when it is none).
@@ -80,50 +102,89 @@ public final class AtomicFile: ByteSink, @unchecked Sendable {
         return current
     }
 
+    /// Removes the temporary files of this user that processes no longer running left in `directory`.
+    /// Cost: one directory listing, and a `kill(pid, 0)` per temporary file found.
+    static func sweepStale(in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names {
+            guard let pid = temporaryFileOwner(name), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let stale = "\(directory)/\(name)"
+            var info = stat()
+            guard lstat(stale, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == geteuid() else {
+                continue
+            }
+            unlink(stale)
+        }
+    }
+
+    /// The pid in a temporary file's name, `.<name>.tmp-<pid>-<random>`; nil for any other name.
+    static func temporaryFileOwner(_ name: String) -> Int32? {
+        guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards),
+            marker.lowerBound > name.index(after: name.startIndex)
+        else { return nil }
+        let parts = name[marker.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2,
+            parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            let pid = Int32(parts[0]), pid > 0, UInt32(parts[1]) != nil
+        else { return nil }
+        return pid
+    }
+
     deinit { abandon() }
 
     public func write(_ bytes: some Collection<UInt8>) throws(ScopeClientError) {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= bufferLimit { try flush() }
+        try state.withLock { state throws(ScopeClientError) in
+            guard state.descriptor >= 0 else { throw .file(path: path, reason: "already closed") }
+            state.buffer.append(contentsOf: bytes)
+            if state.buffer.count >= Self.bufferLimit { try flush(&state) }
+        }
     }
 
     /// Writes what is buffered, syncs the file to disk and renames it over the target.
     public func commit() throws(ScopeClientError) {
-        try flush()
-        guard replaces else {
-            close(descriptor)
-            descriptor = -1
-            return
-        }
-        guard fsync(descriptor) == 0 else {
-            let error = failure("cannot sync")
-            abandon()
-            throw error
-        }
-        close(descriptor)
-        descriptor = -1
-        guard rename(writingPath, target) == 0 else {
-            let error = failure("cannot rename into place")
-            unlink(writingPath)
-            throw error
+        try state.withLock { state throws(ScopeClientError) in
+            guard state.descriptor >= 0 else { throw .file(path: path, reason: "already closed") }
+            try flush(&state)
+            guard replaces else {
+                close(state.descriptor)
+                state.descriptor = -1
+                return
+            }
+            guard fsync(state.descriptor) == 0 else {
+                let error = failure("cannot sync")
+                abandon(&state)
+                throw error
+            }
+            close(state.descriptor)
+            state.descriptor = -1
+            guard rename(writingPath, target) == 0 else {
+                let error = failure("cannot rename into place")
+                unlink(writingPath)
+                throw error
+            }
         }
     }
 
-    /// Removes the temporary file; the target is left as it was.
+    /// Removes the temporary file; the target is left as it was. Safe to call twice, and
+    /// from any thread: a write after it fails.
     public func abandon() {
-        guard descriptor >= 0 else { return }
-        close(descriptor)
-        descriptor = -1
+        state.withLock { abandon(&$0) }
+    }
+
+    private func abandon(_ state: inout State) {
+        guard state.descriptor >= 0 else { return }
+        close(state.descriptor)
+        state.descriptor = -1
         if replaces { unlink(writingPath) }
     }
 
-    private func flush() throws(ScopeClientError) {
-        if !writeAll(buffer, to: descriptor) {
+    private func flush(_ state: inout State) throws(ScopeClientError) {
+        if !writeAll(state.buffer, to: state.descriptor) {
             let error = failure("cannot write")
-            abandon()
+            abandon(&state)
             throw error
         }
-        buffer.removeAll(keepingCapacity: true)
+        state.buffer.removeAll(keepingCapacity: true)
     }
 
     private func failure(_ what: String) -> ScopeClientError {
@@ -135,9 +196,9 @@ public final class AtomicFile: ByteSink, @unchecked Sendable {
 ///
 /// A reader that went away (`EPIPE`: `taskscope snapshot PID | head`) is
 /// ``ScopeClientError/outputClosed(_:)``, which the CLI ends on quietly; any other
-/// failure (a full disk, `/dev/full`) is ``ScopeClientError/file(path:reason:)``.
+/// failure (a full disk, `/dev/full`) is ``ScopeClientError/standardOutput(reason:)``.
 /// `SIGPIPE` must be ignored for `EPIPE` to arrive instead of the signal.
-public final class StandardOutput: ByteSink, @unchecked Sendable {
+public final class StandardOutput: ByteSink {
     private let descriptor: Int32
 
     /// Standard output, or another descriptor (for tests).
@@ -146,7 +207,7 @@ public final class StandardOutput: ByteSink, @unchecked Sendable {
     public func write(_ bytes: some Collection<UInt8>) throws(ScopeClientError) {
         guard !writeAll(Array(bytes), to: descriptor) else { return }
         if errno == EPIPE { throw .outputClosed("standard output") }
-        throw .file(path: "standard output", reason: "cannot write: \(String(cString: strerror(errno)))")
+        throw .standardOutput(reason: String(cString: strerror(errno)).lowercased())
     }
 
     /// Writes `text` as UTF-8.

@@ -15,19 +15,20 @@ public enum SnapshotFormat: String, Sendable, CaseIterable {
 /// Streams a snapshot from an agent into a sink, never holding every task:
 /// JSON chunks are copied through undecoded; the text report is built group by group.
 public enum SnapshotExporter {
-    /// Writes the snapshot of `connection` to `sink` in `format`.
+    /// Writes the snapshot of `connection` to `sink` in `format`, stopping with
+    /// ``ScopeClientError/snapshotTooLarge(path:limit:)`` once the agent has sent `maxBytes`.
     ///
     /// Cost: for JSON, a copy of the bytes received; for text, a decode of each task.
     @discardableResult
     public static func export(
         from connection: ScopeConnection, options: SnapshotOptions = SnapshotOptions(), format: SnapshotFormat,
-        to sink: some ByteSink
+        maxBytes: Int = ScopeConnection.defaultMaxSnapshotBytes, to sink: some ByteSink
     ) async throws(ScopeClientError) -> SnapshotDone {
         switch format {
         case .json:
             let state = Mutex(JSONAssembly())
             let path = connection.path
-            let done = try await connection.snapshot(options) { kind, data in
+            let done = try await connection.snapshot(options, maxBytes: maxBytes) { kind, data in
                 // The head is small: check its numbers, so a file is never written from a head
                 // no reader would accept. Tasks are copied through unchecked (decoding them all
                 // would cost ~10 µs each); `view` checks them when it reads the file.
@@ -39,7 +40,7 @@ public enum SnapshotExporter {
         case .text:
             let report = Mutex(GroupedReport())
             let path = connection.path
-            let done = try await connection.snapshot(options) { kind, data in
+            let done = try await connection.snapshot(options, maxBytes: maxBytes) { kind, data in
                 let buffer = ByteBuffer(data)
                 if kind == Wire.headChunk {
                     let head = try decode(SnapshotHead.self, from: buffer, path: path)

@@ -1,6 +1,11 @@
 import ArgumentParser
 import ScopeClient
 import ScopeProtocol
+import ScopeUI
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension SnapshotFormat: ExpressibleByArgument {}
 
@@ -11,7 +16,8 @@ struct SnapshotCommand: AsyncParsableCommand {
         discussion: """
             JSON writes the snapshot document (every task, the counts and their history); text writes \
             the grouped report: one line per group of live tasks sharing wait reason, wait site and \
-            spawn site, largest first. A file given with -o is written atomically.
+            spawn site, largest first. A file given with -o is written atomically: under a \
+            temporary name, removed if taskscope is interrupted, renamed into place when complete.
             """)
 
     @Argument(help: "The process: a pid, or the path of its taskscope socket.")
@@ -23,12 +29,28 @@ struct SnapshotCommand: AsyncParsableCommand {
     @Option(help: "The format: json or text.")
     var format: SnapshotFormat = .json
 
+    @Option(
+        help: ArgumentHelp(
+            "Stop with an error once the agent has sent this much (bytes, or with K, M, G: 512M, 4G).",
+            valueName: "size"))
+    var maxBytes = ByteSize(bytes: ScopeConnection.defaultMaxSnapshotBytes)
+
     @OptionGroup var wait: WaitOption
 
     func run() async throws {
         try await reportingFailures {
             // Open the output first, so an unwritable path fails before any work is done.
             let file = try output.map { path throws(ScopeClientError) in try AtomicFile(path: path) }
+            // Interrupted, the half-written temporary file goes, and the signal then ends the
+            // process as it would have.
+            let signals = file.map { file in
+                SignalWatcher(signals: [SIGINT, SIGTERM, SIGHUP]) { number in
+                    file.abandon()
+                    signal(number, SIG_DFL)
+                    kill(getpid(), number)
+                }
+            }
+            defer { signals?.cancel() }
             do {
                 let connection = try await Target(parsing: target).connect()
                 defer { connection.close() }
@@ -36,11 +58,12 @@ struct SnapshotCommand: AsyncParsableCommand {
                 let done: SnapshotDone
                 if let file {
                     done = try await SnapshotExporter.export(
-                        from: connection, options: options, format: format, to: file)
+                        from: connection, options: options, format: format, maxBytes: maxBytes.bytes, to: file)
                     try file.commit()
                 } else {
                     done = try await SnapshotExporter.export(
-                        from: connection, options: options, format: format, to: StandardOutput())
+                        from: connection, options: options, format: format, maxBytes: maxBytes.bytes,
+                        to: StandardOutput())
                 }
                 if let reason = wait.reason, done.tasks == 0, format == .json {
                     // The document is right (no task), but a script's reader deserves the reason why.

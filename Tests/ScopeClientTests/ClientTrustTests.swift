@@ -1,0 +1,114 @@
+import Foundation
+import ScopeProtocol
+import TestSupport
+import Testing
+
+@testable import ScopeClient
+
+/// What the client refuses to trust on disk: another user's socket directory, a temporary
+/// file of a process still running, a FIFO nobody reads.
+@Suite(.timeLimit(.minutes(2))) struct ClientTrustTests {
+    @Test(.enabled(if: geteuid() == 0, "needs root, to give a directory to another user"))
+    func aSocketDirectoryOfAnotherUserIsSkippedWithTheReason() async throws {
+        let directory = try makeTemporaryDirectory("theirs")
+        defer { removeTree(directory) }
+        let path = "\(directory)/4242.sock"
+        let server = try FakeServer(
+            path: path, greeting: FakeServer.agentHello(protocol: 1), answer: FakeServer.summaryReply(uptime: "1"))
+        defer { server.stop() }
+        let location = SocketLocation(environment: ["TASKSCOPE_DIR": directory])
+        // Ours, the agent answers: the fake is a working agent.
+        #expect(await ProcessDiscovery.scan(location: location).processes.map(\.socket) == [path])
+
+        #expect(chown(directory, 65534, 65534) == 0)
+        let discovery = await ProcessDiscovery.scan(location: location)
+        #expect(discovery.processes.isEmpty)
+        #expect(discovery.problems.map(\.path) == [directory])
+        #expect(discovery.problems.map(\.error) == [.untrustedDirectory(path: directory, owner: 65534)])
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(
+            ScopeClientError.untrustedDirectory(path: directory, owner: 65534).description
+                == "\(directory) belongs to uid 65534, not to this user (uid \(geteuid())); "
+                + "only sockets in a directory of one's own are trusted")
+    }
+
+    @Test func aSymbolicLinkForTheSocketDirectoryIsNotTrusted() async throws {
+        let directory = try makeTemporaryDirectory("link")
+        defer { removeTree(directory) }
+        let real = "\(directory)/real"
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
+        let server = try FakeServer(
+            path: "\(real)/1.sock", greeting: FakeServer.agentHello(protocol: 1),
+            answer: FakeServer.summaryReply(uptime: "1"))
+        defer { server.stop() }
+        #expect(symlink(real, "\(directory)/link") == 0)
+        let discovery = await ProcessDiscovery.scan(
+            location: SocketLocation(environment: ["TASKSCOPE_DIR": "\(directory)/link"]))
+        #expect(discovery.processes.isEmpty)
+        #expect(discovery.problems.map(\.path) == ["\(directory)/link"])
+    }
+
+    @Test func exportSweepsTemporaryFilesOfDeadProcessesOnly() throws {
+        let directory = try makeTemporaryDirectory("sweep")
+        defer { removeTree(directory) }
+        // No pid is this high (Linux's pid_max is at most 2^22): the process is dead.
+        let dead = ".old.snap.json.tmp-2147480000-17"
+        let live = ".old.snap.json.tmp-\(getpid())-18"
+        let unrelated = ".notes.tmp-keep"
+        for name in [dead, live, unrelated] {
+            #expect(FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: Data("x".utf8)))
+        }
+        let file = try AtomicFile(path: "\(directory)/new.json")
+        try file.write(Array("{}".utf8))
+        try file.commit()
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(left == [live, unrelated, "new.json"].sorted())
+        #expect(AtomicFile.temporaryFileOwner(dead) == 2_147_480_000)
+        #expect(AtomicFile.temporaryFileOwner(".x.tmp-12") == nil)
+        #expect(AtomicFile.temporaryFileOwner(".tmp-12-3") == nil)
+        #expect(AtomicFile.temporaryFileOwner("x.tmp-12-3") == nil)
+    }
+
+    @Test func aFIFONobodyReadsIsRefusedAtOnceAndOneWithAReaderIsWritten() async throws {
+        let directory = try makeTemporaryDirectory("fifo")
+        defer { removeTree(directory) }
+        let fifo = "\(directory)/pipe"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: ScopeClientError.file(path: fifo, reason: "no process is reading this FIFO")) {
+            _ = try AtomicFile(path: fifo)
+        }
+        // A plain blocking reader, as `cat` is: Foundation's file reading does not wait on a FIFO.
+        let reader = Task.detached {
+            try await onOwnThread { () -> [UInt8] in
+                let fd = open(fifo, O_RDONLY)
+                defer { close(fd) }
+                var bytes: [UInt8] = []
+                var block = [UInt8](repeating: 0, count: 4096)
+                while case let count = read(fd, &block, block.count), count > 0 { bytes += block[..<count] }
+                return bytes
+            }
+        }
+        // The reader opens the FIFO when its thread runs: until then, there is none.
+        var file: AtomicFile?
+        try await eventually("the reader has the FIFO open") {
+            file = try? AtomicFile(path: fifo)
+            return file != nil
+        }
+        try #require(file).write(Array("through".utf8))
+        try #require(file).commit()
+        #expect(String(decoding: try await reader.value, as: UTF8.self) == "through")
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO, "the FIFO was replaced")
+    }
+
+    @Test func aWriteAfterAbandonFailsInsteadOfWritingAnywhere() throws {
+        let directory = try makeTemporaryDirectory("abandon")
+        defer { removeTree(directory) }
+        let file = try AtomicFile(path: "\(directory)/x.json")
+        file.abandon()
+        #expect(throws: ScopeClientError.file(path: "\(directory)/x.json", reason: "already closed")) {
+            try file.write(Array("late".utf8))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+    }
+}
