@@ -69,14 +69,19 @@ import Testing
         #expect(AtomicFile.temporaryFileOwner("x.tmp-12-3") == nil)
     }
 
-    @Test func aFIFONobodyReadsIsRefusedAtOnceAndOneWithAReaderIsWritten() async throws {
+    @Test func aFIFONobodyReadsIsRefusedAfterAGraceAndOneWithAReaderIsWritten() async throws {
         let directory = try makeTemporaryDirectory("fifo")
         defer { removeTree(directory) }
         let fifo = "\(directory)/pipe"
         #expect(mkfifo(fifo, 0o600) == 0)
+        let clock = ContinuousClock()
+        let start = clock.now
         #expect(throws: ScopeClientError.file(path: fifo, reason: "no process is reading this FIFO")) {
             _ = try AtomicFile(path: fifo)
         }
+        // Refused after the grace a reader has to open it, not waited on for ever.
+        #expect(clock.now - start >= AtomicFile.readerGrace)
+        #expect(clock.now - start < AtomicFile.readerGrace + .seconds(3))
         // A plain blocking reader, as `cat` is: Foundation's file reading does not wait on a FIFO.
         let reader = Task.detached {
             try await onOwnThread { () -> [UInt8] in

@@ -25,7 +25,8 @@ final class ReplyRouter: ChannelInboundHandler {
         /// The most bytes a streamed reply may bring in all.
         var maxBytes: Int = .max
         var received = 0
-        var chunks = 0
+        /// When the request was sent, or its last chunk came.
+        var lastActivity = NIODeadline.now()
         var deadline: Scheduled<Void>?
     }
 
@@ -65,15 +66,17 @@ final class ReplyRouter: ChannelInboundHandler {
         pushes = continuation
     }
 
-    /// A stream's deadline is re-armed while chunks keep coming, so a long snapshot lives
-    /// and a stalled one ends one `timeout` after its last chunk at most two.
+    /// A stream's deadline moves with each chunk, so a long snapshot lives and a stalled one
+    /// ends `timeout` after its last chunk. The timer is not moved per chunk: when it fires
+    /// early, it is set again for the time still left.
     private func armDeadline(for id: Int64) {
         guard let entry = pending[id] else { return }
-        let chunksSeen = entry.chunks
-        let delay = TimeAmount.nanoseconds(entry.timeout.nanosecondsClamped)
-        pending[id]?.deadline = eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+        let due = entry.lastActivity + .nanoseconds(entry.timeout.nanosecondsClamped)
+        pending[id]?.deadline = eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
             guard let entry = pending[id] else { return }
-            if entry.onChunk != nil, entry.chunks != chunksSeen { return armDeadline(for: id) }
+            if entry.lastActivity + .nanoseconds(entry.timeout.nanosecondsClamped) > .now() {
+                return armDeadline(for: id)
+            }
             pending[id] = nil
             entry.promise.fail(
                 ScopeClientError.timedOut(
@@ -93,7 +96,7 @@ final class ReplyRouter: ChannelInboundHandler {
         // Chunks are routed by their fixed prefix: decoding a large chunk only to find its id would double the cost.
         if let chunk = Wire.chunkHeader(line.readableBytesView) {
             guard var entry = pending[chunk.id] else { return }
-            entry.chunks += 1
+            entry.lastActivity = .now()
             entry.received += line.readableBytes
             pending[chunk.id] = entry
             guard entry.received <= entry.maxBytes else {

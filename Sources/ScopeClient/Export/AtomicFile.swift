@@ -22,7 +22,7 @@ public protocol ByteSink: AnyObject, Sendable {
 /// A target that is a symbolic link keeps being one: the file it points at is
 /// replaced. A target that exists and is not a regular file (a FIFO, a device
 /// such as `/dev/stdout`) is written into as it is, since it cannot be replaced;
-/// a FIFO nobody reads is refused at once rather than waited on.
+/// a FIFO nobody reads is refused after ``readerGrace`` rather than waited on for ever.
 ///
 /// The temporary name is `.<name>.tmp-<pid>-<random>`: creating one removes those that
 /// processes now dead left in the same directory (killed before they could clean up).
@@ -56,15 +56,16 @@ public final class AtomicFile: ByteSink {
         if exists, (info.st_mode & S_IFMT) != S_IFREG {
             // A device or a pipe: written into, never replaced. Opened by the name given, since
             // `/dev/stdout` leads to `/proc/self/fd/1` and on to `pipe:[…]`, which no path names.
-            // Opening a FIFO blocks until it has a reader: without blocking, none is ENXIO.
+            // Opening a FIFO blocks until it has a reader, for ever if none comes: opened without
+            // blocking, no reader is ENXIO, retried for a moment (`cat fifo &` may not have
+            // opened it yet) and then refused.
             replaces = false
             target = path
             writingPath = path
-            descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+            descriptor = AtomicFile.openWaitingForReader(path)
             if descriptor < 0, errno == ENXIO {
                 throw .file(path: path, reason: "no process is reading this FIFO")
             }
-            if descriptor >= 0 { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK) }
         } else {
             replaces = true
             let target = AtomicFile.resolvingLinks(path)
@@ -85,6 +86,28 @@ public final class AtomicFile: ByteSink {
         var state = State(descriptor: descriptor)
         state.buffer.reserveCapacity(Self.bufferLimit)
         self.state = Mutex(state)
+    }
+
+    /// How long a FIFO may take to get a reader.
+    static let readerGrace: Duration = .seconds(2)
+
+    /// Opens `path` for writing without blocking, retrying while it is a FIFO with no reader
+    /// for at most ``readerGrace``; the descriptor is made blocking again for the writes.
+    private static func openWaitingForReader(_ path: String) -> Int32 {
+        let deadline = ContinuousClock.now + readerGrace
+        while true {
+            let descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+            if descriptor >= 0 {
+                _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+                return descriptor
+            }
+            let error = errno
+            guard error == ENXIO, ContinuousClock.now < deadline else {
+                errno = error
+                return -1
+            }
+            usleep(10_000)
+        }
     }
 
     /// The path a chain of symbolic links at `path` ends at (`path` itself when it is none).
