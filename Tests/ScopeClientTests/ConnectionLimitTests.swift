@@ -119,11 +119,7 @@ import Testing
         request.cancel()
         let result = await request.result
         #expect(clock.now - start < .seconds(5))
-        guard case .failure(let error) = result else {
-            Issue.record("the cancelled request succeeded")
-            return
-        }
-        #expect(error as? ScopeClientError == .cancelled)
+        #expect(result.isFailure(.cancelled))
         #expect(await connection.pendingRequests() == 0)
     }
 
@@ -165,5 +161,39 @@ import Testing
         #expect(
             ScopeClientError.noAnswer(path: path, seconds: 3).description
                 == "the process behind \(path) accepted the connection but did not answer within 3 s (is it stopped?)")
+    }
+}
+
+extension ConnectionLimitTests {
+    @Test func aCancelledRequestLeavesTheLiveConnectionInUse() async throws {
+        let directory = try makeTemporaryDirectory("live")
+        defer { removeTree(directory) }
+        let path = "\(directory)/live.sock"
+        let connections = Atomic<Int>(0)
+        let asked = Atomic<Int>(0)
+        // Leaves the first request unanswered; answers the second.
+        let server = try FakeServer(path: path, greeting: Self.hello) { peer in
+            connections.add(1, ordering: .relaxed)
+            guard peer.readLine() != nil else { return }
+            asked.add(1, ordering: .relaxed)
+            guard peer.readLine() != nil else { return }
+            peer.send(FakeServer.summaryReply(uptime: "2").replacingOccurrences(of: #"{"id":1,"#, with: #"{"id":2,"#))
+            _ = peer.readLine()
+        }
+        defer { server.stop() }
+        let source = LiveSource(path: path)
+        let first = Task { try await source.summary() }
+        try await eventually("the first request reached the agent") { asked.load(ordering: .relaxed) == 1 }
+        first.cancel()
+        #expect((await first.result).isFailure(.cancelled))
+        #expect(try await source.summary().uptime == 2)
+        #expect(connections.load(ordering: .relaxed) == 1)
+    }
+}
+
+extension Result where Failure == any Error {
+    func isFailure(_ expected: ScopeClientError) -> Bool {
+        guard case .failure(let error) = self else { return false }
+        return error as? ScopeClientError == expected
     }
 }

@@ -21,7 +21,8 @@ public final class LiveSource: ScopeSource {
         return fresh
     }
 
-    /// Runs a request; a connection that failed is dropped so the next call reconnects.
+    /// Runs a request; a connection that failed is dropped so the next call reconnects. An
+    /// error reply or a request its caller cancelled leaves the connection as good as it was.
     @discardableResult
     private func using<T>(
         _ body: (ScopeConnection) async throws(ScopeClientError) -> T
@@ -32,8 +33,9 @@ public final class LiveSource: ScopeSource {
         do {
             return try await body(live)
         } catch {
-            if case .server = error {
-            } else {
+            switch error {
+            case .server, .cancelled: break
+            default:
                 live.close()
                 connection.withLock { if $0 === live { $0 = nil } }
             }
