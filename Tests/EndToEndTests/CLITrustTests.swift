@@ -44,6 +44,24 @@ import Testing
         #expect(sent.load(ordering: .relaxed) < 80 << 20, "the CLI read on past its cap")
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "needs /usr/bin/time"))
+    func theCLIsMemoryStaysNearTheLineCap() async throws {
+        let directory = try makeTemporaryDirectory("rss")
+        defer { removeTree(directory) }
+        let socket = "\(directory)/endless.sock"
+        let server = try fake(at: socket) { peer in
+            peer.send(#"{"id":1,"result":""#)
+            peer.sendForever([UInt8](repeating: UInt8(ascii: "x"), count: 1 << 16))
+        }
+        defer { server.stop() }
+        // GNU time prints the peak resident size, in KiB, as the last line of stderr.
+        let result = try await Program.run("/usr/bin/time", ["-f", "%M", CLI.executable.path, "snapshot", socket])
+        #expect(result.stderr.hasPrefix("taskscope: the process behind \(socket) sent a line longer than 64 MiB"))
+        let peak = try #require(result.stderr.split(separator: "\n").last.flatMap { Int($0) })
+        // The line's buffer grows by doubling to at most 128 MiB; unbounded, it reached 1.1 GB.
+        #expect(peak < 200 << 10, "peak RSS \(peak >> 10) MiB")
+    }
+
     @Test func aSnapshotThatNeverEndsStopsAtMaxBytes() async throws {
         let directory = try makeTemporaryDirectory("cap")
         defer { removeTree(directory) }
