@@ -65,7 +65,7 @@ import Glibc
             let full = try await shell(#""$TASKSCOPE" \#(command) >/dev/full"#, environment: demo.environment)
             #expect(full.status == 1, "\(command)")
             #expect(
-                full.stderr == "taskscope: standard output: cannot write: No space left on device\n",
+                full.stderr == "taskscope: cannot write to standard output: no space left on device\n",
                 "\(command): \(full.stderr)")
         }
         #expect(try await demo.interrupt() == 0)

@@ -106,20 +106,6 @@ import Testing
         expectOneLine(result, "the process behind \(socket) closed the connection mid-snapshot")
     }
 
-    @Test func aFullStandardOutputIsSaidPlainly() async throws {
-        let demo = try await DemoProcess()
-        for arguments in [["snapshot", "\(demo.pid)"], ["list"]] {
-            let result = try await Program.run(
-                "/bin/sh", ["-c", #"exec "$0" "$@" > /dev/full"#, CLI.executable.path] + arguments,
-                environment: demo.environment)
-            #expect(result.status == 1, "\(arguments)")
-            #expect(
-                result.stderr == "taskscope: cannot write to standard output: no space left on device\n",
-                "\(arguments)")
-        }
-        #expect(try await demo.interrupt() == 0)
-    }
-
     @Test func aFIFONobodyReadsIsRefusedInsteadOfWaitedOn() async throws {
         let demo = try await DemoProcess()
         let fifo = "\(demo.directory)/pipe"

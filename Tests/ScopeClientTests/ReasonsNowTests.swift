@@ -50,10 +50,12 @@ import Testing
         }
         let full = open("/dev/full", O_WRONLY)
         defer { close(full) }
-        #expect(throws: ScopeClientError.file(path: "standard output", reason: "cannot write: No space left on device"))
-        {
+        #expect(throws: ScopeClientError.standardOutput(reason: "no space left on device")) {
             try StandardOutput(descriptor: full).write("text")
         }
+        #expect(
+            ScopeClientError.standardOutput(reason: "no space left on device").description
+                == "cannot write to standard output: no space left on device")
     }
 
     /// The owner vocabulary the UI shares: an owner that has finished is `6 (finished)`.
