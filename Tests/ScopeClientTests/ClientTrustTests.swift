@@ -106,6 +106,19 @@ import Testing
         #expect(lstat(fifo, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO, "the FIFO was replaced")
     }
 
+    @Test func aSocketAsOutputIsRefusedAtOnceNotTakenForAFIFO() throws {
+        let directory = try makeTemporaryDirectory("sockout")
+        defer { removeTree(directory) }
+        let socket = "\(directory)/x.sock"
+        try FakeServer.bindOnly(socket)
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(throws: ScopeClientError.file(path: socket, reason: "cannot write here: No such device or address")) {
+            _ = try AtomicFile(path: socket)
+        }
+        #expect(clock.now - start < AtomicFile.readerGrace)
+    }
+
     @Test func aWriteAfterAbandonFailsInsteadOfWritingAnywhere() throws {
         let directory = try makeTemporaryDirectory("abandon")
         defer { removeTree(directory) }

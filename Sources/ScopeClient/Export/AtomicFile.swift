@@ -62,8 +62,9 @@ public final class AtomicFile: ByteSink {
             replaces = false
             target = path
             writingPath = path
-            descriptor = AtomicFile.openWaitingForReader(path)
-            if descriptor < 0, errno == ENXIO {
+            let isFIFO = (info.st_mode & S_IFMT) == S_IFIFO
+            descriptor = AtomicFile.openWaitingForReader(path, grace: isFIFO ? Self.readerGrace : .zero)
+            if descriptor < 0, errno == ENXIO, isFIFO {
                 throw .file(path: path, reason: "no process is reading this FIFO")
             }
         } else {
@@ -92,9 +93,9 @@ public final class AtomicFile: ByteSink {
     static let readerGrace: Duration = .seconds(2)
 
     /// Opens `path` for writing without blocking, retrying while it is a FIFO with no reader
-    /// for at most ``readerGrace``; the descriptor is made blocking again for the writes.
-    private static func openWaitingForReader(_ path: String) -> Int32 {
-        let deadline = ContinuousClock.now + readerGrace
+    /// for at most `grace`; the descriptor is made blocking again for the writes.
+    private static func openWaitingForReader(_ path: String, grace: Duration) -> Int32 {
+        let deadline = ContinuousClock.now + grace
         while true {
             let descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)
             if descriptor >= 0 {
