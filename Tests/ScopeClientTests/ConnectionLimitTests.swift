@@ -198,3 +198,19 @@ extension Result where Failure == any Error {
         return error as? ScopeClientError == expected
     }
 }
+
+extension ConnectionLimitTests {
+    @Test func aHelloThatNeverEndsStopsAtTheLineCapToo() async throws {
+        let directory = try makeTemporaryDirectory("endless")
+        defer { removeTree(directory) }
+        let path = "\(directory)/hello.sock"
+        let server = try FakeServer(path: path, greeting: nil) { peer in
+            peer.send(#"{"type":"hello","process":""#)
+            peer.sendForever([UInt8](repeating: UInt8(ascii: "x"), count: 1 << 16))
+        }
+        defer { server.stop() }
+        await #expect(throws: ScopeClientError.lineTooLong(path: path, limit: 1 << 20)) {
+            _ = try await ScopeConnection.connect(to: path, timeout: .seconds(5), maxLineBytes: 1 << 20)
+        }
+    }
+}
