@@ -28,6 +28,19 @@ import Testing
         #expect(result.stderr == "taskscope: \(line)\n", sourceLocation: sourceLocation)
     }
 
+    @Test func viewAndDiffStopReadingAFileAtMaxBytes() async throws {
+        let reason = "larger than 1 MiB; not read (--max-bytes raises the limit)"
+        // /dev/zero never ends: without the cap, the CLI would read until memory runs out.
+        let diff = try await CLI.run(["diff", "/dev/zero", "/dev/zero", "--max-bytes", "1M"])
+        expectOneLine(diff, "/dev/zero: \(reason)")
+        let view = try await CLI.run(["view", "/dev/zero", "--max-bytes", "1M"])
+        expectOneLine(view, "/dev/zero: \(reason)")
+        for command in ["view", "diff"] {
+            let help = try await CLI.run([command, "--help"])
+            #expect(help.stdout.contains("--max-bytes <size>"), "\(command)")
+        }
+    }
+
     @Test func aReplyLineThatNeverEndsStopsAtSixtyFourMiB() async throws {
         let directory = try makeTemporaryDirectory("cap")
         defer { removeTree(directory) }
@@ -137,7 +150,9 @@ import Testing
             CLI.executable.path, ["snapshot", socket, "-o", "\(directory)/out.json"])
         try await eventually("the CLI is mid-export") { asked.load(ordering: .relaxed) }
         #expect(
-            try FileManager.default.contentsOfDirectory(atPath: directory).contains { $0.hasPrefix(".out.json.tmp-") })
+            try FileManager.default.contentsOfDirectory(atPath: directory).contains {
+                $0.hasPrefix(".out.json.taskscope-tmp-")
+            })
         #expect(try await export.stop(with: signal) == 128 + signal)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["slow.sock"])
     }

@@ -48,25 +48,63 @@ import Testing
         #expect(discovery.problems.map(\.path) == ["\(directory)/link"])
     }
 
-    @Test func exportSweepsTemporaryFilesOfDeadProcessesOnly() throws {
+    @Test func exportSweepsTemporaryFilesOfDeadProcessesOnlyOnceNobodyWritesThem() throws {
         let directory = try makeTemporaryDirectory("sweep")
         defer { removeTree(directory) }
         // No pid is this high (Linux's pid_max is at most 2^22): the process is dead.
-        let dead = ".old.snap.json.tmp-2147480000-17"
-        let live = ".old.snap.json.tmp-\(getpid())-18"
+        let dead = ".old.snap.json.taskscope-tmp-2147480000-17"
+        // Dead here, but written a moment ago: maybe a live export in another pid namespace.
+        let deadButFresh = ".other.snap.json.taskscope-tmp-2147480001-19"
+        let live = ".old.snap.json.taskscope-tmp-\(getpid())-18"
+        // Another program's temporary file, with a dead pid in a name like ours.
+        let foreign = ".notes.tmp-2147480000-17"
         let unrelated = ".notes.tmp-keep"
-        for name in [dead, live, unrelated] {
+        for name in [dead, deadButFresh, live, foreign, unrelated] {
             #expect(FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: Data("x".utf8)))
+        }
+        let old = time(nil) - 61
+        for name in [dead, live, foreign] {
+            var times = [timeval(tv_sec: old, tv_usec: 0), timeval(tv_sec: old, tv_usec: 0)]
+            #expect(utimes("\(directory)/\(name)", &times) == 0)
         }
         let file = try AtomicFile(path: "\(directory)/new.json")
         try file.write(Array("{}".utf8))
         try file.commit()
         let left = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        #expect(left == [live, unrelated, "new.json"].sorted())
+        #expect(left == [deadButFresh, live, foreign, unrelated, "new.json"].sorted())
         #expect(AtomicFile.temporaryFileOwner(dead) == 2_147_480_000)
-        #expect(AtomicFile.temporaryFileOwner(".x.tmp-12") == nil)
-        #expect(AtomicFile.temporaryFileOwner(".tmp-12-3") == nil)
-        #expect(AtomicFile.temporaryFileOwner("x.tmp-12-3") == nil)
+        #expect(AtomicFile.temporaryFileOwner(foreign) == nil)
+        #expect(AtomicFile.temporaryFileOwner(".x.taskscope-tmp-12") == nil)
+        #expect(AtomicFile.temporaryFileOwner(".taskscope-tmp-12-3") == nil)
+        #expect(AtomicFile.temporaryFileOwner("x.taskscope-tmp-12-3") == nil)
+    }
+
+    @Test func aSnapshotFileIsReadUpToItsCapAndRefusedPastIt() throws {
+        let directory = try makeTemporaryDirectory("cap")
+        defer { removeTree(directory) }
+        let path = "\(directory)/snap.json"
+        let bytes = try JSONEncoder().encode(
+            SnapshotDiffTests.document(at: 100, [("db", 3, SnapshotDiffTests.spawn, 2)]))
+        #expect(FileManager.default.createFile(atPath: path, contents: bytes))
+        // At the cap: read and decoded whole.
+        #expect(try SnapshotSource(path: path, maxBytes: bytes.count).document.tasks.count == 3)
+        // One byte over: refused before it is read, saying how to raise the limit.
+        #expect(
+            throws: ScopeClientError.file(
+                path: path, reason: "larger than \(bytes.count - 1) bytes; not read (--max-bytes raises the limit)")
+        ) {
+            _ = try SnapshotSource(path: path, maxBytes: bytes.count - 1)
+        }
+        // Something with no size to check, that never ends: read up to the cap and no further.
+        #expect(
+            throws: ScopeClientError.file(
+                path: "/dev/zero", reason: "larger than 4 MiB; not read (--max-bytes raises the limit)")
+        ) {
+            _ = try SnapshotSource(path: "/dev/zero", maxBytes: 4 << 20)
+        }
+        #expect(throws: ScopeClientError.file(path: directory, reason: "is a directory")) {
+            _ = try SnapshotSource(path: directory)
+        }
     }
 
     @Test func aFIFONobodyReadsIsRefusedAfterAGraceAndOneWithAReaderIsWritten() async throws {

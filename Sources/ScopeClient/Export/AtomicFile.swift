@@ -24,8 +24,10 @@ public protocol ByteSink: AnyObject, Sendable {
 /// such as `/dev/stdout`) is written into as it is, since it cannot be replaced;
 /// a FIFO nobody reads is refused after ``readerGrace`` rather than waited on for ever.
 ///
-/// The temporary name is `.<name>.tmp-<pid>-<random>`: creating one removes those that
-/// processes now dead left in the same directory (killed before they could clean up).
+/// The temporary name is `.<name>.taskscope-tmp-<pid>-<random>`: creating one removes those
+/// that processes now dead left in the same directory (killed before they could clean up) and
+/// that nobody has written for ``staleAge``: a pid that is not running here may be a live
+/// export in another pid namespace sharing the directory, and that one keeps writing.
 /// Its state is behind a lock, so ``abandon()`` may come from a signal watcher while
 /// another thread writes.
 public final class AtomicFile: ByteSink {
@@ -76,7 +78,7 @@ public final class AtomicFile: ByteSink {
             guard !name.isEmpty else { throw .file(path: path, reason: "not a file name") }
             let base = directory.isEmpty ? "." : directory
             AtomicFile.sweepStale(in: base)
-            writingPath = "\(base)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            writingPath = "\(base)/.\(name)\(Self.temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             descriptor = open(writingPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             // A file replaced keeps its permissions.
             if descriptor >= 0, exists { _ = fchmod(descriptor, info.st_mode & 0o7777) }
@@ -126,24 +128,31 @@ public final class AtomicFile: ByteSink {
         return current
     }
 
-    /// Removes the temporary files of this user that processes no longer running left in `directory`.
+    /// What sets a temporary file's name apart: `.<name>` + this + `<pid>-<random>`.
+    static let temporaryMarker = ".taskscope-tmp-"
+
+    /// How long a dead process's temporary file must have gone unwritten before a sweep removes it.
+    static let staleAge: Duration = .seconds(60)
+
+    /// Removes the temporary files of this user that processes no longer running left in `directory`
+    /// and that nobody has written for ``staleAge``.
     /// Cost: one directory listing, and a `kill(pid, 0)` per temporary file found.
-    static func sweepStale(in directory: String) {
+    static func sweepStale(in directory: String, now: time_t = time(nil)) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for name in names {
             guard let pid = temporaryFileOwner(name), kill(pid, 0) != 0, errno == ESRCH else { continue }
             let stale = "\(directory)/\(name)"
             var info = stat()
-            guard lstat(stale, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == geteuid() else {
-                continue
-            }
+            guard lstat(stale, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == geteuid(),
+                now - info.st_mtim.tv_sec >= Int(Self.staleAge.components.seconds)
+            else { continue }
             unlink(stale)
         }
     }
 
-    /// The pid in a temporary file's name, `.<name>.tmp-<pid>-<random>`; nil for any other name.
+    /// The pid in a temporary file's name, `.<name>.taskscope-tmp-<pid>-<random>`; nil for any other name.
     static func temporaryFileOwner(_ name: String) -> Int32? {
-        guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards),
+        guard name.hasPrefix("."), let marker = name.range(of: Self.temporaryMarker, options: .backwards),
             marker.lowerBound > name.index(after: name.startIndex)
         else { return nil }
         let parts = name[marker.upperBound...].split(separator: "-", omittingEmptySubsequences: false)

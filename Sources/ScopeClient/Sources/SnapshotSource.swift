@@ -8,22 +8,52 @@ public final class SnapshotSource: ScopeSource {
     public var label: String { path }
     public var isOffline: Bool { true }
 
-    /// Reads and checks the snapshot at `path`.
+    /// Reads and checks the snapshot at `path`, refusing one larger than `maxBytes`.
+    ///
+    /// Cost: the file is read whole into memory and decoded; a file (or a pipe, or a
+    /// device that never ends) larger than `maxBytes` is refused without reading past it.
     ///
     /// - Throws: ``ScopeClientError/file(path:reason:)`` naming the problem.
-    public init(path: String) throws(ScopeClientError) {
+    public init(path: String, maxBytes: Int = ScopeConnection.defaultMaxSnapshotBytes) throws(ScopeClientError) {
         self.path = path
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw .file(path: path, reason: "cannot read: \((error as NSError).localizedDescription)")
-        }
+        let data = try Self.contents(of: path, maxBytes: maxBytes)
         do {
             document = try SnapshotDocument.decode(data)
         } catch {
             throw .file(path: path, reason: error.description)
         }
+    }
+
+    /// The bytes at `path`, at most `maxBytes` of them.
+    private static func contents(of path: String, maxBytes: Int) throws(ScopeClientError) -> Data {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw .file(path: path, reason: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        if fstat(descriptor, &info) == 0 {
+            if (info.st_mode & S_IFMT) == S_IFDIR { throw .file(path: path, reason: "is a directory") }
+            if (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) > maxBytes { throw tooLarge(path, maxBytes) }
+        }
+        // Read in pieces whatever it is: a pipe or a device has no size to check first.
+        var data = Data()
+        let piece = 1 << 20
+        var buffer = [UInt8](repeating: 0, count: piece)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, piece) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .file(path: path, reason: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { return data }
+            guard data.count + count <= maxBytes else { throw tooLarge(path, maxBytes) }
+            data.append(contentsOf: buffer[..<count])
+        }
+    }
+
+    private static func tooLarge(_ path: String, _ maxBytes: Int) -> ScopeClientError {
+        .file(path: path, reason: "larger than \(ByteText.format(maxBytes)); not read (--max-bytes raises the limit)")
     }
 
     public func connect() async throws(ScopeClientError) -> Hello {

@@ -22,10 +22,16 @@ struct DiffCommand: AsyncParsableCommand {
     @Flag(help: "Print the diff as JSON.")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Refuse a snapshot file larger than this (bytes, or with K, M, G: 512M, 4G).", valueName: "size"))
+    var maxBytes = ByteSize(bytes: ScopeConnection.defaultMaxSnapshotBytes)
+
     func run() async throws {
         try await reportingFailures {
             let diff = SnapshotDiff(
-                old: try SnapshotSource(path: old).document, new: try SnapshotSource(path: new).document)
+                old: try SnapshotSource(path: old, maxBytes: maxBytes.bytes).document,
+                new: try SnapshotSource(path: new, maxBytes: maxBytes.bytes).document)
             if json {
                 try Output.writeJSON(diff)
             } else {

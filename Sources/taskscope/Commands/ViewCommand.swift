@@ -9,11 +9,16 @@ struct ViewCommand: AsyncParsableCommand {
     @Argument(help: "A snapshot written by taskscope snapshot or by e in the UI.")
     var file: String
 
+    @Option(
+        help: ArgumentHelp(
+            "Refuse a snapshot file larger than this (bytes, or with K, M, G: 512M, 4G).", valueName: "size"))
+    var maxBytes = ByteSize(bytes: ScopeConnection.defaultMaxSnapshotBytes)
+
     @OptionGroup var wait: WaitOption
 
     func run() async throws {
         try await reportingFailures {
-            let source = try SnapshotSource(path: file)
+            let source = try SnapshotSource(path: file, maxBytes: maxBytes.bytes)
             // The reasons of the file's own tasks: a snapshot taken with --wait holds only some.
             var waits: [String: Int] = [:]
             for task in source.document.tasks where task.state == .waiting {
