@@ -131,10 +131,7 @@ final class TaskRecord: @unchecked Sendable {
     var state: TaskState { phase.state }
 
     /// Monotonic nanoseconds when the current state (or current wait) began.
-    var stateSince: UInt64 {
-        get { phase.since }
-        set { setPhase(phase.state, since: newValue) }
-    }
+    var stateSince: UInt64 { phase.since }
 
     var waitResource: UInt64 { resourceWord.load(ordering: .relaxed) }
 
