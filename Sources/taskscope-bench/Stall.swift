@@ -61,6 +61,31 @@ enum Stall {
             queries: queries)
     }
 
+    /// The median of each figure over `runs`, and their queries added up.
+    static func median(_ runs: [Result]) -> Result {
+        Result(
+            p50: Measure.median(runs.map(\.p50)), p99: Measure.median(runs.map(\.p99)),
+            worst: Measure.median(runs.map(\.worst)), worstGap: Measure.median(runs.map(\.worstGap)),
+            queries: runs.map(\.queries).reduce(0, +))
+    }
+
+    /// Runs `executable` with `arguments` and waits for it to exit, without taking a thread.
+    static func run(_ executable: String, _ arguments: [String]) async {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            process.terminationHandler = { _ in done.resume() }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                done.resume()
+            }
+        }
+    }
+
     /// Runs `body` on a thread of its own (not the cooperative pool's), as a query the agent
     /// serves from its own thread would run.
     static func onThread(_ body: @escaping @Sendable () -> Void) async {

@@ -274,8 +274,8 @@ for scale in scales {
     let connection = try await ScopeConnection.connect(to: socket, requestTimeout: .seconds(120))
 
     // The host's own work while each query runs: tracked spawn+join latency, and a 1 ms
-    // ticker's worst gap, against the same with no query running.
-    let idle = try await Stall.measure(seconds: 2, nil)
+    // ticker's worst gap, against the same with no query running, in rounds that alternate
+    // idle and each query (the machine is shared: medians of the rounds, ratios within one).
     let stallQueries: [(String, () async throws -> Void)] = [
         (
             "page, text filter + name sort",
@@ -288,24 +288,39 @@ for scale in scales {
         (
             "snapshot export",
             {
-                let file = try AtomicFile(path: "\(directory)/stall-snapshot.json")
-                try await SnapshotExporter.export(from: connection, format: .json, to: file)
-                file.abandon()
+                // By the CLI in its own process, as a client is: decoding in this one would take
+                // the host's threads, which is the client's cost, not the agent's.
+                if FileManager.default.isExecutableFile(atPath: cli) {
+                    await Stall.run(cli, ["snapshot", socket, "-o", "\(directory)/stall-snapshot.json"])
+                } else {
+                    let file = try AtomicFile(path: "\(directory)/stall-snapshot.json")
+                    try await SnapshotExporter.export(from: connection, format: .json, to: file)
+                    file.abandon()
+                }
             }
         ),
     ]
+    var idleRuns: [Stall.Result] = []
+    var queryRuns = [[Stall.Result]](repeating: [], count: stallQueries.count)
+    for _ in 0..<(quick ? 1 : 3) {
+        idleRuns.append(try await Stall.measure(seconds: 1, nil))
+        for (index, (_, query)) in stallQueries.enumerated() {
+            queryRuns[index].append(try await Stall.measure(seconds: 1, query))
+        }
+    }
+    let idle = Stall.median(idleRuns)
     report.add(
         "\(label) tasks: idle host, spawn+join p50 / p99 / max, 1 ms ticker worst gap",
         "\(format(idle.p50)) / \(format(idle.p99)) / \(format(idle.worst)), \(format(idle.worstGap))")
-    for (name, query) in stallQueries {
-        let during = try await Stall.measure(seconds: 2, query)
-        let met = during.p99 <= 2 * idle.p99 && during.worstGap < 0.010
+    for (index, (name, _)) in stallQueries.enumerated() {
+        let during = Stall.median(queryRuns[index])
+        let ratio = Measure.median(zip(queryRuns[index], idleRuns).map { $0.p99 / $1.p99 })
         report.add(
             "\(label) tasks: host during \(name) (\(during.queries)x)",
             String(
-                format: "%@ / %@ (%.1fx idle p99) / %@, %@", format(during.p50), format(during.p99),
-                during.p99 / idle.p99, format(during.worst), format(during.worstGap)),
-            target: "p99 ≤ 2x idle, gap < 10 ms", met: met)
+                format: "%@ / %@ (%.1fx idle p99) / %@, %@", format(during.p50), format(during.p99), ratio,
+                format(during.worst), format(during.worstGap)),
+            target: "p99 ≤ 2x idle, gap < 10 ms", met: ratio <= 2 && during.worstGap < 0.010)
     }
     if stallOnly {
         connection.close()

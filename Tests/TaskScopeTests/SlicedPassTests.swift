@@ -98,7 +98,7 @@ import Testing
         _ = LeakRules(settings: .init()).evaluate(registry: registry, samples: [])
         _ = registry.records { _ in true }
         #expect(registry.largestSlice.load(ordering: .relaxed) == Registry.defaultSliceSize)
-        #expect(Registry.defaultSliceSize == 256)
+        #expect(Registry.defaultSliceSize == 8)
     }
 
     /// Records spawned, finished and dropped in one shard between the slices of a scan of it, in

@@ -1,7 +1,11 @@
 extension Registry {
     /// The most records a pass visits per hold of a shard's lock, unless a registry is made
-    /// with another: at about 100 ns a record (a text match, a sort key), about 25 µs.
-    static let defaultSliceSize = 256
+    /// with another: a hold of 1 to 4 µs at a million tasks (each record a cold cache line or
+    /// two). A pass is always in one shard, so about one spawn in 64 meets its lock: with 256
+    /// records a hold (~100 µs) the host's spawn+join p99 rose 3 to 7 times during a pass; with
+    /// 8, it stays within 1.3 times of idle, and the extra lock acquisitions cost a pass over
+    /// a million tasks a few milliseconds (see BENCHMARKS.md).
+    static let defaultSliceSize = 8
 
     /// Calls `body` with every live record (with `live`) and every retained finished one (with
     /// `finished`) of `shards`, each once, with its shard's lock held, until `body` returns false.
