@@ -101,6 +101,39 @@ import Testing
         #expect(Registry.defaultSliceSize == 8)
     }
 
+    /// Passes while another thread spawns and finishes tasks in every shard: the tasks live
+    /// throughout are each found exactly once by every pass, live or finished.
+    @Test func passesBesideSpawnsAndFinishesFindEachSteadyTaskOnce() async {
+        let registry = Registry(retention: .init(count: 64 * 4, age: .seconds(3600)), sliceSize: 2)
+        let steady = (0..<(20 * Registry.shardCount)).map { index in
+            registry.spawn(name: "steady-\(index)", parentID: 0, file: "S", line: 1, function: "f")
+        }
+        let steadyIDs = Set(steady.map(\.id))
+        // Each round finishes the tasks the last one left, in another order than their spawns,
+        // so that removals land below and above the passes' cursors.
+        let churn = Task.detached {
+            var left: [TaskRecord] = []
+            while !Task.isCancelled {
+                let records = (0..<64).map { _ in
+                    registry.spawn(name: "churn", parentID: 0, file: "C", line: 1, function: "f")
+                }
+                for record in left.reversed() { registry.finish(record, outcome: .completed) }
+                left = []
+                for (index, record) in records.enumerated() {
+                    if index % 3 == 0 { left.append(record) } else { registry.finish(record, outcome: .completed) }
+                }
+            }
+        }
+        for _ in 0..<200 {
+            let found = registry.records { $0.name.hasPrefix("steady-") }.map(\.id)
+            #expect(found.count == steadyIDs.count && Set(found) == steadyIDs)
+            let page = registry.page(TaskQuery(text: "steady-", limit: 1))
+            #expect(page.total == steadyIDs.count)
+        }
+        churn.cancel()
+        await churn.value
+    }
+
     /// Records spawned, finished and dropped in one shard between the slices of a scan of it, in
     /// a seeded random order: each record visited at most once; each live throughout, once; each
     /// finished during the pass (kept), once when the pass visits finished records.
