@@ -113,6 +113,8 @@ struct ShardState: Sendable {
     mutating func continueScan(_ id: UInt64, budget: inout Int, _ body: (TaskRecord) -> Bool) -> Bool {
         guard let position = scans.firstIndex(where: { $0.id == id }) else { return true }
         var scan = scans[position]
+        // The copy holds the pending records alone, so that taking them out copies nothing.
+        scans[position].pending = []
         var over = false
         var stopped = false
         live.withUnsafeBufferPointer { records in
