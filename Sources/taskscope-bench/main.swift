@@ -1,7 +1,7 @@
 // taskscope-bench: what taskscope costs, measured side by side with what it
 // replaces, as ratios from one run. Build and run with -c release:
 //
-//     swift build -c release && .build/release/taskscope-bench [--quick] [--hot-path | --queries] [--scale N] [--markdown FILE]
+//     swift build -c release && .build/release/taskscope-bench [--quick] [--hot-path | --queries | --stall] [--scale N] [--markdown FILE]
 //
 // Not a test: the machine is shared and noisy; read the ratios, not the times.
 
@@ -90,7 +90,7 @@ if arguments.count >= 3, arguments[1] == "--idle-child" {
 }
 
 let usage = """
-    usage: taskscope-bench [--quick] [--hot-path | --queries] [--scale N] [--markdown FILE]
+    usage: taskscope-bench [--quick] [--hot-path | --queries | --stall] [--scale N] [--markdown FILE]
            taskscope-bench --profile CASE [COUNT]
     """
 /// The options of a measuring run, or exit with the usage on anything else.
@@ -105,7 +105,7 @@ func parseOptions(_ arguments: ArraySlice<String>) -> (flags: Set<String>, scale
     }
     while let argument = rest.popFirst() {
         switch argument {
-        case "--quick", "--hot-path", "--queries": flags.insert(argument)
+        case "--quick", "--hot-path", "--queries", "--stall": flags.insert(argument)
         case "--scale":
             guard let value = rest.popFirst().flatMap({ Int($0) }), value > 0 else {
                 fail("--scale needs a positive number of tasks")
@@ -120,15 +120,19 @@ func parseOptions(_ arguments: ArraySlice<String>) -> (flags: Set<String>, scale
         default: fail("unknown argument \(argument)")
         }
     }
-    if flags.isSuperset(of: ["--hot-path", "--queries"]) { fail("--hot-path and --queries exclude each other") }
+    if flags.intersection(["--hot-path", "--queries", "--stall"]).count > 1 {
+        fail("--hot-path, --queries and --stall exclude each other")
+    }
     return (flags, scale, markdown)
 }
 let options = parseOptions(arguments.dropFirst())
 let quick = options.flags.contains("--quick")
 /// Only the hot-path cases (spawns and waits): a quick check while working on them.
 let hotPathOnly = options.flags.contains("--hot-path")
-/// Only the cases with many live tasks (queries, export, UI frames).
-let queriesOnly = options.flags.contains("--queries")
+/// Only the case of the host's work while queries run (with many live tasks).
+let stallOnly = options.flags.contains("--stall")
+/// Only the cases with many live tasks (queries, export, UI frames, the host's work meanwhile).
+let queriesOnly = options.flags.contains("--queries") || stallOnly
 let scales: [Int] = options.scale.map { [$0] } ?? (quick ? [100_000] : [100_000, 1_000_000])
 let rounds = quick ? 5 : 11
 
@@ -268,6 +272,60 @@ for scale in scales {
     alive = scale
     print("(\(label) tasks parked in \(ContinuousClock.now - spawnStart))")
     let connection = try await ScopeConnection.connect(to: socket, requestTimeout: .seconds(120))
+
+    // The host's own work while each query runs: tracked spawn+join latency, and a 1 ms
+    // ticker's worst gap, against the same with no query running, in rounds that alternate
+    // idle and each query (the machine is shared: medians of the rounds, ratios within one).
+    let stallQueries: [(String, () async throws -> Void)] = [
+        (
+            "page, text filter + name sort",
+            {
+                _ = try await connection.tasks(TaskQuery(text: "worker", sort: .name, offset: 0, limit: 100))
+            }
+        ),
+        ("groups", { _ = try await connection.groups() }),
+        ("rule pass (warnings, every task asked)", { await Stall.onThread { _ = TaskScope.warnings() } }),
+        (
+            "snapshot export",
+            {
+                // By the CLI in its own process, as a client is: decoding in this one would take
+                // the host's threads, which is the client's cost, not the agent's.
+                if FileManager.default.isExecutableFile(atPath: cli) {
+                    await Stall.run(cli, ["snapshot", socket, "-o", "\(directory)/stall-snapshot.json"])
+                } else {
+                    let file = try AtomicFile(path: "\(directory)/stall-snapshot.json")
+                    try await SnapshotExporter.export(from: connection, format: .json, to: file)
+                    file.abandon()
+                }
+            }
+        ),
+    ]
+    var idleRuns: [Stall.Result] = []
+    var queryRuns = [[Stall.Result]](repeating: [], count: stallQueries.count)
+    for _ in 0..<(quick ? 1 : 3) {
+        idleRuns.append(try await Stall.measure(seconds: 1, nil))
+        for (index, (_, query)) in stallQueries.enumerated() {
+            queryRuns[index].append(try await Stall.measure(seconds: 1, query))
+        }
+    }
+    let idle = Stall.median(idleRuns)
+    report.add(
+        "\(label) tasks: idle host, spawn+join p50 / p99 / max, 1 ms ticker worst gap",
+        "\(format(idle.p50)) / \(format(idle.p99)) / \(format(idle.worst)), \(format(idle.worstGap))")
+    for (index, (name, _)) in stallQueries.enumerated() {
+        let during = Stall.median(queryRuns[index])
+        let ratio = Measure.median(zip(queryRuns[index], idleRuns).map { $0.p99 / $1.p99 })
+        report.add(
+            "\(label) tasks: host during \(name) (\(during.queries)x)",
+            String(
+                format: "%@ / %@ (%.1fx idle p99) / %@, %@", format(during.p50), format(during.p99), ratio,
+                format(during.worst), format(during.worstGap)),
+            target: "p99 ≤ 2x idle, gap < 10 ms", met: ratio <= 2 && during.worstGap < 0.010)
+    }
+    if stallOnly {
+        connection.close()
+        continue
+    }
     var summaries: [Double] = []
     for _ in 0..<10 { summaries.append(try await Measure.time { _ = try await connection.summary() }) }
     report.add(

@@ -10,21 +10,23 @@ import Testing
 /// WAITING never exceeds AGE for the same task.
 @Suite(.timeLimit(.minutes(2))) struct CapturedAtTests {
     @Test func noTaskIsInItsStateLongerThanItHasLived() async throws {
-        let agent = try ClientTestAgent()
+        let time = ManualTime()
+        let agent = try ClientTestAgent(registry: Registry(clock: AgentClock(manual: time)))
         defer { agent.stop() }
-        // Tasks spawned over several ticks of the clock, half of them waiting since they were spawned.
+        // Tasks spawned at several moments a fraction of a millisecond off the whole ones (where
+        // rounding could make a wait outlast its task), half of them waiting since they were spawned.
         for round in 0..<20 {
-            let tick = AgentClock.coarse()
-            while AgentClock.coarse() == tick {}
+            time.advance(by: 4_333_333)
             for index in 0..<500 {
                 let record = agent.registry.spawn(
                     name: "t\(round)-\(index)", parentID: 0, file: "App/Work.swift", line: 10, function: "work()")
                 if index % 2 == 0 {
                     _ = agent.registry.beginWait(record, reason: "db.query", file: "App/Work.swift", line: 50)
-                    record.shard.state.withLock { _ in record.stateSince = record.created }
+                    #expect(record.stateSince == record.created)
                 }
             }
         }
+        time.advance(by: 1_777_777)
         let connection = try await ScopeConnection.connect(to: agent.path)
         defer { connection.close() }
 

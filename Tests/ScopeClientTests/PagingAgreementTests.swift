@@ -20,7 +20,10 @@ import Testing
         let snapshot: SnapshotSource
 
         init(count: Int) async throws {
-            agent = try ClientTestAgent(registry: Registry(retention: .init(count: 1_024, age: .seconds(3600))))
+            let time = ManualTime()
+            agent = try ClientTestAgent(
+                registry: Registry(retention: .init(count: 1_024, age: .seconds(3600)), clock: AgentClock(manual: time))
+            )
             let registry = agent.registry
             var records: [TaskRecord] = []
             records.reserveCapacity(count)
@@ -30,21 +33,22 @@ import Testing
                         name: "worker-\(index * 7_919 % 37)", parentID: 0, file: "App/Work.swift",
                         line: 10 + index % 2, function: "work()"))
             }
-            let reasons = ["db.query", "sleep", "http.get"]
-            for (index, record) in records.enumerated() where index % 5 == 0 {
-                _ = registry.beginWait(
-                    record, reason: reasons[index / 5 % 3], file: "App/Work.swift", line: 50 + index % 4)
-            }
+            time.advance(by: 1_000_000)
             for record in records.enumerated().filter({ $0.offset % 5 == 1 }).prefix(500).map(\.element) {
                 registry.finish(record, outcome: .completed)
             }
             // Waits that began at one of five moments 10 ms apart, all after every task was created:
             // waiting times then differ by whole milliseconds at any moment they are read.
-            let base = AgentClock.coarse() + 60_000_000
-            for (index, record) in records.enumerated() where index % 5 == 0 {
-                record.stateSince = base - UInt64(index / 15 % 5) * 10_000_000
+            let base = time.now + 60_000_000
+            let reasons = ["db.query", "sleep", "http.get"]
+            for moment in 0..<5 {
+                time.set(base - UInt64(moment) * 10_000_000)
+                for (index, record) in records.enumerated() where index % 5 == 0 && index / 15 % 5 == moment {
+                    _ = registry.beginWait(
+                        record, reason: reasons[index / 5 % 3], file: "App/Work.swift", line: 50 + index % 4)
+                }
             }
-            while AgentClock.coarse() < base + 10_000_000 { try await Task.sleep(for: .milliseconds(5)) }
+            time.set(base + 10_000_000)
             connection = try await ScopeConnection.connect(to: agent.path)
             let file = try AtomicFile(path: "\(agent.directory)/snap.json")
             try await SnapshotExporter.export(from: connection, format: .json, to: file)

@@ -8,19 +8,18 @@ import Testing
 /// screen's WAITING), to the millisecond the rows report.
 @Suite(.timeLimit(.minutes(1))) struct OneClockTests {
     @Test func aWarningItsGroupAndItsRowsSayTheSameLongestWait() throws {
-        let registry = Registry()
+        let time = ManualTime()
+        let registry = Registry(clock: AgentClock(manual: time))
         var records: [TaskRecord] = []
         for index in 0..<6 {
-            let record = registry.spawn(name: "t\(index)", parentID: 0, file: "App/A.swift", line: 3, function: "f()")
-            _ = registry.beginWait(record, reason: "db.query", file: "App/A.swift", line: 7)
-            records.append(record)
+            records.append(
+                registry.spawn(name: "t\(index)", parentID: 0, file: "App/A.swift", line: 3, function: "f()"))
         }
         // Waits that began at moments a third of a millisecond apart, after every task was created.
-        let start = AgentClock.coarse()
-        while AgentClock.coarse() < start + 30_000_000 {}
-        let began = AgentClock.coarse()
+        let began = time.now + 30_000_000
         for (index, record) in records.enumerated() {
-            record.shard.state.withLock { _ in record.stateSince = began - UInt64(index) * 3_333_333 }
+            time.set(began - UInt64(index) * 3_333_333)
+            _ = registry.beginWait(record, reason: "db.query", file: "App/A.swift", line: 7)
         }
         let now = began + 2_123_457
 

@@ -6,8 +6,8 @@ import Testing
 @Suite(.timeLimit(.minutes(2))) struct RegistryQueryTests {
     /// Ten tasks, ids 1...10: the even ones wait (2, 6 and 10 on "db.query", 4 and 8 on
     /// "sleep"), 9 has finished; names run from "task-10" down to "task-01", but 3 is "Special-Worker".
-    private func populated() -> (Registry, [TaskRecord]) {
-        let registry = Registry()
+    private func populated(_ time: ManualTime = ManualTime()) -> (Registry, [TaskRecord]) {
+        let registry = Registry(clock: AgentClock(manual: time))
         var records: [TaskRecord] = []
         for index in 1...10 {
             let name = index == 3 ? "Special-Worker" : "task-\(String(format: "%02d", 11 - index))"
@@ -55,29 +55,45 @@ import Testing
     }
 
     @Test func filtersByMinimumWait() {
-        let (registry, records) = populated()
+        let time = ManualTime()
+        let (registry, records) = populated(time)
         #expect(registry.page(TaskQuery(minWait: 0)).total == 5)
         #expect(registry.page(TaskQuery(minWait: 3600)).total == 0)
-        // Backdate one wait by two seconds.
-        records[3].shard.state.withLock { _ in records[3].stateSince -= 2_000_000_000 }
+        // Two seconds on, every wait but task 4's begins again.
+        time.advance(by: 2_000_000_000)
+        for record in records where record.state == .waiting && record.id != 4 {
+            restartWait(record, in: registry)
+        }
         #expect(ids(registry.page(TaskQuery(minWait: 1.5))) == [4])
+        #expect(registry.page(TaskQuery(minWait: 0)).total == 5)
+    }
+
+    /// Ends `record`'s wait and begins it again at the same place, now.
+    private func restartWait(_ record: TaskRecord, in registry: Registry) {
+        guard let wait = record.wait else {
+            Issue.record("task \(record.id) is not waiting")
+            return
+        }
+        registry.endWait(record, .flat)
+        _ = registry.beginWait(record, reason: wait.reason, file: wait.file, line: wait.line)
     }
 
     @Test func sortsByEachKeyBothWays() {
-        let (registry, records) = populated()
+        let time = ManualTime()
+        let (registry, records) = populated(time)
         #expect(ids(registry.page(TaskQuery(sort: .id, descending: true))) == Array((1...10).reversed()))
         // Names are task-10 ... task-01 for ids 1...10 (except id 3).
         #expect(ids(registry.page(TaskQuery(state: .active, sort: .name))) == [3, 7, 5, 1])
         #expect(ids(registry.page(TaskQuery(state: .active, sort: .name, descending: true))) == [1, 5, 7, 3])
         // Waits that began after the tasks were created (a task cannot wait longer than it has
         // lived, and the registry reports no more): 6 longest, then 2, then the others.
-        let start = AgentClock.coarse()
-        while AgentClock.coarse() < start + 20_000_000 {}
-        let now = AgentClock.coarse()
+        time.advance(by: 20_000_000)
+        let now = time.now
         for record in records where record.state == .waiting {
-            let since = record.id == 6 ? now - 15_000_000 : record.id == 2 ? now - 10_000_000 : now
-            record.shard.state.withLock { _ in record.stateSince = since }
+            time.set(record.id == 6 ? now - 15_000_000 : record.id == 2 ? now - 10_000_000 : now)
+            restartWait(record, in: registry)
         }
+        time.set(now)
         let byWait = ids(registry.page(TaskQuery(state: .waiting, sort: .wait)))
         #expect(Array(byWait.prefix(2)) == [6, 2])
         let byWaitAscending = ids(registry.page(TaskQuery(state: .waiting, sort: .wait, descending: false)))

@@ -222,8 +222,7 @@ import Testing
         _ = registry.beginWait(waiting, reason: "sleep", file: "A.swift", line: 1)
         registry.finish(done, outcome: .completed)
         registry.finish(failed, outcome: .failed, errorType: "App.Boom")
-        registry.markCancelled(cancelled)
-        registry.finish(cancelled, outcome: .cancelled)
+        registry.finish(cancelled, outcome: .cancelled, wasCancelled: true)
         registry.finish(waiting, outcome: .completed)
         registry.finish(done, outcome: .failed)  // a second finish changes nothing
         #expect(registry.info(done).outcome == .completed)
@@ -284,15 +283,27 @@ import Testing
         #expect(registry.retention.count == 64)
     }
 
-    @Test func cancellationIsRecordedOnce() {
-        let registry = Registry()
-        let task = spawn(registry, "c")
-        #expect(!registry.info(task).cancelled)
-        registry.markCancelled(task)
-        let first = task.shard.state.withLock { _ in task.cancelledAt }
-        registry.markCancelled(task)
-        #expect(task.shard.state.withLock { _ in task.cancelledAt } == first)
-        #expect(registry.info(task).cancelled)
+    /// The moment a task's cancellation is first seen is kept: read again later, it is the same.
+    @Test func cancellationIsRecordedOnce() async {
+        let time = ManualTime()
+        let registry = Registry(clock: AgentClock(manual: time))
+        let record = spawn(registry, "c")
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        let task = Task { for await _ in gate {} }
+        registry.enter(record, taskKey: unsafeBitCast(task, to: Int.self))
+        #expect(!registry.info(record).cancelled)
+        task.cancel()
+        let seen = time.now + 1_000_000_000
+        time.set(seen)
+        #expect(registry.info(record).cancelled)
+        time.advance(by: 5_000_000_000)
+        #expect(registry.info(record).cancelled)
+        #expect(record.shard.state.withLock { _ in record.cancelledAt } == seen)
+        let wall = registry.clock.wall(seen)
+        #expect(registry.info(record).cancelledAt == (wall * 1000).rounded() / 1000)
+        registry.finish(record, outcome: .cancelled)
+        open.finish()
+        await task.value
     }
 
     @Test func detailHasParentAndChildren() throws {

@@ -156,6 +156,35 @@ import Testing
         await parent.value
     }
 
+    /// A plain descendant of a finished tracked task, started at the address that task freed,
+    /// inherits the finished record with a key equal to its own. The reuse is made here by
+    /// keying a finished record with the current task's address, which is what it amounts to.
+    @Test func aFinishedRecordAtTheSameAddressIsNotTheCurrentTasksOwn() async throws {
+        let name = unique("finished-at-reused-address")
+        let registry = TaskScope.registry
+        let dead = registry.spawn(name: name, parentID: 0, file: #fileID, line: #line, function: #function)
+        registry.enter(dead, taskKey: TaskScope.currentTaskKey())
+        #expect(dead.isOwned(byTaskKey: TaskScope.currentTaskKey()), "a live record is its task's own")
+        registry.finish(dead, outcome: .completed)
+        #expect(!dead.isOwned(byTaskKey: TaskScope.currentTaskKey()))
+        let reason = unique("reused.wait")
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        let waiter = Task {
+            await TaskScope.currentRecordLocal.withValue(dead) {
+                registry.enter(dead, taskKey: TaskScope.currentTaskKey())
+                #expect(TaskScope.currentTaskID == nil, "the dead ancestor is not the current task")
+                await TaskScope.waiting(on: reason) { for await _ in gate {} }
+            }
+        }
+        // The wait is recorded, adopted as the dead task's descendant, instead of lost on its record.
+        try await eventually("the wait is recorded") {
+            TaskScope.registry.records { $0.adopted && $0.wait?.reason == reason && $0.parentID == dead.id }.count == 1
+        }
+        #expect(registry.info(dead).state == .finished)
+        open.finish()
+        await waiter.value
+    }
+
     @Test func nestedWaitsOfAnUntrackedTaskShareOneAdoptedRecord() async throws {
         let outer = unique("adopted.outer")
         let inner = unique("adopted.inner")

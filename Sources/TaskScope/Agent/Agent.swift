@@ -194,14 +194,14 @@ final class Agent: Sendable {
     /// than that anyway): asking a million tasks again per request would double its cost.
     /// When they are older (the sampler backs off when passes are long), it makes the pass.
     func currentWarnings() -> [Warning] {
-        if rulePasses.withLock({ $0.isStale(now: AgentClock.coarse()) }) {
+        if rulePasses.withLock({ $0.isStale(now: registry.clock.now()) }) {
             return refreshWarnings()
         }
         return evaluateWarnings(observingCancellation: false)
     }
 
     /// Whether the sampler should pass the rules over every task now.
-    var isRulePassDue: Bool { rulePasses.withLock { $0.isDue(now: AgentClock.coarse()) } }
+    var isRulePassDue: Bool { rulePasses.withLock { $0.isDue(now: registry.clock.now()) } }
 
     /// Evaluates the rules, asking every task whether it was cancelled, keeps the result for
     /// summaries, and schedules the next pass by how long this one took.
@@ -212,7 +212,7 @@ final class Agent: Sendable {
         let end = AgentClock.precise()
         lastWarnings.withLock { $0 = warnings }
         // The schedule runs on the coarse clock (the sampler's); the duration is the precise one.
-        rulePasses.withLock { $0.passed(endingAt: AgentClock.coarse(), taking: end - start) }
+        rulePasses.withLock { $0.passed(endingAt: registry.clock.now(), taking: end - start) }
         return warnings
     }
 
@@ -224,7 +224,7 @@ final class Agent: Sendable {
     func summary(warnings: [Warning]? = nil, counts: Counts? = nil) -> Summary {
         let counts = counts ?? registry.counts()
         // The clock of the rows (coarse), so that a summary's `capturedAt` and a page's agree.
-        let now = AgentClock.coarse()
+        let now = registry.clock.now()
         return Summary(
             pid: pid, process: processName, capturedAt: registry.clock.capturedAt(now),
             uptime: AgentClock.seconds(from: startedAt, to: now),

@@ -41,9 +41,7 @@ public enum TaskScope {
 
     /// The tracked task the current code runs in itself: not an ancestor's.
     static var ownRecord: TaskRecord? {
-        guard let record = currentRecord, record.taskKey.load(ordering: .relaxed) == currentTaskKey() else {
-            return nil
-        }
+        guard let record = currentRecord, record.isOwned(byTaskKey: currentTaskKey()) else { return nil }
         return record
     }
 

@@ -25,7 +25,7 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
         self.name = name
         self.site = SourceSite(file: fileID, line: line)
         self.capacity = max(0, capacity)
-        self.created = AgentClock.coarse()
+        self.created = registry.clock.now()
         self.state = Mutex(ChannelState(capacity: max(0, capacity)))
         registry.resources.register(self)
     }
@@ -39,7 +39,7 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
     }
 
     func releaseEndpoint(sender: Bool) {
-        let now = AgentClock.coarse()
+        let now = registry.clock.now()
         state.withLock { state in
             if sender {
                 state.sendersAlive -= 1
@@ -162,7 +162,7 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
     /// Finishes the channel: blocked receivers get the end, blocked senders an error;
     /// values already buffered can still be received.
     func finish() {
-        let now = AgentClock.coarse()
+        let now = registry.clock.now()
         let (senders, receivers) = state.withLock { state -> ([SendWaiter<Element>], [ReceiveWaiter<Element>]) in
             guard !state.finished else { return ([], []) }
             state.finished = true

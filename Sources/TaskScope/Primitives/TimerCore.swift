@@ -22,7 +22,7 @@ final class TimerCore: Sendable, TrackedResource {
         self.name = name
         self.deadline = deadline
         site = SourceSite(file: fileID, line: line)
-        created = AgentClock.coarse()
+        created = registry.clock.now()
         state = Mutex(TimerState(owner: TaskScope.currentRecord))
         registry.resources.register(self)
     }
@@ -42,7 +42,7 @@ final class TimerCore: Sendable, TrackedResource {
 
     /// Disarms it and wakes its waits.
     func stop() {
-        let now = AgentClock.coarse()
+        let now = registry.clock.now()
         for waker in state.withLock({ $0.stop(at: now) }) { waker.finish() }
     }
 

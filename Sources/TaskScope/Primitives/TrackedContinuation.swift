@@ -28,7 +28,7 @@ public final class TrackedContinuation<T: Sendable, Failure: Error>: Sendable, T
         self.site = site
         self.waiter = waiter
         self.registry = registry
-        self.created = AgentClock.coarse()
+        self.created = registry.clock.now()
         self.continuation = Mutex(continuation)
         registry.resources.register(self)
     }

@@ -30,7 +30,7 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
         self.name = name
         self.permits = max(0, permits)
         site = SourceSite(file: fileID, line: line)
-        created = AgentClock.coarse()
+        created = registry.clock.now()
         state = Mutex(SemaphoreState(available: max(0, permits)))
         registry.resources.register(self)
     }

@@ -8,17 +8,31 @@ import Darwin
 
 /// The clock of the registry: monotonic nanoseconds, read cheaply on the hot
 /// path, and turned into wall-clock Unix seconds only when someone reads.
+///
+/// A registry reads its time from its clock (``now()``): the coarse clock, or, for tests,
+/// a ``ManualTime`` that moves only when told to.
 struct AgentClock: Sendable {
     /// Wall-clock seconds at the moment `monotonicBase` was read.
     let wallBase: Double
     /// Monotonic nanoseconds at the moment `wallBase` was read.
     let monotonicBase: UInt64
+    /// The time to read instead of the coarse clock, if any.
+    let manual: ManualTime?
 
-    init() {
+    /// The coarse clock, or `manual` when given (whose start is then the monotonic base).
+    init(manual: ManualTime? = nil) {
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
         wallBase = Double(wall.tv_sec) + Double(wall.tv_nsec) / 1e9
-        monotonicBase = AgentClock.precise()
+        monotonicBase = manual?.now ?? AgentClock.precise()
+        self.manual = manual
+    }
+
+    /// Monotonic nanoseconds now: the coarse clock's, or the manual time's.
+    @inline(__always)
+    func now() -> UInt64 {
+        if let manual { return manual.now }
+        return AgentClock.coarse()
     }
 
     /// Monotonic nanoseconds from the coarse clock: a few nanoseconds to read,

@@ -8,6 +8,9 @@ struct RecordRing: Sendable {
     private var slots: ContiguousArray<TaskRecord?>
     private var head = 0
     private(set) var count = 0
+    /// How many records were ever taken out: the sequence number of the oldest, so that a
+    /// pass over the ring in slices can resume where it stopped while records come and go.
+    private(set) var removedCount: UInt64 = 0
 
     /// An empty ring with room for `capacity` records before it grows (at least one).
     init(initialCapacity capacity: Int) {
@@ -34,7 +37,16 @@ struct RecordRing: Sendable {
         let record = slots[head].take()!
         head = (head &+ 1) & (slots.count &- 1)
         count &-= 1
+        removedCount &+= 1
         return record
+    }
+
+    /// The sequence number the next record appended will have: the oldest's is `removedCount`.
+    var endSequence: UInt64 { removedCount &+ UInt64(count) }
+
+    /// The record with sequence number `sequence`, which must be in `removedCount..<endSequence`.
+    subscript(sequence sequence: UInt64) -> TaskRecord {
+        slots[(head &+ Int(sequence &- removedCount)) & (slots.count &- 1)]!
     }
 
     /// Calls `body` with each record, oldest first.

@@ -4,43 +4,35 @@ extension Registry {
     /// One page of the tasks matching `query`, read at one moment: every row's times and the
     /// page's `capturedAt` come from the same clock reading.
     ///
-    /// Cost: one pass over every task under its shard lock to filter and take a
-    /// sort key, a selection of the first `offset + limit` matches in order (a full
+    /// Cost: one pass over every task, in slices under its shard's lock (see
+    /// ``forEachRecord(in:live:finished:pruning:_:)``), to filter and take a sort key, a selection of the first `offset + limit` matches in order (a full
     /// sort only for pages deep into the list), and a `TaskInfo` for the page's rows only.
     /// `rule` is the filter of `query.rule`, which the agent builds (see ``Agent/page(_:)``).
-    func page(_ query: TaskQuery, rule: RuleFilter? = nil, now: UInt64 = AgentClock.coarse()) -> TaskPage {
+    /// `now` is the moment times are measured at (the clock's reading when `nil`).
+    func page(_ query: TaskQuery, rule: RuleFilter? = nil, now: UInt64? = nil) -> TaskPage {
+        let now = now ?? clock.now()
         let text = TaskTextMatch(query.text)
         let minWaitNanos = query.minWait.map { Duration.seconds($0).nanoseconds }
         typealias Match = (record: TaskRecord, key: UInt64)
         var matches: [Match] = []
-        for shard in shards {
-            shard.state.withLock { state in
-                func consider(_ record: TaskRecord) {
-                    guard
-                        Registry.matches(
-                            record, query, text: text, minWaitNanos: minWaitNanos, rule: rule, now: now)
-                    else { return }
-                    let key: UInt64
-                    switch query.sort {
-                    case .id, .name, .reason: key = record.id
-                    case .state: key = TaskQuery.SortKey.rank(record.state)
-                    // The keys of `age` and `wait` are the very numbers the rows report (their bits
-                    // order as the numbers do), so that ties and their order by id are the same
-                    // here as in a query over the rows (`LocalQuery`).
-                    case .age: key = milliseconds(clock.wall(record.created)).bitPattern
-                    case .wait:
-                        let phase = record.phase
-                        key = phase.isWaiting ? record.inState(phase, clock: clock, now: now).bitPattern : 0
-                    }
-                    matches.append((record, key))
-                }
-                if query.state != .finished {
-                    state.forEachLive { consider($0) }
-                }
-                if query.state == nil || query.state == .finished {
-                    state.finished.forEach { consider($0) }
-                }
+        forEachRecord(live: query.state != .finished, finished: query.state == nil || query.state == .finished) {
+            record in
+            guard Registry.matches(record, query, text: text, minWaitNanos: minWaitNanos, rule: rule, now: now)
+            else { return true }
+            let key: UInt64
+            switch query.sort {
+            case .id, .name, .reason: key = record.id
+            case .state: key = TaskQuery.SortKey.rank(record.state)
+            // The keys of `age` and `wait` are the very numbers the rows report (their bits
+            // order as the numbers do), so that ties and their order by id are the same
+            // here as in a query over the rows (`LocalQuery`).
+            case .age: key = milliseconds(clock.wall(record.created)).bitPattern
+            case .wait:
+                let phase = record.phase
+                key = phase.isWaiting ? record.inState(phase, clock: clock, now: now).bitPattern : 0
             }
+            matches.append((record, key))
+            return true
         }
         let descending = query.isDescending
         let inOrder: (Match, Match) -> Bool
@@ -92,7 +84,7 @@ extension Registry {
     /// Cost: a pass over every task to find the children; this is a rare request.
     func detail(id: UInt64) -> TaskDetail? {
         guard let record = record(id: id) else { return nil }
-        let now = AgentClock.coarse()
+        let now = clock.now()
         let parent = record.parentID == 0 ? nil : self.record(id: record.parentID)
         let children = records { $0.parentID == id }.sorted { $0.id < $1.id }
         return TaskDetail(
@@ -135,38 +127,35 @@ extension Registry {
 
     /// Live tasks grouped by wait reason, wait site and spawn site, largest first.
     ///
-    /// Cost: one pass over the live tasks under their shard locks, grouping them by
+    /// Cost: one pass over the live tasks, in slices under their shard's lock, grouping them by
     /// their shared wait and spawn points (a pointer hash each), then a merge of the
     /// points' groups by place and a sort of the groups.
     ///
-    /// A group's `longest` is the largest `inState` its tasks' rows would report at `now`.
-    func groups(_ query: GroupQuery, now: UInt64 = AgentClock.coarse()) -> GroupList {
+    /// A group's `longest` is the largest `inState` its tasks' rows would report at `now` (the
+    /// clock's reading when `nil`).
+    func groups(_ query: GroupQuery, now: UInt64? = nil) -> GroupList {
+        let now = now ?? clock.now()
         struct Points: Hashable {
             var wait: ObjectIdentifier?
             var spawn: ObjectIdentifier
         }
         // The values hold the points too: a point freed meanwhile could lend its address to another.
         var byPoints: [Points: (held: (WaitPoint?, SpawnPoint), group: SiteGroup)] = [:]
-        for shard in shards {
-            shard.state.withLock { state in
-                state.forEachLive { record in
-                    if let wait = query.wait, record.wait?.reason != wait { return }
-                    let points = Points(
-                        wait: record.wait.map { ObjectIdentifier($0.point) }, spawn: ObjectIdentifier(record.spawnPoint)
-                    )
-                    if byPoints[points] == nil {
-                        let key = SiteGroup.Key(
-                            reason: record.wait?.reason,
-                            waitSite: record.wait.map { SourceSite(file: $0.file, line: $0.line) },
-                            spawnSite: SourceSite(
-                                file: record.spawnFile, line: record.spawnLine,
-                                function: record.spawnFunction.isEmpty ? nil : record.spawnFunction))
-                        byPoints[points] = ((record.wait?.point, record.spawnPoint), SiteGroup(key: key))
-                    }
-                    byPoints[points]!.group.add(
-                        id: record.id, inState: record.inState(record.phase, clock: clock, now: now))
-                }
+        forEachRecord(live: true, finished: false) { record in
+            if let wait = query.wait, record.wait?.reason != wait { return true }
+            let points = Points(
+                wait: record.wait.map { ObjectIdentifier($0.point) }, spawn: ObjectIdentifier(record.spawnPoint))
+            if byPoints[points] == nil {
+                let key = SiteGroup.Key(
+                    reason: record.wait?.reason,
+                    waitSite: record.wait.map { SourceSite(file: $0.file, line: $0.line) },
+                    spawnSite: SourceSite(
+                        file: record.spawnFile, line: record.spawnLine,
+                        function: record.spawnFunction.isEmpty ? nil : record.spawnFunction))
+                byPoints[points] = ((record.wait?.point, record.spawnPoint), SiteGroup(key: key))
             }
+            byPoints[points]!.group.add(id: record.id, inState: record.inState(record.phase, clock: clock, now: now))
+            return true
         }
         var groups: [SiteGroup.Key: SiteGroup] = [:]
         for (_, group) in byPoints.values { groups[group.key, default: SiteGroup(key: group.key)].merge(group) }

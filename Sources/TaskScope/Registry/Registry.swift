@@ -7,11 +7,17 @@ import Synchronization
 /// finish take their shard's lock for a few field writes; a task starting, and a task
 /// entering and leaving a wait at the place it waited last, take none (a few atomic
 /// stores in its own record and an atomic count at the place). No lock is ever held
-/// across user code. Aggregation happens on the reading side.
+/// across user code. Aggregation happens on the reading side, which never holds a shard's
+/// lock for more than `sliceSize` records at a time (see ``forEachRecord(in:live:finished:pruning:_:)``).
 final class Registry: Sendable {
     static let shardCount = 64
 
-    let clock = AgentClock()
+    /// Where every time the registry records and reports comes from.
+    let clock: AgentClock
+    /// The most records a pass over the tasks visits per hold of a shard's lock.
+    let sliceSize: Int
+    /// The most records any pass has visited in one hold of a shard's lock: what `sliceSize` bounds.
+    let largestSlice = Atomic<Int>(0)
     let shards: [RegistryShard]
     /// `shards`, unretained, for the hot path (see ``TaskRecord/shardReference``).
     private let shardReferences: [Unmanaged<RegistryShard>]
@@ -22,8 +28,14 @@ final class Registry: Sendable {
     private let retainedCount: Atomic<Int>
 
     /// Creates an empty registry keeping at most `retention.count` finished
-    /// tasks (rounded up to a multiple of the shard count) for at most `retention.age`.
-    init(retention: TaskScope.Retention = .init()) {
+    /// tasks (rounded up to a multiple of the shard count) for at most `retention.age`,
+    /// reading the time from `clock`, its passes visiting at most `sliceSize` records per lock hold.
+    init(
+        retention: TaskScope.Retention = .init(), clock: AgentClock = AgentClock(),
+        sliceSize: Int = Registry.defaultSliceSize
+    ) {
+        self.clock = clock
+        self.sliceSize = max(1, sliceSize)
         retainedCount = Atomic(retention.count)
         maxFinishedAge = Atomic(retention.age.nanoseconds)
         let perShard = Registry.perShardCapacity(retention.count)
@@ -36,7 +48,7 @@ final class Registry: Sendable {
         retainedCount.store(retention.count, ordering: .relaxed)
         maxFinishedAge.store(retention.age.nanoseconds, ordering: .relaxed)
         let perShard = Registry.perShardCapacity(retention.count)
-        let cutoff = finishedCutoff(now: AgentClock.coarse())
+        let cutoff = finishedCutoff(now: clock.now())
         for shard in shards {
             shard.state.withLock {
                 $0.finishedCapacity = perShard
@@ -55,7 +67,8 @@ final class Registry: Sendable {
         count <= 0 ? 0 : (count + shardCount - 1) / shardCount
     }
 
-    private func finishedCutoff(now: UInt64) -> UInt64 {
+    /// When the oldest finished task the retention's age keeps at `now` finished.
+    func finishedCutoff(now: UInt64) -> UInt64 {
         let age = maxFinishedAge.load(ordering: .relaxed)
         return now > age ? now - age : 0
     }
@@ -73,7 +86,7 @@ final class Registry: Sendable {
     func spawn(name: String, parentID: UInt64, file: String, line: Int, function: String) -> TaskRecord {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let shard = shardReferences[Int(id % UInt64(Registry.shardCount))]
-        let created = AgentClock.coarse()
+        let created = clock.now()
         let (record, evicted) = shard._withUnsafeGuaranteedRef {
             $0.state.withLock { state in
                 let point = state.spawnPoint(file: file, line: line, function: function)
@@ -102,7 +115,7 @@ final class Registry: Sendable {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let record = TaskRecord(
             id: id, name: name, parentID: parentID, spawnPoint: .passUnretained(.untracked),
-            created: AgentClock.coarse(), shard: shardReferences[Int(id % UInt64(Registry.shardCount))], adopted: true)
+            created: clock.now(), shard: shardReferences[Int(id % UInt64(Registry.shardCount))], adopted: true)
         record.withShardLocked { $0.addLive(record) }
         return record
     }
@@ -110,7 +123,7 @@ final class Registry: Sendable {
     /// Forgets an adopted task.
     func dropAdopted(_ record: TaskRecord) {
         record.withShardLocked { shard in
-            guard shard.removeLive(record) else { return }
+            guard shard.removeLive(record, kept: false) else { return }
             let phase = record.phase
             if phase.isWaiting { record.waitPoint?.leave() }
             shard.forgetEnclosingWaits(of: record)
@@ -122,9 +135,9 @@ final class Registry: Sendable {
     /// `wasCancelled` says whether the task had been cancelled (it is read when asked, while
     /// the task lives, and can no longer be once it has ended).
     func finish(_ record: TaskRecord, outcome: TaskOutcome, errorType: String? = nil, wasCancelled: Bool = false) {
-        let now = AgentClock.coarse()
+        let now = clock.now()
         record.withShardLocked { shard in
-            guard shard.removeLive(record) else { return }
+            guard shard.removeLive(record, kept: shard.finishedCapacity > 0) else { return }
             if wasCancelled, record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
             if record.phase.isWaiting { record.waitPoint?.leave() }
             shard.forgetEnclosingWaits(of: record)
@@ -152,7 +165,7 @@ final class Registry: Sendable {
     /// one, takes no lock: it counts itself in at the remembered point (an atomic
     /// increment) and stores the record's phase. Anything else takes the shard lock.
     func beginWait(_ record: TaskRecord, reason: String, file: String, line: Int, resource: UInt64 = 0) -> WaitToken {
-        let now = AgentClock.coarse()
+        let now = clock.now()
         if record.phase.isActive, let recent = record.recentPoint,
             recent._withUnsafeGuaranteedRef({ $0.is(reason: reason, file: file, line: line) && $0.enter() })
         {
@@ -186,7 +199,7 @@ final class Registry: Sendable {
         case .unrecorded:
             return
         case .flat:
-            let now = AgentClock.coarse()
+            let now = clock.now()
             // A finished record was counted out when it finished.
             guard record.phase.isWaiting, let point = record.recentPoint else { return }
             record.setPhase(.active, since: now)
@@ -204,21 +217,13 @@ final class Registry: Sendable {
         }
     }
 
-    /// Records that the task was cancelled (the first time only).
-    func markCancelled(_ record: TaskRecord) {
-        let now = AgentClock.coarse()
-        record.withShardLocked { _ in
-            if record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
-        }
-    }
-
     // MARK: Reading
 
     /// Counts by state and reason, and running totals. Cost: 64 lock
     /// acquisitions and a merge of the per-shard reason tables; no task is visited.
     func counts() -> Counts {
         var counts = Counts()
-        let cutoff = finishedCutoff(now: AgentClock.coarse())
+        let cutoff = finishedCutoff(now: clock.now())
         for shard in shards {
             shard.state.withLock { state in
                 state.pruneFinished(finishedBefore: cutoff)
@@ -243,41 +248,45 @@ final class Registry: Sendable {
         return counts
     }
 
-    /// The current state of one record.
-    func info(_ record: TaskRecord, now: UInt64 = AgentClock.coarse()) -> TaskInfo {
-        record.withShardLocked { _ in record.info(clock: clock, now: now) }
+    /// The current state of one record, its times measured at `now` (the clock's reading when `nil`).
+    func info(_ record: TaskRecord, now: UInt64? = nil) -> TaskInfo {
+        let now = now ?? clock.now()
+        return record.withShardLocked { _ in record.info(clock: clock, now: now) }
     }
 
     /// The live (unfinished) record with this id. Cost: a pass over one shard's live tasks
-    /// (1/64 of them); for rare requests only.
+    /// (1/64 of them), in slices; for rare requests only.
     func liveRecord(id: UInt64) -> TaskRecord? {
-        shards[Int(id % UInt64(Registry.shardCount))].state.withLock { $0.liveRecord(id: id) }
+        var found: TaskRecord?
+        forEachRecord(in: [shards[Int(id % UInt64(Registry.shardCount))]], live: true, finished: false) { record in
+            if record.id == id { found = record }
+            return found == nil
+        }
+        return found
     }
 
     /// A context for resources to report in, now.
     func reportContext() -> ReportContext {
-        ReportContext(registry: self, now: AgentClock.coarse())
+        ReportContext(registry: self, now: clock.now())
     }
 
-    /// The record with this id, live or retained.
+    /// The record with this id, live or retained. Cost: a pass over one shard's tasks, in slices.
     func record(id: UInt64) -> TaskRecord? {
-        let shard = shards[Int(id % UInt64(Registry.shardCount))]
-        return shard.state.withLock { state in
-            state.liveRecord(id: id) ?? state.finished.first { $0.id == id }
+        var found: TaskRecord?
+        forEachRecord(in: [shards[Int(id % UInt64(Registry.shardCount))]], live: true, finished: true) { record in
+            if record.id == id { found = record }
+            return found == nil
         }
+        return found
     }
 
     /// Every record, live and retained, for which `keep` is true (called with
-    /// the record's shard lock held), in no particular order.
+    /// the record's shard lock held), in no particular order. Cost: a pass over every task, in slices.
     func records(where keep: (TaskRecord) -> Bool) -> [TaskRecord] {
         var result: [TaskRecord] = []
-        let cutoff = finishedCutoff(now: AgentClock.coarse())
-        for shard in shards {
-            shard.state.withLock { state in
-                state.pruneFinished(finishedBefore: cutoff)
-                state.forEachLive { if keep($0) { result.append($0) } }
-                state.finished.forEach { if keep($0) { result.append($0) } }
-            }
+        forEachRecord(live: true, finished: true, pruning: true) { record in
+            if keep(record) { result.append(record) }
+            return true
         }
         return result
     }

@@ -32,6 +32,11 @@ struct ShardState: Sendable {
     /// in every record, since few tasks nest waits and a million records would each carry
     /// the room.
     private var enclosingWaits: [ObjectIdentifier: [EnclosingWait]] = [:]
+    /// The passes over `live` in progress, by readers that let the lock go between slices
+    /// (see ``ShardScan``); `scanCount` is their number, all a removal reads when there are none.
+    private var scans: [ShardScan] = []
+    private var scanCount = 0
+    private var nextScanID: UInt64 = 0
     var spawned: UInt64 = 0
     var completed: UInt64 = 0
     var cancelled: UInt64 = 0
@@ -65,9 +70,16 @@ struct ShardState: Sendable {
     }
 
     /// Removes a live record; false when it is not in the list (finished or dropped already).
-    mutating func removeLive(_ record: TaskRecord) -> Bool {
+    /// `kept` says whether it goes on to the finished records (rather than being dropped).
+    mutating func removeLive(_ record: TaskRecord, kept: Bool) -> Bool {
         let index = Int(record.liveIndex)
         guard index < live.count, live[index] === record else { return false }
+        if scanCount != 0 {
+            let last = live.count - 1
+            for scan in scans.indices {
+                scans[scan].noteRemoval(of: record, at: index, last: last, moved: live[last], kept: kept)
+            }
+        }
         // Swapped with the last in place: moving the last one by value would retain and
         // release it, a record that may not have been touched for a long time.
         live.withUnsafeMutableBufferPointer { records in
@@ -81,9 +93,64 @@ struct ShardState: Sendable {
         return true
     }
 
-    /// The live record with this id, found by a pass over this shard's list.
-    func liveRecord(id: UInt64) -> TaskRecord? {
-        live.first { $0.id == id }
+    /// Whether `record` is in the live list.
+    func isLive(_ record: TaskRecord) -> Bool {
+        let index = Int(record.liveIndex)
+        return index < live.count && live[index] === record
+    }
+
+    /// Registers a pass over the live list in slices; see ``continueScan(_:budget:_:)``.
+    mutating func beginScan(keepingFinished: Bool) -> UInt64 {
+        nextScanID &+= 1
+        scans.append(ShardScan(id: nextScanID, keepsFinished: keepingFinished))
+        scanCount = scans.count
+        return nextScanID
+    }
+
+    /// Visits the next records of scan `id`, at most `budget` of them (counted down), calling
+    /// `body` with each until it returns false. Returns true when the scan is over (every
+    /// record visited, or `body` stopped it), and then unregisters it.
+    mutating func continueScan(_ id: UInt64, budget: inout Int, _ body: (TaskRecord) -> Bool) -> Bool {
+        guard let position = scans.firstIndex(where: { $0.id == id }) else { return true }
+        var scan = scans[position]
+        // The copy holds the pending records alone, so that taking them out copies nothing.
+        scans[position].pending = []
+        var over = false
+        var stopped = false
+        live.withUnsafeBufferPointer { records in
+            records.withMemoryRebound(to: Unmanaged<TaskRecord>.self) { references in
+                while budget > 0, scan.cursor < references.count {
+                    budget -= 1
+                    let reference = references[scan.cursor]
+                    scan.cursor += 1
+                    if !reference._withUnsafeGuaranteedRef(body) {
+                        stopped = true
+                        return
+                    }
+                }
+            }
+        }
+        while !stopped, budget > 0, scan.cursor >= live.count, let record = scan.pending.popLast() {
+            budget -= 1
+            // Moved records that have since finished or been dropped, or finished ones that a
+            // live-only pass does not visit, are as if they had gone before the pass came.
+            let present = record.phase.isFinished ? scan.keepsFinished : isLive(record)
+            if present, !body(record) { stopped = true }
+        }
+        over = stopped || (scan.cursor >= live.count && scan.pending.isEmpty)
+        if over {
+            scans.remove(at: position)
+            scanCount = scans.count
+        } else {
+            scans[position] = scan
+        }
+        return over
+    }
+
+    /// Unregisters scan `id`, whatever it has visited.
+    mutating func endScan(_ id: UInt64) {
+        scans.removeAll { $0.id == id }
+        scanCount = scans.count
     }
 
     /// The point for a spawn at `file`:`line`: the last one used when it matches (a loop

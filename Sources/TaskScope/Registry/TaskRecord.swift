@@ -107,6 +107,17 @@ final class TaskRecord: @unchecked Sendable {
         return unsafeBitCast(key, to: UnsafeCurrentTask.self).isCancelled
     }
 
+    /// Whether this is the record of the Swift task with key `key` (see
+    /// ``TaskScope/currentTaskKey()``). A finished record is nobody's: a plain task that
+    /// inherits it through the task-local can start at the address its finished task freed,
+    /// and would otherwise take it as its own (its waits unrecorded, its id the dead task's).
+    /// Clearing the key when the record finishes would not do: the spawner stores it after
+    /// creating the task, which may have finished by then.
+    @inline(__always)
+    func isOwned(byTaskKey key: Int) -> Bool {
+        taskKey.load(ordering: .relaxed) == key && !phase.isFinished
+    }
+
     /// The state and when it began, from one moment.
     @inline(__always)
     var phase: TaskPhase { TaskPhase(word: phaseWord.load(ordering: .acquiring)) }
@@ -120,10 +131,7 @@ final class TaskRecord: @unchecked Sendable {
     var state: TaskState { phase.state }
 
     /// Monotonic nanoseconds when the current state (or current wait) began.
-    var stateSince: UInt64 {
-        get { phase.since }
-        set { setPhase(phase.state, since: newValue) }
-    }
+    var stateSince: UInt64 { phase.since }
 
     var waitResource: UInt64 { resourceWord.load(ordering: .relaxed) }
 

@@ -22,12 +22,12 @@ struct LeakRules {
     /// (a read of each task's status: at a million tasks, most of the rules' time); without,
     /// cancellations seen by earlier evaluations are used.
     ///
-    /// `now` (monotonic nanoseconds; the coarse clock's reading when `nil`) is the moment every
+    /// `now` (monotonic nanoseconds; the registry's clock's reading when `nil`) is the moment every
     /// time is measured at.
     func evaluate(
         registry: Registry, samples: [HistorySample], observingCancellation: Bool = true, now: UInt64? = nil
     ) -> [Warning] {
-        let context = ReportContext(registry: registry, now: now ?? AgentClock.coarse())
+        let context = ReportContext(registry: registry, now: now ?? registry.clock.now())
         let resources = registry.resources.reports(context)
         var warnings: [Warning] = []
         for resource in resources {
@@ -186,34 +186,31 @@ struct LeakRules {
         // place: a million stuck tasks cost a million pointer hashes, not string hashes.
         var stuckAtPoint: [ObjectIdentifier: (point: WaitPoint, group: Group)] = [:]
         var ignoringAtPoint: [ObjectIdentifier: (point: SpawnPoint, group: Group)] = [:]
-        for shard in registry.shards {
-            shard.state.withLock { state in
-                state.forEachLive { record in
-                    // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
-                    let phase = record.phase
-                    if stuckOn, phase.isWaiting, let point = record.waitPoint {
-                        let waited = now &- min(phase.since, now)
-                        let resource = record.waitResource
-                        if waited >= stuckAfter, resource == 0 || !(resources[resource]?.orphaned ?? false) {
-                            stuckAtPoint[ObjectIdentifier(point), default: (point, Group())].group
-                                .add(record, elapsed: waited, resource: resource)
-                            stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait = max(
-                                stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait,
-                                record.inState(phase, clock: registry.clock, now: now))
-                        }
-                    }
-                    if cancelOn, !record.adopted,
-                        observingCancellation ? record.observeCancellation(now: now) : record.cancelledAt != 0
-                    {
-                        let since = now &- min(record.cancelledAt, now)
-                        if since >= cancelAfter {
-                            ignoringAtPoint[
-                                ObjectIdentifier(record.spawnPoint), default: (record.spawnPoint, Group())
-                            ].group.add(record, elapsed: since)
-                        }
-                    }
+        // In slices under each shard's lock: the host's spawns wait for a slice at most.
+        registry.forEachRecord(live: true, finished: false) { record in
+            // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
+            let phase = record.phase
+            if stuckOn, phase.isWaiting, let point = record.waitPoint {
+                let waited = now &- min(phase.since, now)
+                let resource = record.waitResource
+                if waited >= stuckAfter, resource == 0 || !(resources[resource]?.orphaned ?? false) {
+                    stuckAtPoint[ObjectIdentifier(point), default: (point, Group())].group
+                        .add(record, elapsed: waited, resource: resource)
+                    stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait = max(
+                        stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait,
+                        record.inState(phase, clock: registry.clock, now: now))
                 }
             }
+            if cancelOn, !record.adopted,
+                observingCancellation ? record.observeCancellation(now: now) : record.cancelledAt != 0
+            {
+                let since = now &- min(record.cancelledAt, now)
+                if since >= cancelAfter {
+                    ignoringAtPoint[ObjectIdentifier(record.spawnPoint), default: (record.spawnPoint, Group())]
+                        .group.add(record, elapsed: since)
+                }
+            }
+            return true
         }
         var stuck: [WaitPointKey: Group] = [:]
         for (point, group) in stuckAtPoint.values { stuck[point.key, default: Group()].merge(group) }

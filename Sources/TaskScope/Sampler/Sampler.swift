@@ -25,7 +25,7 @@ final class Sampler: Sendable {
         let counts = registry.counts()
         let busiest = counts.sites.sorted { $0.value > $1.value }.prefix(Sampler.siteLimit)
         let sample = HistorySample(
-            time: registry.clock.capturedAt(AgentClock.coarse()), active: counts.active, waiting: counts.waiting,
+            time: registry.clock.capturedAt(registry.clock.now()), active: counts.active, waiting: counts.waiting,
             totals: counts.totals, waits: counts.waits,
             sites: Dictionary(busiest.map { ($0.key.description, $0.value) }, uniquingKeysWith: +))
         ring.withLock { ring in

@@ -197,7 +197,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }.sorted { $0.id < $1.id }
         // Every task's times are read as of this moment, however late its chunk is written, so
         // that none has waited longer than `capturedAt - created`.
-        let now = AgentClock.coarse()
+        let now = registry.clock.now()
         let warnings = agent.currentWarnings()
         let head = SnapshotHead(
             process: agent.processDescription, capturedAt: registry.clock.capturedAt(now), filter: options.wait,
