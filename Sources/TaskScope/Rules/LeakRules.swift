@@ -130,8 +130,11 @@ struct LeakRules {
         /// so that the warning says what the rows and the groups say at the same moment.
         var longestWait: Double = 0
         var resources: Set<UInt64> = []
+        /// The name and function of the group's oldest task (the smallest id, `namedBy`), so
+        /// that a warning names the same task whatever order the shards and slices came in.
         var name = ""
         var function = ""
+        private var namedBy = UInt64.max
 
         /// The largest id kept, once `ids` is full.
         private var largestKept: UInt64 = 0
@@ -143,9 +146,8 @@ struct LeakRules {
             longest = max(longest, other.longest)
             longestWait = max(longestWait, other.longestWait)
             resources.formUnion(other.resources)
-            if name.isEmpty {
-                name = other.name
-                function = other.function
+            if other.namedBy < namedBy {
+                (name, function, namedBy) = (other.name, other.function, other.namedBy)
             }
         }
 
@@ -154,9 +156,8 @@ struct LeakRules {
             keepIfAmongSmallest(record.id)
             longest = max(longest, elapsed)
             if resource != 0 { resources.insert(resource) }
-            if name.isEmpty {
-                name = record.name
-                function = record.spawnFunction
+            if record.id < namedBy {
+                (name, function, namedBy) = (record.name, record.spawnFunction, record.id)
             }
         }
 
