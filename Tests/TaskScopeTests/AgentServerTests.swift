@@ -8,7 +8,7 @@ import Testing
 /// The agent's socket server, spoken to as `socat` would: raw lines on a unix socket.
 @Suite(.timeLimit(.minutes(2))) struct AgentServerTests {
     /// An agent on its own registry and socket, stopped when the body ends.
-    private func withAgent(
+    func withAgent(
         registry: Registry = Registry(),
         _ configure: (inout TaskScope.Configuration) -> Void = { _ in },
         _ body: (Agent, String) async throws -> Void
