@@ -85,6 +85,11 @@ final class Agent: Sendable {
         let pending = PendingAgent()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 128)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoff(logger: logger))
+                }
+            }
             .childChannelOption(
                 .writeBufferWaterMark,
                 value: .init(low: configuration.maxPendingOutputBytes / 4, high: configuration.maxPendingOutputBytes)
@@ -153,13 +158,21 @@ final class Agent: Sendable {
     /// Sets up a new connection after checking who is on the other end; one over the cap
     /// of clients is told so and closed.
     private func accept(_ channel: any Channel) -> EventLoopFuture<Void> {
-        guard clients.admit() else {
+        let short = clients.isHostShortOfDescriptors()
+        guard !short, clients.admit() else {
             if clients.noteRefusal() {
                 logger.warning(
-                    "taskscope refused a client: too many clients", metadata: ["max_clients": "\(clients.cap)"])
+                    short
+                        ? "taskscope refused a client: the process is short of descriptors"
+                        : "taskscope refused a client: too many clients",
+                    metadata: ["max_clients": "\(clients.cap)", "clients": "\(clients.current)"])
             }
+            let message =
+                short
+                ? "the process is short of descriptors; try again later"
+                : "the agent serves \(clients.cap) clients at most; try again when one has gone"
             return channel.eventLoop.makeCompletedFuture(withResultOf: {
-                try channel.pipeline.syncOperations.addHandler(RefusalHandler(cap: clients.cap))
+                try channel.pipeline.syncOperations.addHandler(RefusalHandler(message: message))
             })
         }
         channel.closeFuture.whenComplete { _ in self.clients.release() }

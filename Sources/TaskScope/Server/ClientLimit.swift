@@ -6,9 +6,15 @@ import Synchronization
 /// The cap is the configured `maxClients` or half the descriptors the process had free
 /// when the agent started (soft `RLIMIT_NOFILE` less those open then), whichever is
 /// fewer, so that however many clients connect the host keeps the other half for itself.
+/// And since the host may open more later, a client is also refused while the process's
+/// lowest free descriptor is within ``reserve`` of the limit.
 final class ClientLimit: Sendable {
     /// The most clients served at once.
     let cap: Int
+    /// The soft descriptor limit when the agent started, `nil` when unlimited.
+    let softLimit: Int?
+    /// Descriptors below the soft limit that the agent leaves to the host: a sixteenth, 8 at least.
+    let reserve: Int
     private let count = Atomic<Int>(0)
     /// Set while clients are being refused, so that one refusal per episode is logged.
     private let refusing = Atomic<Bool>(false)
@@ -16,11 +22,24 @@ final class ClientLimit: Sendable {
     init(
         configured: Int, softLimit: Int? = ClientLimit.softDescriptorLimit(), inUse: Int = ClientLimit.openDescriptors()
     ) {
+        self.softLimit = softLimit
+        reserve = softLimit.map { max(8, $0 / 16) } ?? 0
         guard let softLimit else {
             cap = configured
             return
         }
         cap = max(1, min(configured, (softLimit - inUse) / 2))
+    }
+
+    /// Whether the process is short of descriptors now: the lowest free one (which the kernel
+    /// hands out next, so every one below it is in use) is within ``reserve`` of the soft
+    /// limit. Costs a `dup` and a `close`.
+    func isHostShortOfDescriptors() -> Bool {
+        guard let softLimit else { return false }
+        let probe = dup(STDERR_FILENO)
+        guard probe >= 0 else { return errno == EMFILE || errno == ENFILE }
+        close(probe)
+        return Int(probe) >= softLimit - reserve
     }
 
     /// Clients served now.

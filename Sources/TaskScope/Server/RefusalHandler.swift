@@ -1,19 +1,17 @@
 import NIOCore
 import ScopeProtocol
 
-/// Tells a client the agent serves too many already, in one error line, and closes it.
+/// Tells a client the agent cannot take it (`too-many-clients`), in one error line, and closes it.
 final class RefusalHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let cap: Int
+    private let message: String
 
-    init(cap: Int) { self.cap = cap }
+    init(message: String) { self.message = message }
 
     func channelActive(context: ChannelHandlerContext) {
-        let error = ErrorReply(
-            id: nil,
-            error: .init(.tooManyClients, "the agent serves \(cap) clients at most; try again when one has gone"))
+        let error = ErrorReply(id: nil, error: .init(.tooManyClients, message))
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: Wire.line(error)))).assumeIsolated().whenComplete {
             _ in context.close(promise: nil)
         }
