@@ -8,8 +8,13 @@ import Testing
 /// each tested at its bound.
 extension AgentServerTests {
     /// A registry of `count` tasks named `worker-N`, the first `reasons` of them waiting, each on a
-    /// reason of its own (so that a summary lists them all).
-    static func registry(tasks count: Int, reasons: Int = 0) -> Registry {
+    /// reason of its own (so that a summary lists them all). Built on a thread of its own: tens of
+    /// thousands of spawns would hold up the tasks of every test running alongside.
+    static func registry(tasks count: Int, reasons: Int = 0) async throws -> Registry {
+        try await onOwnThread { makeRegistry(tasks: count, reasons: reasons) }
+    }
+
+    private static func makeRegistry(tasks count: Int, reasons: Int) -> Registry {
         let registry = Registry()
         for index in 0..<count {
             let record = registry.spawn(
@@ -88,7 +93,7 @@ extension AgentServerTests {
     // MARK: Memory
 
     @Test func aSubscriberThatDoesNotReadHoldsOnePushAtMost() async throws {
-        let registry = Self.registry(tasks: 3_000, reasons: 200)
+        let registry = try await Self.registry(tasks: 3_000, reasons: 200)
         try await withAgent(registry: registry, { $0.maxPendingOutputBytes = 4 << 20 }) { agent, path in
             let reader = try RawLineClient(path: path)
             _ = try await reader.readObject()
@@ -109,7 +114,7 @@ extension AgentServerTests {
     }
 
     @Test func aClientWithUnreadOutputIsDroppedAfterTheStallTimeoutWhileASlowReaderIsNot() async throws {
-        let registry = Self.registry(tasks: 10_000)
+        let registry = try await Self.registry(tasks: 10_000)
         let logs = CapturedLogs()
         try await withAgent(registry: registry) {
             $0.maxPendingOutputBytes = 4 << 20
@@ -147,7 +152,7 @@ extension AgentServerTests {
     }
 
     @Test func pipelinedHeavyRequestsQueueAtMostTheLimitAndOneReplyAndAreAnsweredInOrder() async throws {
-        let registry = Self.registry(tasks: 3_000)
+        let registry = try await Self.registry(tasks: 3_000)
         let limit = 256 << 10
         try await withAgent(registry: registry, { $0.maxPendingOutputBytes = limit }) { agent, path in
             let request = #"{"id":0,"op":"tasks","limit":1000}"#
@@ -177,7 +182,7 @@ extension AgentServerTests {
     // MARK: The event loop
 
     @Test func aSummaryIsAnsweredPromptlyWhileHeavyQueriesRun() async throws {
-        let registry = Self.registry(tasks: 50_000)
+        let registry = try await Self.registry(tasks: 50_000)
         try await withAgent(registry: registry) { _, path in
             let heavy = try RawLineClient(path: path, timeout: 60)
             _ = try await heavy.readObject()
@@ -225,7 +230,7 @@ extension AgentServerTests {
     }
 
     @Test func aClientThatLeavesWhileItsQueryRunsBreaksNothing() async throws {
-        let registry = Self.registry(tasks: 50_000)
+        let registry = try await Self.registry(tasks: 50_000)
         try await withAgent(registry: registry) { agent, path in
             for _ in 0..<10 {
                 let leaving = try RawLineClient(path: path)
@@ -256,7 +261,7 @@ extension AgentServerTests {
         defer { removeTree(directory) }
         // A pass due every 200 ms; the sampler looks every 50 ms.
         let agent = try Agent.start(
-            registry: Self.registry(tasks: 1_000),
+            registry: try await Self.registry(tasks: 1_000),
             configuration: .init(socketPath: "\(directory)/agent.sock", sampleInterval: .milliseconds(50)),
             rulePasses: RulePassSchedule(interval: 200_000_000, backOff: 1))
         defer { agent.stop() }

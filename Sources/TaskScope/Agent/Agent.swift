@@ -80,7 +80,7 @@ final class Agent: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let queries = NIOThreadPool(numberOfThreads: configuration.maxConcurrentQueries)
         queries.start()
-        // Counted before the server's own descriptors, which the host also keeps.
+        // Half of the descriptors free now, before the agent opens any of its own.
         let clients = ClientLimit(configured: configuration.maxClients)
         let pending = PendingAgent()
         let bootstrap = ServerBootstrap(group: group)
@@ -90,10 +90,6 @@ final class Agent: Sendable {
                     try channel.pipeline.syncOperations.addHandler(AcceptBackoff(logger: logger))
                 }
             }
-            .childChannelOption(
-                .writeBufferWaterMark,
-                value: .init(low: configuration.maxPendingOutputBytes / 4, high: configuration.maxPendingOutputBytes)
-            )
             .childChannelInitializer { channel in
                 guard let agent = pending.agent else {
                     return channel.close()
