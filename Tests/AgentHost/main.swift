@@ -49,6 +49,8 @@ do {
     FileHandle.standardError.write(Data("taskscope-agent-host: \(error)\n".utf8))
     exit(1)
 }
+// The signals are handled before the host says it is ready, so that a test may send one at once.
+Host.handleSignals()
 say("ready \(getpid())")
 if arguments[1] == "exit" { exit(0) }
 
@@ -155,7 +157,6 @@ enum Host {
     }
 }
 
-Host.handleSignals()
 if environment["TASKSCOPE_HOST_PROGRESS"] == "1" { Host.reportProgress() }
 let workload = Task.detached { await Host.work() }
 await withCheckedContinuation { continuation in Host.terminated.withLock { $0 = continuation } }

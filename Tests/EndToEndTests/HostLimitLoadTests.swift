@@ -22,8 +22,14 @@ import Testing
         // Held where it can be dropped at the end (a client closes when it goes).
         let monitor = Clients()
         monitor.all.append(try RawLineClient(path: host.socket))
-        #expect(try await monitor.all[0].request(#"{"id":0,"op":"summary"}"#)["type"] as? String == "hello")
-        _ = try await monitor.all[0].readObject()
+        // The same host, with no clients but its monitor: how long a summary takes on this machine
+        // now, whatever else runs on it.
+        let control = try await HostProcess(environment: ["TASKSCOPE_HOST_NOFILE": "256"])
+        monitor.all.append(try RawLineClient(path: control.socket))
+        for client in monitor.all {
+            #expect(try await client.request(#"{"id":0,"op":"summary"}"#)["type"] as? String == "hello")
+            _ = try await client.readObject()
+        }
 
         // Every tenth a subscriber at 0.1 s and every tenth one asking for a snapshot, neither
         // reading; every tenth pipelining 200 heavy requests unread; the rest idle.
@@ -59,11 +65,11 @@ import Testing
                 var id = 0
                 while ContinuousClock.now < end || !connected.isRaised {
                     id += 1
-                    let asked = ContinuousClock.now
-                    guard try monitor.all[0].request(#"{"id":\#(id),"op":"summary"}"#)["id"] as? Int == id else {
-                        throw ConditionTimedOut(description: "the monitor's summary \(id) was not answered")
-                    }
-                    watch.latencies.append(ContinuousClock.now - asked)
+                    let (loaded, idle) = (
+                        try Self.summaryTime(monitor.all[0], id: id), try Self.summaryTime(monitor.all[1], id: id)
+                    )
+                    watch.latencies.append(loaded)
+                    watch.excess.append(loaded - idle)
                     watch.memory = max(watch.memory, try LoadTests.residentBytes(host.pid))
                     watch.descriptors = max(watch.descriptors, try LoadTests.openFiles(host.pid))
                     if ContinuousClock.now - lastProgressCheck >= .milliseconds(500) {
@@ -81,12 +87,14 @@ import Testing
         let seen = try await watch.value
         #expect(clients.all.count == Self.connections)
         #expect(seen.stalls.isEmpty, "the host's work stopped at \(seen.stalls) spawned")
-        // Alone on the machine every summary takes a few milliseconds (14 ms at worst in 80); a
-        // machine running other work beside the test can hold any thread, so the test asks it of
-        // nine in ten.
-        let latencies = seen.latencies.sorted()
-        let typical = latencies[latencies.count * 9 / 10]
-        #expect(typical < .milliseconds(100), "9 in 10 summaries within \(typical), the slowest \(latencies.last!)")
+        // Alone on the machine every summary takes a few milliseconds (14 ms at worst in 80). A
+        // busy machine can hold any thread for longer, so what is bounded is how much longer the
+        // summary takes than the idle host's asked just after: 100 ms, for 9 in 10.
+        let excess = seen.excess.sorted()
+        let typical = excess[excess.count * 9 / 10]
+        #expect(
+            typical < .milliseconds(100),
+            "9 in 10 summaries within \(typical) of the idle host's; took up to \(seen.latencies.max()!)")
         #expect(
             seen.memory - baselineMemory < Self.memoryBound, "memory grew from \(baselineMemory) to \(seen.memory)")
         // 64 clients at most (the monitor among them), and refused ones on their way out.
@@ -96,13 +104,17 @@ import Testing
         try await eventually("the idle clients are closed and a fresh one is served", timeout: .seconds(20)) {
             (try? await onOwnThread { try Self.ask(host.socket) }) != nil
         }
-        var fresh: [Duration] = []
-        for _ in 0..<5 {
-            let asked = ContinuousClock.now
-            try await onOwnThread { try Self.ask(host.socket) }
-            fresh.append(ContinuousClock.now - asked)
+        // Fresh clients, timed against fresh clients of the idle host.
+        let fresh = try await onOwnThread { () throws -> [Duration] in
+            try (0..<5).map { _ in
+                let asked = ContinuousClock.now
+                try Self.ask(host.socket)
+                let middle = ContinuousClock.now
+                try Self.ask(control.socket)
+                return (middle - asked) - (ContinuousClock.now - middle)
+            }
         }
-        #expect(fresh.sorted()[2] < .milliseconds(100), "fresh clients were served in \(fresh)")
+        #expect(fresh.sorted()[2] < .milliseconds(100), "fresh clients took \(fresh) longer than the idle host's")
 
         // When the clients go, everything they cost is given back.
         clients.all.removeAll()
@@ -117,6 +129,7 @@ import Testing
         let stopped = try await host.process.line(startingWith: "stopped ")
         #expect(stopped.hasSuffix(" wrong=0"), "\(stopped)")
         #expect(try await host.process.stop(with: SIGTERM) == 0)
+        #expect(try await control.process.stop(with: SIGTERM) == 0)
     }
 
     @Test func whenTheHostHasNoDescriptorsLeftTheAgentBacksOffAndServesOnceTheyReturn() async throws {
@@ -190,9 +203,20 @@ import Testing
     /// What the watch over the agent saw while the clients came.
     struct Watch {
         var latencies: [Duration] = []
+        /// Each summary's time less the idle host's summary asked just after.
+        var excess: [Duration] = []
         var memory: Int
         var descriptors: Int
         var stalls: [Int] = []
+    }
+
+    /// How long `client` takes to answer a summary.
+    private static func summaryTime(_ client: RawLineClient, id: Int) throws -> Duration {
+        let asked = ContinuousClock.now
+        guard try client.request(#"{"id":\#(id),"op":"summary"}"#)["id"] as? Int == id else {
+            throw ConditionTimedOut(description: "summary \(id) was not answered")
+        }
+        return ContinuousClock.now - asked
     }
 
     /// Connects, asks for a summary, checks the answer, and leaves.

@@ -100,7 +100,7 @@ extension AgentServerTests {
             let pushSize = try #require(try await reader.readLine(sending: #"{"id":1,"op":"summary"}"#)).utf8.count
             #expect(pushSize > 4_000)
             // A subscriber whose socket is full (a reply it does not read fills it) and stays so.
-            let subscriber = try RawLineClient(path: path)
+            let subscriber = try RawLineClient(path: path, timeout: 60)
             try subscriber.send(#"{"id":1,"op":"subscribe","interval":0.1}"#)
             try subscriber.send(#"{"id":2,"op":"tasks","limit":3000}"#)
             try await eventually("the reply fills the socket") { agent.output.queuedBytes > 200_000 }
@@ -127,7 +127,7 @@ extension AgentServerTests {
             // Read slowly: 64 KiB every 100 ms, for longer than the stall timeout (a write
             // completes every 300 ms or so: unix sockets wake the writer when their buffer is
             // three-quarters drained).
-            let slow = try RawLineClient(path: path)
+            let slow = try RawLineClient(path: path, timeout: 60)
             try slow.send(#"{"id":1,"op":"tasks","limit":10000}"#)
             let received = try await onOwnThread { () throws -> [UInt8] in
                 var received: [UInt8] = []
@@ -144,8 +144,10 @@ extension AgentServerTests {
             }
             #expect(received.count > 1_500_000)
             #expect(String(decoding: received.suffix(200), as: UTF8.self).hasSuffix("}}\n"))
+            try await eventually("the stalled client is dropped", timeout: .seconds(30)) {
+                logs.contains("dropped a client that stopped reading", atLeast: .warning)
+            }
             #expect(await stalled.isClosedByPeer())
-            #expect(logs.contains("dropped a client that stopped reading", atLeast: .warning))
             #expect(logs.all.filter { $0.message.contains("dropped a client") }.count == 1)
             try await eventually("the dropped client's output is freed") { agent.output.queuedBytes == 0 }
         }
@@ -156,12 +158,12 @@ extension AgentServerTests {
         let limit = 256 << 10
         try await withAgent(registry: registry, { $0.maxPendingOutputBytes = limit }) { agent, path in
             let request = #"{"id":0,"op":"tasks","limit":1000}"#
-            let probe = try RawLineClient(path: path)
+            let probe = try RawLineClient(path: path, timeout: 60)
             _ = try await probe.readObject()
             let replySize = try #require(try await probe.readLine(sending: request)).utf8.count + 1
             agent.output.resetPeak()
 
-            let pipelining = try RawLineClient(path: path)
+            let pipelining = try RawLineClient(path: path, timeout: 60)
             let requests = (1...60).map { #"{"id":\#($0),"op":"tasks","limit":1000}"# + "\n" }.joined()
             try pipelining.write(Array(requests.utf8))
             try await eventually("the agent stops at the limit") { agent.output.queuedBytes > limit }
@@ -182,7 +184,7 @@ extension AgentServerTests {
     // MARK: The event loop
 
     @Test func aSummaryIsAnsweredPromptlyWhileHeavyQueriesRun() async throws {
-        let registry = try await Self.registry(tasks: 50_000)
+        let registry = try await Self.registry(tasks: 30_000)
         try await withAgent(registry: registry) { _, path in
             let heavy = try RawLineClient(path: path, timeout: 60)
             _ = try await heavy.readObject()
@@ -190,19 +192,18 @@ extension AgentServerTests {
             let started = ContinuousClock.now
             _ = try await heavy.readLine(sending: #"{"id":0,\#(query)}"#)
             let oneQuery = ContinuousClock.now - started
-            // Ten at once on one connection, and ten more on another.
+            // Six at once on one connection, and six more on another, both read as they come.
             let second = try RawLineClient(path: path, timeout: 60)
             _ = try await second.readObject()
             for client in [heavy, second] {
-                try client.write(Array((1...10).map { #"{"id":\#($0),\#(query)}"# + "\n" }.joined().utf8))
+                try client.write(Array((1...6).map { #"{"id":\#($0),\#(query)}"# + "\n" }.joined().utf8))
             }
             let done = Flag()
             let reading = Task {
                 defer { done.raise() }
-                return try await onOwnThread {
-                    try (1...10).map { _ in try heavy.readObject()["id"] as? Int ?? -1 }
-                        + (1...10).map { _ in try second.readObject()["id"] as? Int ?? -1 }
-                }
+                async let first = onOwnThread { try (1...6).map { _ in try heavy.readObject()["id"] as? Int ?? -1 } }
+                async let other = onOwnThread { try (1...6).map { _ in try second.readObject()["id"] as? Int ?? -1 } }
+                return try await first + other
             }
             let cheap = try RawLineClient(path: path)
             _ = try await cheap.readObject()
@@ -214,10 +215,9 @@ extension AgentServerTests {
                 #expect(try await cheap.request(#"{"id":\#(id),"op":"summary"}"#)["id"] as? Int == id)
                 latencies.append(ContinuousClock.now - asked)
             }
-            #expect(try await reading.value == Array(1...10) + Array(1...10))
-            // Twenty queries took several times one query's time, and summaries kept coming meanwhile.
-            #expect(ContinuousClock.now - started > oneQuery * 5)
-            #expect(latencies.count >= 5, "\(latencies.count) summaries while 20 queries of \(oneQuery) ran")
+            #expect(try await reading.value == Array(1...6) + Array(1...6))
+            // Summaries kept coming while the twelve queries ran.
+            #expect(latencies.count >= 5, "\(latencies.count) summaries while 12 queries of \(oneQuery) ran")
             // Old code answered a summary after every query before it: seconds. Now it waits for
             // a thread at worst (two cores, shared with the queries and this test's readers).
             let sorted = latencies.sorted()
@@ -237,7 +237,8 @@ extension AgentServerTests {
                 try leaving.send(#"{"id":1,"op":"tasks","text":"worker-1","sort":"name","limit":10000}"#)
                 try leaving.send(#"{"id":2,"op":"snapshot"}"#)
             }
-            let client = try RawLineClient(path: path)
+            // Query threads yield to everything else on a busy machine: a generous read timeout.
+            let client = try RawLineClient(path: path, timeout: 60)
             _ = try await client.readObject()
             #expect(try await client.request(#"{"id":1,"op":"groups"}"#)["id"] as? Int == 1)
             try await eventually("the clients that left are gone and their output freed") {

@@ -30,6 +30,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Set when output reached the limit: serving, streaming and reading resume once it
     /// drains to a quarter of it.
     private var paused = false
+    /// Set while the snapshot's next chunks wait for the loop's next turn.
+    private var pumpScheduled = false
     /// Requests received and not yet served, in order.
     private var requests = CircularBuffer<LineFrame>()
     private var queuedRequestBytes = 0
@@ -316,12 +318,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Writes chunks while the peer keeps up; resumes when it becomes writable again.
+    /// Writes chunks while the peer keeps up (resuming once its output drains), a slice of them
+    /// per turn of the event loop, so that other clients are served between slices.
     private func pumpSnapshot(context: ChannelHandlerContext) {
         guard var stream = snapshot, context.channel.isActive else { return }
         let registry = agent.registry
-        while hasRoom, let chunk = stream.nextChunk(registry: registry) {
+        var written = 0
+        while hasRoom, written < Self.writeSlice, let chunk = stream.nextChunk(registry: registry) {
             write(chunk, context: context)
+            written += chunk.count
         }
         if stream.isDone {
             snapshot = nil
@@ -329,6 +334,13 @@ final class ConnectionHandler: ChannelInboundHandler {
                 Reply(id: stream.id, result: SnapshotDone(tasks: stream.sent, chunks: stream.chunks)), context: context)
         } else {
             snapshot = stream
+            if hasRoom, !pumpScheduled {
+                pumpScheduled = true
+                context.eventLoop.assumeIsolated().execute {
+                    self.pumpScheduled = false
+                    self.pumpSnapshot(context: context)
+                }
+            }
         }
         context.flush()
     }
