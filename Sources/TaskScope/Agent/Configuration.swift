@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ScopeProtocol
 
@@ -46,9 +47,17 @@ extension TaskScope {
         /// 5 seconds) before it is closed, so that idle connections cannot hold descriptors.
         public var firstRequestTimeout: Duration
         /// How many heavy requests (task pages, groups, resources, warnings, snapshot set-up)
-        /// and rule passes run at once, on the agent's own threads (default 2). Each client
-        /// has at most one running; cheap requests are answered on the event loop meanwhile.
+        /// and rule passes run at once, on the agent's own threads (default
+        /// ``defaultConcurrentQueries``). Each client has at most one running; cheap requests
+        /// are answered on the event loop meanwhile.
         public var maxConcurrentQueries: Int
+
+        /// Two, or a quarter of the machine's cores if that is fewer (one at least), so that
+        /// however many heavy requests clients queue, the agent's queries use at most a quarter
+        /// of a small machine and the event loop and the host keep the rest.
+        public static var defaultConcurrentQueries: Int {
+            max(1, min(2, ProcessInfo.processInfo.activeProcessorCount / 4))
+        }
         /// Leak rule thresholds and switches (environment variables override them).
         public var rules: RuleSettings
         /// Where the agent logs: starting, stopping, refused and dropped clients
@@ -59,7 +68,7 @@ extension TaskScope {
             socketPath: String? = nil, sampleInterval: Duration = .seconds(1), historyCapacity: Int = 600,
             retention: Retention = Retention(), maxLineBytes: Int = 1 << 20, maxPendingOutputBytes: Int = 1 << 20,
             stalledClientTimeout: Duration = .seconds(30), maxClients: Int = 64,
-            firstRequestTimeout: Duration = .seconds(5), maxConcurrentQueries: Int = 2,
+            firstRequestTimeout: Duration = .seconds(5), maxConcurrentQueries: Int = defaultConcurrentQueries,
             rules: RuleSettings = RuleSettings(),
             logger: Logger = Logger(label: "taskscope")
         ) {
