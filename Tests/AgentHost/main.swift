@@ -8,6 +8,14 @@
 // It prints `ready PID` once serving. On SIGUSR1 it stops its workload and prints
 // `stopped spawned=N wrong=W`; on SIGTERM it exits (status 0 when nothing was wrong)
 // without calling TaskScope.stop(), so the socket's removal at exit is what is tested.
+//
+// For the load tests, the environment sets:
+//     TASKSCOPE_HOST_NOFILE=N        the soft descriptor limit, before the agent starts
+//     TASKSCOPE_HOST_MAX_CLIENTS=N   the agent's maxClients
+//     TASKSCOPE_HOST_PROGRESS=1      print `progress spawned=N` every 100 ms, the host's own count
+//     TASKSCOPE_HOST_HOG_LEAVE=N     how many descriptors SIGUSR2 leaves free (default 0)
+// and SIGUSR2 makes the host take every descriptor it can (`hogging N`), then, on the next
+// SIGUSR2, give them back (`released`).
 
 import Foundation
 import Synchronization
@@ -21,15 +29,28 @@ guard arguments.count == 3, ["serve", "exit"].contains(arguments[1]) else {
     FileHandle.standardError.write(Data("usage: taskscope-agent-host serve|exit SOCKET\n".utf8))
     exit(2)
 }
+let environment = ProcessInfo.processInfo.environment
+if let nofile = environment["TASKSCOPE_HOST_NOFILE"].flatMap(Int.init) {
+    var limit = rlimit()
+    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = rlim_t(nofile)
+    guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else {
+        FileHandle.standardError.write(Data("taskscope-agent-host: setrlimit: \(errno)\n".utf8))
+        exit(1)
+    }
+}
 do {
-    try TaskScope.start(
-        TaskScope.Configuration(
-            socketPath: arguments[2], sampleInterval: .milliseconds(100), retention: .init(count: 256),
-            maxLineBytes: 64 << 10))
+    var configuration = TaskScope.Configuration(
+        socketPath: arguments[2], sampleInterval: .milliseconds(100), retention: .init(count: 256),
+        maxLineBytes: 64 << 10)
+    if let clients = environment["TASKSCOPE_HOST_MAX_CLIENTS"].flatMap(Int.init) { configuration.maxClients = clients }
+    try TaskScope.start(configuration)
 } catch {
     FileHandle.standardError.write(Data("taskscope-agent-host: \(error)\n".utf8))
     exit(1)
 }
+// The signals are handled before the host says it is ready, so that a test may send one at once.
+Host.handleSignals()
 say("ready \(getpid())")
 if arguments[1] == "exit" { exit(0) }
 
@@ -39,6 +60,8 @@ enum Host {
     static let wrong = Atomic<Int>(0)
     static let running = Atomic<Bool>(true)
     static let terminated = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    /// Descriptors taken by SIGUSR2, to leave the agent none.
+    static let hogged = Mutex<[Int32]?>(nil)
     nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
 
     /// One round: tracked tasks that compute sums, pass them through a tracked channel,
@@ -76,13 +99,51 @@ enum Host {
         let pause = DispatchSource.makeSignalSource(signal: SIGUSR1)
         pause.setEventHandler { running.store(false, ordering: .relaxed) }
         pause.resume()
+        signal(SIGUSR2, SIG_IGN)
+        let hog = DispatchSource.makeSignalSource(signal: SIGUSR2)
+        hog.setEventHandler { toggleHogging() }
+        hog.resume()
         let terminate = DispatchSource.makeSignalSource(signal: SIGTERM)
         terminate.setEventHandler {
             running.store(false, ordering: .relaxed)
             terminated.withLock { $0?.resume() ?? () }
         }
         terminate.resume()
-        signalSources = [pause, terminate]
+        signalSources = [pause, hog, terminate]
+    }
+
+    /// Takes every descriptor there is (so that the agent's accepts fail with EMFILE), or gives
+    /// them back.
+    static func toggleHogging() {
+        hogged.withLock { hogged in
+            if let taken = hogged {
+                for fd in taken { close(fd) }
+                hogged = nil
+                say("released")
+            } else {
+                var taken: [Int32] = []
+                while true {
+                    let fd = open("/dev/null", O_RDONLY)
+                    guard fd >= 0 else { break }
+                    taken.append(fd)
+                }
+                let leave = ProcessInfo.processInfo.environment["TASKSCOPE_HOST_HOG_LEAVE"].flatMap(Int.init) ?? 0
+                for fd in taken.suffix(leave) { close(fd) }
+                taken.removeLast(min(leave, taken.count))
+                hogged = taken
+                say("hogging \(taken.count)")
+            }
+        }
+    }
+
+    /// Prints the host's own count of spawned tasks every 100 ms, while it works.
+    static func reportProgress() {
+        Thread.detachNewThread {
+            while running.load(ordering: .relaxed) {
+                say("progress spawned=\(spawned.load(ordering: .relaxed))")
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
     }
 
     /// Rounds until stopped; the workload's task is untracked, so the registry counts the workers alone.
@@ -96,7 +157,7 @@ enum Host {
     }
 }
 
-Host.handleSignals()
+if environment["TASKSCOPE_HOST_PROGRESS"] == "1" { Host.reportProgress() }
 let workload = Task.detached { await Host.work() }
 await withCheckedContinuation { continuation in Host.terminated.withLock { $0 = continuation } }
 await workload.value

@@ -171,10 +171,11 @@ final class HostProcess: Sendable {
         CLI.executable.deletingLastPathComponent().appendingPathComponent("taskscope-agent-host").path
     }
 
-    init(mode: String = "serve") async throws {
+    /// Starts the host; `environment` sets its load-test switches (see `Tests/AgentHost/main.swift`).
+    init(mode: String = "serve", environment: [String: String] = [:]) async throws {
         directory = try makeTemporaryDirectory("host")
         socket = "\(directory)/agent.sock"
-        process = try await BackgroundProcess(Self.executable, [mode, socket])
+        process = try await BackgroundProcess(Self.executable, [mode, socket], environment: environment)
         _ = try await process.line(startingWith: "ready ")
     }
 

@@ -14,8 +14,10 @@ final class ClientTestAgent {
     init(sampleInterval: Duration = .milliseconds(100), registry: Registry = Registry()) throws {
         directory = try makeTemporaryDirectory("cli")
         path = "\(directory)/\(getpid()).sock"
-        agent = try Agent.start(
-            registry: registry, configuration: .init(socketPath: path, sampleInterval: sampleInterval))
+        // A busy machine may hold a test's task for seconds between connecting and asking.
+        var configuration = TaskScope.Configuration(socketPath: path, sampleInterval: sampleInterval)
+        configuration.firstRequestTimeout = .seconds(60)
+        agent = try Agent.start(registry: registry, configuration: configuration)
     }
 
     func stop() {

@@ -8,7 +8,7 @@ import Testing
 /// The agent's socket server, spoken to as `socat` would: raw lines on a unix socket.
 @Suite(.timeLimit(.minutes(2))) struct AgentServerTests {
     /// An agent on its own registry and socket, stopped when the body ends.
-    private func withAgent(
+    func withAgent(
         registry: Registry = Registry(),
         _ configure: (inout TaskScope.Configuration) -> Void = { _ in },
         _ body: (Agent, String) async throws -> Void
@@ -17,6 +17,9 @@ import Testing
         defer { removeTree(directory) }
         var configuration = TaskScope.Configuration(
             socketPath: "\(directory)/sub/agent.sock", sampleInterval: .milliseconds(50))
+        // Tests may take their time between connecting and asking when the machine is busy;
+        // those of the first-request timeout set their own.
+        configuration.firstRequestTimeout = .seconds(60)
         configure(&configuration)
         let agent = try Agent.start(registry: registry, configuration: configuration)
         defer { agent.stop() }

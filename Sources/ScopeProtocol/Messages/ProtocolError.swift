@@ -29,6 +29,8 @@ public struct ProtocolError: Error, Codable, Sendable, Hashable, CustomStringCon
         public static let lineTooLong = Code(rawValue: "line-too-long")
         /// Another snapshot is already streaming on this connection.
         public static let busy = Code(rawValue: "busy")
+        /// The agent serves as many clients as it may; it closes the connection after this line.
+        public static let tooManyClients = Code(rawValue: "too-many-clients")
     }
 
     /// What went wrong, for programs.

@@ -5,8 +5,9 @@ import NIOPosix
 import ScopeProtocol
 import Synchronization
 
-/// A running agent: the sampler and the socket server around the registry,
-/// on one event-loop thread of its own so that the host's threads are never used.
+/// A running agent: the sampler and the socket server around the registry, on one
+/// event-loop thread of its own and a few query threads (``queries``), so that the host's
+/// threads are never used.
 final class Agent: Sendable {
     let registry: Registry
     let sampler: Sampler
@@ -23,14 +24,23 @@ final class Agent: Sendable {
     /// When the rules pass over every task next.
     private let rulePasses: Mutex<RulePassSchedule>
     private let group: MultiThreadedEventLoopGroup
+    /// Where heavy requests and rule passes run, off the event loop, `maxConcurrentQueries` at once.
+    let queries: NIOThreadPool
+    /// The clients served now, and how many may be.
+    let clients: ClientLimit
+    /// The bytes written to clients and not yet sent.
+    let output = OutputLedger()
+    /// Set while a rule pass the sampler started runs on the query threads.
+    private let rulePassRunning = Atomic<Bool>(false)
     private let serverChannel: any Channel
     private let sampling: RepeatedTask
     private let socketIdentity: FileIdentity?
 
     private init(
         registry: Registry, sampler: Sampler, configuration: TaskScope.Configuration, socketPath: String,
-        logger: Logger, startedAt: UInt64, group: MultiThreadedEventLoopGroup, serverChannel: any Channel,
-        sampling: RepeatedTask, socketIdentity: FileIdentity?, rules: LeakRules, rulePasses: RulePassSchedule
+        logger: Logger, startedAt: UInt64, group: MultiThreadedEventLoopGroup, queries: NIOThreadPool,
+        clients: ClientLimit, serverChannel: any Channel, sampling: RepeatedTask, socketIdentity: FileIdentity?,
+        rules: LeakRules, rulePasses: RulePassSchedule
     ) {
         self.rules = rules
         self.rulePasses = Mutex(rulePasses)
@@ -43,6 +53,8 @@ final class Agent: Sendable {
         self.processName = ProcessInfo.processInfo.processName
         self.startedAt = startedAt
         self.group = group
+        self.queries = queries
+        self.clients = clients
         self.serverChannel = serverChannel
         self.sampling = sampling
         self.socketIdentity = socketIdentity
@@ -66,13 +78,18 @@ final class Agent: Sendable {
         let startedAt = AgentClock.precise()
         let sampler = Sampler(capacity: configuration.historyCapacity, interval: configuration.sampleInterval)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let queries = NIOThreadPool(numberOfThreads: configuration.maxConcurrentQueries)
+        queries.start()
+        // Half of the descriptors free now, before the agent opens any of its own.
+        let clients = ClientLimit(configured: configuration.maxClients)
         let pending = PendingAgent()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 128)
-            .childChannelOption(
-                .writeBufferWaterMark,
-                value: .init(low: configuration.maxPendingOutputBytes / 4, high: configuration.maxPendingOutputBytes)
-            )
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoff(logger: logger))
+                }
+            }
             .childChannelInitializer { channel in
                 guard let agent = pending.agent else {
                     return channel.close()
@@ -84,12 +101,14 @@ final class Agent: Sendable {
             serverChannel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).wait()
         } catch {
             try? group.syncShutdownGracefully()
+            try? queries.syncShutdownGracefully()
             throw TaskScopeError("cannot serve on \(path): \(error)")
         }
         guard chmod(path, 0o600) == 0 else {
             let reason = String(cString: strerror(errno))
             serverChannel.close(promise: nil)
             try? group.syncShutdownGracefully()
+            try? queries.syncShutdownGracefully()
             unlink(path)
             throw TaskScopeError("cannot make socket \(path) private (mode 0600): \(reason)")
         }
@@ -101,12 +120,13 @@ final class Agent: Sendable {
         // (about every five seconds), not every tick; a client that asks gets them fresh.
         let sampling = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let counts = sampler.sample(registry)
-            if let agent = pending.agent, agent.isRulePassDue { agent.refreshWarnings() }
+            if let agent = pending.agent, agent.isRulePassDue { agent.startRulePass() }
             if let agent = pending.agent, SamplerTicks.isObserved { SamplerTicks.notify(agent, counts: counts) }
         }
         let agent = Agent(
             registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,
-            startedAt: startedAt, group: group, serverChannel: serverChannel, sampling: sampling,
+            startedAt: startedAt, group: group, queries: queries, clients: clients, serverChannel: serverChannel,
+            sampling: sampling,
             socketIdentity: SocketFile.identity(path), rules: rules, rulePasses: rulePasses)
         pending.agent = agent
         agent.refreshWarnings()
@@ -122,6 +142,8 @@ final class Agent: Sendable {
         ExitCleanup.unregister()
         serverChannel.close(promise: nil)
         do {
+            // The query threads first: a query that finishes hands its reply to the loop.
+            try queries.syncShutdownGracefully()
             try group.syncShutdownGracefully()
         } catch {
             logger.warning("taskscope agent did not shut down cleanly: \(error)")
@@ -129,9 +151,28 @@ final class Agent: Sendable {
         logger.info("taskscope agent stopped", metadata: ["socket": "\(socketPath)"])
     }
 
-    /// Sets up a new connection after checking who is on the other end.
+    /// Sets up a new connection after checking who is on the other end; one over the cap
+    /// of clients is told so and closed.
     private func accept(_ channel: any Channel) -> EventLoopFuture<Void> {
-        PeerCredentials.check(channel, logger: logger).flatMapThrowing { allowed in
+        let short = clients.isHostShortOfDescriptors()
+        guard !short, clients.admit() else {
+            if clients.noteRefusal() {
+                logger.warning(
+                    short
+                        ? "taskscope refused a client: the process is short of descriptors"
+                        : "taskscope refused a client: too many clients",
+                    metadata: ["max_clients": "\(clients.cap)", "clients": "\(clients.current)"])
+            }
+            let message =
+                short
+                ? "the process is short of descriptors; try again later"
+                : "the agent serves \(clients.cap) clients at most; try again when one has gone"
+            return channel.eventLoop.makeCompletedFuture(withResultOf: {
+                try channel.pipeline.syncOperations.addHandler(RefusalHandler(message: message))
+            })
+        }
+        channel.closeFuture.whenComplete { _ in self.clients.release() }
+        return PeerCredentials.check(channel, logger: logger).flatMapThrowing { allowed in
             guard allowed else { throw ChannelError.inputClosed }
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: self.configuration.maxLineBytes)))
@@ -198,6 +239,15 @@ final class Agent: Sendable {
             return refreshWarnings()
         }
         return evaluateWarnings(observingCancellation: false)
+    }
+
+    /// Starts a rule pass on the query threads unless the sampler's last one still runs.
+    func startRulePass() {
+        guard !rulePassRunning.exchange(true, ordering: .acquiring) else { return }
+        queries.submit { state in
+            if case .active = state { self.refreshWarnings() }
+            self.rulePassRunning.store(false, ordering: .releasing)
+        }
     }
 
     /// Whether the sampler should pass the rules over every task now.

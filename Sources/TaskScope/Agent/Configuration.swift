@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ScopeProtocol
 
@@ -28,12 +29,35 @@ extension TaskScope {
         public var retention: Retention
         /// The longest request line accepted, in bytes (default 1 MiB).
         public var maxLineBytes: Int
-        /// How many bytes may wait in one client's output before it stops being
-        /// read from; a subscribed client stuck past this is dropped.
+        /// How many bytes may wait in one client's output before the agent stops reading
+        /// its requests (default 1 MiB). A client holds at most this plus one reply (or
+        /// one snapshot chunk, or one summary push) in the agent's memory.
         public var maxPendingOutputBytes: Int
-        /// How long a client may leave its output full (not reading what it asked for)
-        /// before it is dropped, with a log line (default 30 seconds).
+        /// How long a client may leave output unread with none of it written (default 30
+        /// seconds): the clock starts when the agent has output for the client and restarts
+        /// whenever a write to it completes; when it runs out the client is dropped, with a
+        /// log line.
         public var stalledClientTimeout: Duration
+        /// The most clients served at once (default 64, like Redis's `maxclients`). The agent
+        /// also keeps to half the descriptors its process had free when it started (of the
+        /// soft `RLIMIT_NOFILE`), whichever is fewer. One more client gets a
+        /// `too-many-clients` error line and is closed.
+        public var maxClients: Int
+        /// How long a new client may take to send its first complete request line (default
+        /// 5 seconds) before it is closed, so that idle connections cannot hold descriptors.
+        public var firstRequestTimeout: Duration
+        /// How many heavy requests (task pages, groups, resources, warnings, snapshot set-up)
+        /// and rule passes run at once, on the agent's own threads (default
+        /// ``defaultConcurrentQueries``). Each client has at most one running; cheap requests
+        /// are answered on the event loop meanwhile.
+        public var maxConcurrentQueries: Int
+
+        /// Two, or a quarter of the machine's cores if that is fewer (one at least), so that
+        /// however many heavy requests clients queue, the agent's queries use at most a quarter
+        /// of a small machine and the event loop and the host keep the rest.
+        public static var defaultConcurrentQueries: Int {
+            max(1, min(2, ProcessInfo.processInfo.activeProcessorCount / 4))
+        }
         /// Leak rule thresholds and switches (environment variables override them).
         public var rules: RuleSettings
         /// Where the agent logs: starting, stopping, refused and dropped clients
@@ -42,8 +66,10 @@ extension TaskScope {
 
         public init(
             socketPath: String? = nil, sampleInterval: Duration = .seconds(1), historyCapacity: Int = 600,
-            retention: Retention = Retention(), maxLineBytes: Int = 1 << 20, maxPendingOutputBytes: Int = 4 << 20,
-            stalledClientTimeout: Duration = .seconds(30), rules: RuleSettings = RuleSettings(),
+            retention: Retention = Retention(), maxLineBytes: Int = 1 << 20, maxPendingOutputBytes: Int = 1 << 20,
+            stalledClientTimeout: Duration = .seconds(30), maxClients: Int = 64,
+            firstRequestTimeout: Duration = .seconds(5), maxConcurrentQueries: Int = defaultConcurrentQueries,
+            rules: RuleSettings = RuleSettings(),
             logger: Logger = Logger(label: "taskscope")
         ) {
             self.socketPath = socketPath
@@ -53,6 +79,9 @@ extension TaskScope {
             self.maxLineBytes = maxLineBytes
             self.maxPendingOutputBytes = maxPendingOutputBytes
             self.stalledClientTimeout = stalledClientTimeout
+            self.maxClients = max(1, maxClients)
+            self.firstRequestTimeout = firstRequestTimeout
+            self.maxConcurrentQueries = max(1, maxConcurrentQueries)
             self.rules = rules
             self.logger = logger
         }

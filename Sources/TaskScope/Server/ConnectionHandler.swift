@@ -2,54 +2,88 @@ import Logging
 import NIOCore
 import ScopeProtocol
 
-/// Serves protocol v1 on one connection: answers requests, streams
+/// Serves protocol v1 on one connection: answers requests in the order received, streams
 /// snapshots as the peer reads them, and pushes summaries to subscribers.
 ///
-/// Runs on the agent's event loop only. Output is bounded: while the
-/// peer's pending output is above the high-water mark the connection is not
-/// read from, and a subscriber that stops reading is dropped.
+/// Runs on the agent's event loop. Cheap requests are answered there; heavy ones (task
+/// pages, groups, resources, warnings, a snapshot's set-up) run on the agent's query
+/// threads, one at a time per connection, while the loop serves everyone else.
+///
+/// What a client holds is bounded: its queued requests (``maxQueuedRequestBytes``; the
+/// connection is not read from beyond that), and its queued output (no request is served,
+/// no snapshot chunk made and nothing read while `maxPendingOutputBytes` or more waits; a
+/// summary push is skipped while the previous one is unsent). A client that leaves output unread with no
+/// write completing for `stalledClientTimeout` is dropped, and one that sends no request
+/// within `firstRequestTimeout` is closed.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = LineFrame
     typealias OutboundOut = ByteBuffer
 
+    /// Request bytes received and not yet served above which the connection is not read from.
+    static let maxQueuedRequestBytes = 64 << 10
+    /// The most bytes written at once: a write that completes is the stall clock's sign of progress.
+    static let writeSlice = 64 << 10
+
     private let agent: Agent
     private var subscription: Scheduled<Void>?
     private var snapshot: SnapshotStream?
+    /// Set when output reached the limit: serving, streaming and reading resume once it
+    /// drains to a quarter of it.
+    private var paused = false
+    /// Set while the snapshot's next chunks wait for the loop's next turn.
     private var pumpScheduled = false
-    /// Set while the peer's output is full: when it fires, the peer is dropped.
-    private var stallDeadline: Scheduled<Void>?
+    /// Requests received and not yet served, in order.
+    private var requests = CircularBuffer<LineFrame>()
+    private var queuedRequestBytes = 0
+    /// Set while one of this connection's heavy requests runs on the query threads.
+    private var queryRunning = false
+    /// Whether the connection is being read from (its `autoRead`).
+    private var reading = true
+    /// Bytes written to the channel and not yet sent to the peer.
+    private var queuedOutput = 0
+    /// Set while a summary push is queued, so that the next one is skipped instead of queued.
+    private var pushUnsent = false
+    /// When a write last completed (or output started waiting): the stall clock's start.
+    private var lastProgress = NIODeadline.now()
+    private var stallCheck: Scheduled<Void>?
+    private var firstRequestDeadline: Scheduled<Void>?
 
     init(agent: Agent) { self.agent = agent }
 
     func channelActive(context: ChannelHandlerContext) {
         send(agent.hello, context: context)
         context.flush()
+        let timeout = TimeAmount(agent.configuration.firstRequestTimeout)
+        firstRequestDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            self.firstRequestDeadline = nil
+            self.agent.logger.debug("taskscope closed a client that sent no request in time")
+            context.close(promise: nil)
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        subscription?.cancel()
+        for timer in [subscription, stallCheck, firstRequestDeadline] { timer?.cancel() }
         subscription = nil
-        stallDeadline?.cancel()
-        stallDeadline = nil
+        stallCheck = nil
+        firstRequestDeadline = nil
         snapshot = nil
+        requests.removeAll()
+        queuedRequestBytes = 0
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .tooLong:
-            let limit = agent.configuration.maxLineBytes
-            send(
-                ErrorReply(id: nil, error: .init(.lineTooLong, "a request line may be at most \(limit) bytes")),
-                context: context)
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
-            context.close(promise: nil)
-        case .line(let line):
+        let frame = unwrapInboundIn(data)
+        if case .line(let line) = frame {
             // Blank lines are ignored, as in a shell.
             guard line.readableBytesView.contains(where: { !Self.isJSONWhitespace($0) }) else { return }
-            handle(line, context: context)
+            queuedRequestBytes += line.readableBytes
         }
+        firstRequestDeadline?.cancel()
+        firstRequestDeadline = nil
+        requests.append(frame)
+        serveQueued(context: context)
     }
 
     private static func isJSONWhitespace(_ byte: UInt8) -> Bool {
@@ -61,43 +95,106 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.flush()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        let writable = context.channel.isWritable
-        context.channel.setOption(.autoRead, value: writable).whenFailure { _ in }
-        if writable {
-            stallDeadline?.cancel()
-            stallDeadline = nil
-        } else if stallDeadline == nil {
-            let timeout = agent.configuration.stalledClientTimeout
-            stallDeadline = context.eventLoop.assumeIsolated().scheduleTask(
-                in: .nanoseconds(Int64(clamping: timeout.nanoseconds))
-            ) {
-                self.stallDeadline = nil
-                guard context.channel.isActive, !context.channel.isWritable else { return }
-                self.agent.logger.warning(
-                    "taskscope dropped a client that stopped reading",
-                    metadata: [
-                        "stalled_for": "\(timeout)",
-                        "pending_limit_bytes": "\(self.agent.configuration.maxPendingOutputBytes)",
-                    ])
-                context.close(promise: nil)
-            }
-        }
-        if writable, snapshot != nil, !pumpScheduled {
-            // Writability returns inside our own flush; pumping from here would recurse once per
-            // watermark cycle. Resume from the event loop instead.
-            pumpScheduled = true
-            context.eventLoop.assumeIsolated().execute {
-                self.pumpScheduled = false
-                self.pumpSnapshot(context: context)
-            }
-        }
-        context.fireChannelWritabilityChanged()
-    }
-
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         agent.logger.debug("taskscope connection closed on error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    // MARK: Flow control
+
+    /// Serves queued requests in order while the peer keeps up and none runs elsewhere.
+    private func serveQueued(context: ChannelHandlerContext) {
+        while !queryRunning, context.channel.isActive, hasRoom, let frame = requests.popFirst() {
+            switch frame {
+            case .tooLong:
+                let limit = agent.configuration.maxLineBytes
+                send(
+                    ErrorReply(id: nil, error: .init(.lineTooLong, "a request line may be at most \(limit) bytes")),
+                    context: context)
+                context.flush()
+                requests.removeAll()
+                context.close(promise: nil)
+                return
+            case .line(let line):
+                queuedRequestBytes -= line.readableBytes
+                handle(line, context: context)
+            }
+        }
+        context.flush()
+        updateReading(context: context)
+    }
+
+    /// Whether the client's queued output is under the limit, so that more may be queued:
+    /// one more reply, chunk or push, so it holds at most the limit and one of them.
+    private var hasRoom: Bool { queuedOutput < agent.configuration.maxPendingOutputBytes }
+
+    /// Reads from the peer only while its output and its queued requests are within bounds.
+    private func updateReading(context: ChannelHandlerContext) {
+        let read = hasRoom && queuedRequestBytes < Self.maxQueuedRequestBytes
+        guard read != reading, context.channel.isActive else { return }
+        reading = read
+        try? context.channel.syncOptions?.setOption(.autoRead, value: read)
+    }
+
+    /// Writes `bytes`, counting them as queued until they are sent (then `onSent` runs). A long
+    /// reply goes in slices, so that a client reading it slowly is seen to make progress.
+    private func write(_ bytes: [UInt8], context: ChannelHandlerContext, onSent: (() -> Void)? = nil) {
+        if queuedOutput == 0 { lastProgress = .now() }
+        queuedOutput += bytes.count
+        agent.output.queued(bytes.count, clientTotal: queuedOutput)
+        if !hasRoom { paused = true }
+        armStallCheck(context: context)
+        var start = 0
+        repeat {
+            let end = min(start + Self.writeSlice, bytes.count)
+            let (count, isLast) = (end - start, end == bytes.count)
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.assumeIsolated().whenComplete { _ in
+                self.queuedOutput -= count
+                self.agent.output.sent(count)
+                self.lastProgress = .now()
+                if isLast { onSent?() }
+                self.resumeIfDrained(context: context)
+            }
+            context.write(wrapOutboundOut(ByteBuffer(bytes: bytes[start..<end])), promise: promise)
+            start = end
+        } while start < bytes.count
+    }
+
+    /// Resumes what the limit paused once output is down to a quarter of it. From the event
+    /// loop, not here: a write completes inside a flush, which serving would re-enter.
+    private func resumeIfDrained(context: ChannelHandlerContext) {
+        guard paused, queuedOutput <= agent.configuration.maxPendingOutputBytes / 4 else { return }
+        paused = false
+        context.eventLoop.assumeIsolated().execute {
+            self.pumpSnapshot(context: context)
+            self.serveQueued(context: context)
+        }
+    }
+
+    private func send(_ message: some Encodable, context: ChannelHandlerContext) {
+        write(Wire.line(message), context: context)
+    }
+
+    /// Drops the client once output has waited with no write completing for `stalledClientTimeout`.
+    private func armStallCheck(context: ChannelHandlerContext) {
+        guard stallCheck == nil, context.channel.isActive else { return }
+        let timeout = TimeAmount(agent.configuration.stalledClientTimeout)
+        stallCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: lastProgress + timeout) {
+            self.stallCheck = nil
+            guard context.channel.isActive, self.queuedOutput > 0 else { return }
+            guard NIODeadline.now() >= self.lastProgress + timeout else {
+                self.armStallCheck(context: context)
+                return
+            }
+            self.agent.logger.warning(
+                "taskscope dropped a client that stopped reading",
+                metadata: [
+                    "stalled_for": "\(self.agent.configuration.stalledClientTimeout)",
+                    "unsent_bytes": "\(self.queuedOutput)",
+                ])
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Requests
@@ -118,7 +215,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .summary:
             send(Reply(id: id, result: agent.summary()), context: context)
         case .tasks(let query):
-            send(Reply(id: id, result: agent.page(query)), context: context)
+            runQuery(context: context) { Wire.line(Reply(id: id, result: $0.page(query))) }
         case .task(let taskID):
             if let detail = agent.registry.detail(id: taskID) {
                 send(Reply(id: id, result: detail), context: context)
@@ -129,11 +226,11 @@ final class ConnectionHandler: ChannelInboundHandler {
                     context: context)
             }
         case .resources(let query):
-            send(Reply(id: id, result: agent.resources(query)), context: context)
+            runQuery(context: context) { Wire.line(Reply(id: id, result: $0.resources(query))) }
         case .groups(let query):
-            send(Reply(id: id, result: agent.registry.groups(query)), context: context)
+            runQuery(context: context) { Wire.line(Reply(id: id, result: $0.registry.groups(query))) }
         case .warnings:
-            send(Reply(id: id, result: WarningList(warnings: agent.currentWarnings())), context: context)
+            runQuery(context: context) { Wire.line(Reply(id: id, result: WarningList(warnings: $0.currentWarnings()))) }
         case .history(let limit):
             send(Reply(id: id, result: agent.sampler.history(limit: limit)), context: context)
         case .snapshot(let options):
@@ -148,8 +245,32 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func send(_ message: some Encodable, context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(ByteBuffer(bytes: Wire.line(message))), promise: nil)
+    /// Runs `work` on the agent's query threads; its result is written on the loop and the
+    /// connection's next request served then. A client gone meanwhile gets nothing.
+    private func runQuery<Result: Sendable>(
+        context: ChannelHandlerContext, _ work: @escaping @Sendable (Agent) -> Result,
+        then deliver: @escaping (Result) -> Void
+    ) {
+        queryRunning = true
+        let (agent, channel) = (self.agent, context.channel)
+        // A client gone while its query waited for a thread costs no pass over the tasks.
+        agent.queries.runIfActive(eventLoop: context.eventLoop) { channel.isActive ? work(agent) : nil }
+            .assumeIsolated().whenComplete { result in
+                self.queryRunning = false
+                guard context.channel.isActive else { return }
+                switch result {
+                case .success(let value):
+                    if let value { deliver(value) }
+                    self.serveQueued(context: context)
+                case .failure:
+                    // The agent is stopping: its query threads are gone.
+                    context.close(promise: nil)
+                }
+            }
+    }
+
+    private func runQuery(context: ChannelHandlerContext, _ reply: @escaping @Sendable (Agent) -> [UInt8]) {
+        runQuery(context: context, reply) { self.write($0, context: context) }
     }
 
     // MARK: Subscriptions
@@ -167,16 +288,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Pushes a summary, unless the last one is still unsent: then this one is skipped (the
+    /// next is as fresh), so a subscriber that does not read holds one push at most.
     private func push(interval: Duration, context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
-        if !context.channel.isWritable && snapshot == nil {
-            agent.logger.warning("taskscope dropped a subscribed client that stopped reading")
-            subscription = nil
-            context.close(promise: nil)
-            return
-        }
-        if context.channel.isWritable {
-            send(SummaryPush(summary: agent.summary()), context: context)
+        if !pushUnsent {
+            pushUnsent = true
+            write(Wire.line(SummaryPush(summary: agent.summary())), context: context) { self.pushUnsent = false }
             context.flush()
         }
         schedulePush(after: interval, context: context)
@@ -191,34 +309,24 @@ final class ConnectionHandler: ChannelInboundHandler {
                 context: context)
             return
         }
-        let registry = agent.registry
-        let records = registry.records { record in
-            options.wait == nil || record.wait?.reason == options.wait
-        }.sorted { $0.id < $1.id }
-        // Every task's times are read as of this moment, however late its chunk is written, so
-        // that none has waited longer than `capturedAt - created`.
-        let now = registry.clock.now()
-        let warnings = agent.currentWarnings()
-        let head = SnapshotHead(
-            process: agent.processDescription, capturedAt: registry.clock.capturedAt(now), filter: options.wait,
-            summary: agent.summary(warnings: warnings), history: agent.sampler.history(),
-            resources: registry.resources.reports(registry.reportContext()), warnings: warnings,
-            rules: agent.rules.settings.thresholds)
-        var line = Wire.chunkPrefix(id: id, kind: Wire.headChunk)
-        let encoded = Wire.line(head)
-        line.append(contentsOf: encoded.dropLast())
-        line.append(contentsOf: Array("}\n".utf8))
-        context.write(wrapOutboundOut(ByteBuffer(bytes: line)), promise: nil)
-        snapshot = SnapshotStream(id: id, records: records, chunkSize: options.chunkSize, now: now)
-        pumpSnapshot(context: context)
+        runQuery(context: context) {
+            SnapshotStream.start(id: id, options: options, agent: $0)
+        } then: { started in
+            self.write(started.head, context: context)
+            self.snapshot = started.stream
+            self.pumpSnapshot(context: context)
+        }
     }
 
-    /// Writes chunks while the peer keeps up; resumes when it becomes writable again.
+    /// Writes chunks while the peer keeps up (resuming once its output drains), a slice of them
+    /// per turn of the event loop, so that other clients are served between slices.
     private func pumpSnapshot(context: ChannelHandlerContext) {
-        guard var stream = snapshot else { return }
+        guard var stream = snapshot, context.channel.isActive else { return }
         let registry = agent.registry
-        while context.channel.isWritable, let chunk = stream.nextChunk(registry: registry) {
-            context.write(wrapOutboundOut(ByteBuffer(bytes: chunk)), promise: nil)
+        var written = 0
+        while hasRoom, written < Self.writeSlice, let chunk = stream.nextChunk(registry: registry) {
+            write(chunk, context: context)
+            written += chunk.count
         }
         if stream.isDone {
             snapshot = nil
@@ -226,6 +334,13 @@ final class ConnectionHandler: ChannelInboundHandler {
                 Reply(id: stream.id, result: SnapshotDone(tasks: stream.sent, chunks: stream.chunks)), context: context)
         } else {
             snapshot = stream
+            if hasRoom, !pumpScheduled {
+                pumpScheduled = true
+                context.eventLoop.assumeIsolated().execute {
+                    self.pumpScheduled = false
+                    self.pumpSnapshot(context: context)
+                }
+            }
         }
         context.flush()
     }
@@ -250,6 +365,31 @@ struct SnapshotStream {
     }
 
     var isDone: Bool { position >= records.count }
+
+    /// Captures the tasks (matching `options`) and the head line of a snapshot: a pass over
+    /// every task, so it runs on the agent's query threads.
+    static func start(
+        id: Int64, options: SnapshotOptions, agent: Agent
+    ) -> (head: [UInt8], stream: SnapshotStream) {
+        let registry = agent.registry
+        let records = registry.records { record in
+            options.wait == nil || record.wait?.reason == options.wait
+        }.sorted { $0.id < $1.id }
+        // Every task's times are read as of this moment, however late its chunk is written, so
+        // that none has waited longer than `capturedAt - created`.
+        let now = registry.clock.now()
+        let warnings = agent.currentWarnings()
+        let head = SnapshotHead(
+            process: agent.processDescription, capturedAt: registry.clock.capturedAt(now), filter: options.wait,
+            summary: agent.summary(warnings: warnings), history: agent.sampler.history(),
+            resources: registry.resources.reports(registry.reportContext()), warnings: warnings,
+            rules: agent.rules.settings.thresholds)
+        var line = Wire.chunkPrefix(id: id, kind: Wire.headChunk)
+        let encoded = Wire.line(head)
+        line.append(contentsOf: encoded.dropLast())
+        line.append(contentsOf: Array("}\n".utf8))
+        return (line, SnapshotStream(id: id, records: records, chunkSize: options.chunkSize, now: now))
+    }
 
     /// The next chunk line, or `nil` when every task has been sent.
     mutating func nextChunk(registry: Registry) -> [UInt8]? {
