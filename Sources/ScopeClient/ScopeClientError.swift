@@ -27,6 +27,9 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case permissionDenied(String)
     /// Something listens there but does not speak the taskscope protocol.
     case notTaskscope(String)
+    /// The agent answered the connection with an error instead of its hello (it serves as many
+    /// clients as it may, or the process is short of descriptors), and closed it.
+    case refused(path: String, error: ProtocolError)
     /// The kernel accepted the connection but nothing said hello within `seconds`: the
     /// process is stopped (SIGSTOP, a debugger) or its agent is stuck.
     case noAnswer(path: String, seconds: Double)
@@ -75,6 +78,7 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
             "nobody is listening on \(path) (the process has exited); removed the stale socket"
         case .permissionDenied(let path): "\(path): permission denied (the agent only accepts its own user and root)"
         case .notTaskscope(let path): "\(path) is not a taskscope socket (it did not say hello)"
+        case .refused(let path, let error): "the process behind \(path) refused the connection: \(error.message)"
         case .noAnswer(let path, let seconds):
             "the process behind \(path) accepted the connection but did not answer within "
                 + "\(ByteText.seconds(seconds)) (is it stopped?)"

@@ -11,12 +11,13 @@ final class ClientTestAgent {
     let agent: Agent
     var registry: Registry { agent.registry }
 
-    init(sampleInterval: Duration = .milliseconds(100), registry: Registry = Registry()) throws {
+    init(sampleInterval: Duration = .milliseconds(100), registry: Registry = Registry(), maxClients: Int = 64) throws {
         directory = try makeTemporaryDirectory("cli")
         path = "\(directory)/\(getpid()).sock"
         // A busy machine may hold a test's task for seconds between connecting and asking.
         var configuration = TaskScope.Configuration(socketPath: path, sampleInterval: sampleInterval)
         configuration.firstRequestTimeout = .seconds(60)
+        configuration.maxClients = maxClients
         agent = try Agent.start(registry: registry, configuration: configuration)
     }
 

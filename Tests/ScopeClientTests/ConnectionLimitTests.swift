@@ -213,4 +213,35 @@ extension ConnectionLimitTests {
             _ = try await ScopeConnection.connect(to: path, timeout: .seconds(5), maxLineBytes: 1 << 20)
         }
     }
+
+    @Test func anAgentWithNoRoomIsNamedAsRefusingWithItsReasonNotAsAStranger() async throws {
+        let agent = try ClientTestAgent(maxClients: 1)
+        defer { agent.stop() }
+        let first = try await ScopeConnection.connect(to: agent.path)
+        _ = try await first.summary()
+        do {
+            let second = try await ScopeConnection.connect(to: agent.path)
+            second.close()
+            Issue.record("a second client was let in past a cap of one")
+        } catch {
+            guard case .refused(let path, let refusal) = error else {
+                Issue.record("refused as \(error)")
+                return
+            }
+            #expect(path == agent.path)
+            #expect(refusal.code == .tooManyClients)
+            #expect(
+                error.description
+                    == "the process behind \(agent.path) refused the connection: the agent serves 1 client at most; "
+                    + "try again when one has gone")
+        }
+        // The first is served on, and once it has gone there is room again.
+        _ = try await first.summary()
+        first.close()
+        try await eventually("a client is let in once the first has gone") {
+            guard let next = try? await ScopeConnection.connect(to: agent.path) else { return false }
+            next.close()
+            return true
+        }
+    }
 }

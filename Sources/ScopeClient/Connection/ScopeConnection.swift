@@ -99,6 +99,11 @@ public final class ScopeConnection: Sendable {
             case let error?: throw error
             }
         }
+        // An agent that cannot take this client (too many clients) says why in place of its hello.
+        if let refusal = try? JSONDecoder().decode(ErrorReply.self, from: helloLine) {
+            channel.close(promise: nil)
+            throw .refused(path: path, error: refusal.error)
+        }
         guard let hello = try? JSONDecoder().decode(Hello.self, from: helloLine), hello.type == "hello",
             hello.agent == Hello.agentName
         else {

@@ -166,7 +166,7 @@ final class Agent: Sendable {
             let message =
                 short
                 ? "the process is short of descriptors; try again later"
-                : "the agent serves \(clients.cap) clients at most; try again when one has gone"
+                : "the agent serves \(clients.cap) client\(clients.cap == 1 ? "" : "s") at most; try again when one has gone"
             return channel.eventLoop.makeCompletedFuture(withResultOf: {
                 try channel.pipeline.syncOperations.addHandler(RefusalHandler(message: message))
             })
