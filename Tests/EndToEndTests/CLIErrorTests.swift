@@ -59,7 +59,7 @@ import Testing
         try await expectFailure(["view", other], startsWith: "\(other): it is not a taskscope snapshot")
         let empty = try file("empty.json", Data())
         try await expectFailure(["view", empty], startsWith: "\(empty): the file is empty")
-        try await expectFailure(["view", directory], startsWith: "\(directory): cannot read")
+        try await expectFailure(["view", directory], startsWith: "\(directory): is a directory")
     }
 
     @Test func socketsThatCannotBeUsedAreNamedAndExplained() async throws {

@@ -58,6 +58,51 @@ extension AgentServerTests {
         }
     }
 
+    @Test func snapshotsStreamAtMostTheirLimitAtOnceOverAllClients() async throws {
+        let registry = try await Self.registry(tasks: 20_000)
+        try await withAgent(registry: registry, { $0.maxConcurrentSnapshots = 2 }) { agent, path in
+            // Two snapshots of 20,000 tasks that their clients do not read: both stream.
+            var streaming: [RawLineClient] = []
+            for _ in 0..<2 {
+                let client = try RawLineClient(path: path)
+                _ = try await client.readObject()
+                try client.send(#"{"id":1,"op":"snapshot","chunk":100}"#)
+                #expect(try await client.readObject()["chunk"] as? String == "head")
+                streaming.append(client)
+            }
+            #expect(agent.snapshotsStreaming.load(ordering: .relaxed) == 2)
+            // A third is told to wait; it keeps its connection, and cheap requests are answered.
+            let third = try RawLineClient(path: path)
+            _ = try await third.readObject()
+            let busy = try await third.request(#"{"id":7,"op":"snapshot"}"#)
+            let error = try #require(busy["error"] as? [String: Any])
+            #expect(busy["id"] as? Int == 7)
+            #expect(error["code"] as? String == "busy")
+            #expect((error["message"] as? String)?.contains("2 snapshots at most at once") == true)
+            #expect(try await third.request(#"{"id":8,"op":"summary"}"#)["id"] as? Int == 8)
+            // One goes away mid-stream: its place is free, and the third's snapshot streams whole.
+            streaming.removeFirst()
+            try await eventually("the gone client's place is free") {
+                agent.snapshotsStreaming.load(ordering: .relaxed) == 1
+            }
+            try third.send(#"{"id":9,"op":"snapshot","chunk":5000}"#)
+            var tasks = 0
+            while true {
+                let line = try await third.readObject()
+                if line["id"] as? Int == 9, let result = line["result"] as? [String: Any] {
+                    #expect(result["tasks"] as? Int == 20_000)
+                    break
+                }
+                tasks += (line["data"] as? [Any])?.count ?? 0
+            }
+            #expect(tasks == 20_000)
+            // Done, it gives its place back.
+            try await eventually("the finished snapshot's place is free") {
+                agent.snapshotsStreaming.load(ordering: .relaxed) == 1
+            }
+        }
+    }
+
     @Test func theCapLeavesTheHostHalfTheDescriptorsItHadFree() {
         #expect(ClientLimit(configured: 64, softLimit: 256, inUse: 30).cap == 64)
         #expect(ClientLimit(configured: 64, softLimit: 100, inUse: 20).cap == 40)

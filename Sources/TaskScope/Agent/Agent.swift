@@ -30,6 +30,8 @@ final class Agent: Sendable {
     let clients: ClientLimit
     /// The bytes written to clients and not yet sent.
     let output = OutputLedger()
+    /// Snapshots streaming now, over all clients (at most `maxConcurrentSnapshots`).
+    let snapshotsStreaming = Atomic<Int>(0)
     /// Set while a rule pass the sampler started runs on the query threads.
     private let rulePassRunning = Atomic<Bool>(false)
     private let serverChannel: any Channel

@@ -51,6 +51,10 @@ extension TaskScope {
         /// ``defaultConcurrentQueries``). Each client has at most one running; cheap requests
         /// are answered on the event loop meanwhile.
         public var maxConcurrentQueries: Int
+        /// How many snapshots stream at once, over all clients (default 4). A streaming
+        /// snapshot holds a reference to each task it captured (8 bytes a task) until it is
+        /// sent; one more gets a `busy` error reply, and the client may ask again later.
+        public var maxConcurrentSnapshots: Int = 4
 
         /// Two, or a quarter of the machine's cores if that is fewer (one at least), so that
         /// however many heavy requests clients queue, the agent's queries use at most a quarter

@@ -27,6 +27,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let agent: Agent
     private var subscription: Scheduled<Void>?
     private var snapshot: SnapshotStream?
+    /// Set from a snapshot's request until its last chunk (or the connection's end): it
+    /// counts among the agent's `snapshotsStreaming`.
+    private var holdsSnapshotPlace = false
     /// Set when output reached the limit: serving, streaming and reading resume once it
     /// drains to a quarter of it.
     private var paused = false
@@ -68,6 +71,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         stallCheck = nil
         firstRequestDeadline = nil
         snapshot = nil
+        releaseSnapshotPlace()
         requests.removeAll()
         queuedRequestBytes = 0
         context.fireChannelInactive()
@@ -309,6 +313,18 @@ final class ConnectionHandler: ChannelInboundHandler {
                 context: context)
             return
         }
+        let limit = agent.configuration.maxConcurrentSnapshots
+        guard agent.snapshotsStreaming.add(1, ordering: .relaxed).newValue <= limit else {
+            agent.snapshotsStreaming.subtract(1, ordering: .relaxed)
+            send(
+                ErrorReply(
+                    id: id,
+                    error: .init(
+                        .busy, "the agent streams \(limit) snapshots at most at once; try again when one is done")),
+                context: context)
+            return
+        }
+        holdsSnapshotPlace = true
         runQuery(context: context) {
             SnapshotStream.start(id: id, options: options, agent: $0)
         } then: { started in
@@ -316,6 +332,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.snapshot = started.stream
             self.pumpSnapshot(context: context)
         }
+    }
+
+    private func releaseSnapshotPlace() {
+        guard holdsSnapshotPlace else { return }
+        holdsSnapshotPlace = false
+        agent.snapshotsStreaming.subtract(1, ordering: .relaxed)
     }
 
     /// Writes chunks while the peer keeps up (resuming once its output drains), a slice of them
@@ -330,6 +352,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         if stream.isDone {
             snapshot = nil
+            releaseSnapshotPlace()
             send(
                 Reply(id: stream.id, result: SnapshotDone(tasks: stream.sent, chunks: stream.chunks)), context: context)
         } else {
