@@ -30,6 +30,9 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The agent answered the connection with an error instead of its hello (it serves as many
     /// clients as it may, or the process is short of descriptors), and closed it.
     case refused(path: String, error: ProtocolError)
+    /// The agent closed a connection it had served, saying why in an error line with no id (it
+    /// gave this client's place to a new one, or a request line was too long).
+    case closedByAgent(path: String, error: ProtocolError)
     /// The kernel accepted the connection but nothing said hello within `seconds`: the
     /// process is stopped (SIGSTOP, a debugger) or its agent is stuck.
     case noAnswer(path: String, seconds: Double)
@@ -79,6 +82,8 @@ public enum ScopeClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .permissionDenied(let path): "\(path): permission denied (the agent only accepts its own user and root)"
         case .notTaskscope(let path): "\(path) is not a taskscope socket (it did not say hello)"
         case .refused(let path, let error): "the process behind \(path) refused the connection: \(error.message)"
+        case .closedByAgent(let path, let error):
+            "the process behind \(path) closed the connection: \(error.message)"
         case .noAnswer(let path, let seconds):
             "the process behind \(path) accepted the connection but did not answer within "
                 + "\(ByteText.seconds(seconds)) (is it stopped?)"

@@ -171,11 +171,22 @@ final class HostProcess: Sendable {
         CLI.executable.deletingLastPathComponent().appendingPathComponent("taskscope-agent-host").path
     }
 
-    /// Starts the host; `environment` sets its load-test switches (see `Tests/AgentHost/main.swift`).
-    init(mode: String = "serve", environment: [String: String] = [:]) async throws {
+    /// The host built for release, as the agent is shipped, when `scripts/test` built it (it
+    /// sets `TASKSCOPE_RELEASE_HOST`); `nil` when the tests run without it.
+    static var releaseExecutable: String? {
+        ProcessInfo.processInfo.environment["TASKSCOPE_RELEASE_HOST"].flatMap {
+            FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil
+        }
+    }
+
+    /// Starts the host (`executable`, this build's by default); `environment` sets its
+    /// load-test switches (see `Tests/AgentHost/main.swift`).
+    init(
+        mode: String = "serve", environment: [String: String] = [:], executable: String = HostProcess.executable
+    ) async throws {
         directory = try makeTemporaryDirectory("host")
         socket = "\(directory)/agent.sock"
-        process = try await BackgroundProcess(Self.executable, [mode, socket], environment: environment)
+        process = try await BackgroundProcess(executable, [mode, socket], environment: environment)
         _ = try await process.line(startingWith: "ready ")
     }
 

@@ -15,9 +15,11 @@ extension LoadTests {
         static let memoryBound = 96 << 20
 
         @Test func fiveHundredConnectionsAgainstAHostWithTwoHundredFiftySixDescriptors() async throws {
-            let host = try await HostProcess(environment: [
-                "TASKSCOPE_HOST_NOFILE": "256", "TASKSCOPE_HOST_PROGRESS": "1",
-            ])
+            // The agent as it ships, built for release, when scripts/test has built it.
+            let release = HostProcess.releaseExecutable
+            let executable = release ?? HostProcess.executable
+            let host = try await HostProcess(
+                environment: ["TASKSCOPE_HOST_NOFILE": "256", "TASKSCOPE_HOST_PROGRESS": "1"], executable: executable)
             try await onOwnThread { for _ in 0..<10 { try Self.ask(host.socket) } }
             try await Task.sleep(for: .milliseconds(300))
             let baselineFDs = try LoadTests.openFiles(host.pid)
@@ -27,7 +29,7 @@ extension LoadTests {
             monitor.all.append(try RawLineClient(path: host.socket))
             // The same host, with no clients but its monitor: how long a summary takes on this machine
             // now, whatever else runs on it.
-            let control = try await HostProcess(environment: ["TASKSCOPE_HOST_NOFILE": "256"])
+            let control = try await HostProcess(environment: ["TASKSCOPE_HOST_NOFILE": "256"], executable: executable)
             monitor.all.append(try RawLineClient(path: control.socket))
             for client in monitor.all {
                 #expect(try await client.request(#"{"id":0,"op":"summary"}"#)["type"] as? String == "hello")
@@ -64,7 +66,8 @@ extension LoadTests {
                     var watch = Watch(memory: baselineMemory, descriptors: baselineFDs)
                     var progress = try Self.progress(host)
                     var lastProgressCheck = ContinuousClock.now
-                    let end = ContinuousClock.now + .seconds(8)
+                    let watchStart = ContinuousClock.now
+                    let end = watchStart + .seconds(8)
                     var id = 0
                     while ContinuousClock.now < end || !connected.isRaised {
                         id += 1
@@ -74,6 +77,16 @@ extension LoadTests {
                         )
                         watch.latencies.append(loaded)
                         watch.excess.append(loaded - idle)
+                        // A fresh client: a new connection, its hello and a summary.
+                        do {
+                            let fresh = try Self.freshClientTime(host.socket)
+                            let idleFresh = try Self.naming("the idle host's fresh client") {
+                                try Self.freshClientTime(control.socket)
+                            }
+                            watch.freshExcess.append(fresh - idleFresh)
+                        } catch {
+                            watch.freshFailures.append("\(ContinuousClock.now - watchStart): \(error)")
+                        }
                         watch.memory = max(watch.memory, try LoadTests.residentBytes(host.pid))
                         watch.descriptors = max(watch.descriptors, try LoadTests.openFiles(host.pid))
                         if ContinuousClock.now - lastProgressCheck >= .milliseconds(500) {
@@ -100,26 +113,31 @@ extension LoadTests {
             #expect(
                 median < .milliseconds(100),
                 "summaries took \(median) longer than the idle host's (9 in 10 within \(ninetieth))")
+            // A fresh client, every tenth of a second throughout, is served: when every place is
+            // taken it has the place of one of the flood's connections that does nothing with it.
+            // Built for release, as the agent ships, every one within 100 ms more than the idle
+            // host's (40 ms at worst, 9 in 10 within 1 ms, alone on two cores). A debug build's
+            // event loop, several times slower, lets the one or two that come while the flood
+            // arrives wait a few hundred milliseconds in the listen backlog behind it; the rest
+            // are as prompt.
+            #expect(seen.freshFailures.isEmpty, "fresh clients not served: \(seen.freshFailures)")
+            let freshExcess = seen.freshExcess.sorted()
+            let freshNinetieth = freshExcess[freshExcess.count * 9 / 10]
+            let freshWorst = freshExcess[freshExcess.count - 1]
+            print(
+                "HostLimitLoadTests (\(release == nil ? "debug" : "release") host): fresh clients took up to "
+                    + "\(freshWorst) longer than the idle host's, 9 in 10 within \(freshNinetieth), of \(freshExcess.count)"
+            )
+            #expect(
+                freshNinetieth < .milliseconds(100), "9 in 10 fresh clients took up to \(freshNinetieth) more")
+            #expect(
+                freshWorst < (release == nil ? .seconds(1) : .milliseconds(100)),
+                "a fresh client took \(freshWorst) longer than the idle host's")
             #expect(
                 seen.memory - baselineMemory < Self.memoryBound, "memory grew from \(baselineMemory) to \(seen.memory)")
             // 64 clients at most (the monitor among them), and refused ones on their way out.
             #expect(seen.descriptors <= baselineFDs + 64 + 16, "\(seen.descriptors) descriptors, \(baselineFDs) before")
             #expect(host.process.isRunning)
-            // The idle clients are closed five seconds after they came, which leaves room for new ones.
-            try await eventually("the idle clients are closed and a fresh one is served", timeout: .seconds(20)) {
-                (try? await onOwnThread { try Self.ask(host.socket) }) != nil
-            }
-            // Fresh clients, timed against fresh clients of the idle host.
-            let fresh = try await onOwnThread { () throws -> [Duration] in
-                try (0..<5).map { _ in
-                    let asked = ContinuousClock.now
-                    try Self.ask(host.socket)
-                    let middle = ContinuousClock.now
-                    try Self.ask(control.socket)
-                    return (middle - asked) - (ContinuousClock.now - middle)
-                }
-            }
-            #expect(fresh.sorted()[2] < .milliseconds(100), "fresh clients took \(fresh) longer than the idle host's")
 
             // When the clients go, everything they cost is given back.
             clients.all.removeAll()
@@ -213,6 +231,10 @@ extension LoadTests {
             var memory: Int
             var descriptors: Int
             var stalls: [Int] = []
+            /// Each fresh client's time less the idle host's fresh client's.
+            var freshExcess: [Duration] = []
+            /// When a fresh client was not served, after the watch began, and why.
+            var freshFailures: [String] = []
         }
 
         /// How long `client` takes to answer a summary.
@@ -229,6 +251,19 @@ extension LoadTests {
             do { return try body() } catch {
                 throw ConditionTimedOut(description: "\(what): \(error)")
             }
+        }
+
+        /// How long a fresh client takes to connect, be greeted and have its summary.
+        private static func freshClientTime(_ path: String) throws -> Duration {
+            let start = ContinuousClock.now
+            let client = try RawLineClient(path: path)
+            try client.send(#"{"id":1,"op":"summary"}"#)
+            let hello = try client.readObject()
+            let reply = try client.readObject()
+            guard hello["type"] as? String == "hello", reply["id"] as? Int == 1 else {
+                throw ConditionTimedOut(description: "a fresh client was not served: \(hello) then \(reply)")
+            }
+            return ContinuousClock.now - start
         }
 
         /// Connects, asks for a summary, checks the answer, and leaves.

@@ -244,4 +244,31 @@ extension ConnectionLimitTests {
             return true
         }
     }
+
+    @Test func aConnectionWhosePlaceANewClientTookSaysSoNotThatItWasCutOff() async throws {
+        let agent = try ClientTestAgent(maxClients: 1)
+        defer { agent.stop() }
+        // Greeted, and asks nothing for more than half a second: its place may go to a newcomer.
+        let first = try await ScopeConnection.connect(to: agent.path)
+        defer { first.close() }
+        try await Task.sleep(for: .milliseconds(700))
+        let newcomer = try RawLineClient(path: agent.path)
+        #expect(try await newcomer.request(#"{"id":1,"op":"summary"}"#)["type"] as? String == "hello")
+        #expect(try await newcomer.readObject()["id"] as? Int == 1)
+        do {
+            _ = try await first.summary()
+            Issue.record("a connection whose place was taken was still served")
+        } catch {
+            guard case .closedByAgent(let path, let reason) = error else {
+                Issue.record("ended as \(error)")
+                return
+            }
+            #expect(path == agent.path)
+            #expect(reason.code == .tooManyClients)
+            #expect(
+                error.description
+                    == "the process behind \(agent.path) closed the connection: the agent serves 1 client at most, "
+                    + "and closed this one for a new client: it had asked nothing")
+        }
+    }
 }

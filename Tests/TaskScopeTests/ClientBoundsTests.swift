@@ -35,10 +35,13 @@ extension AgentServerTests {
             $0.logger = logs.logger
         }) { agent, path in
             #expect(agent.clients.cap == 64)
+            // Subscribed clients that read are being served: none gives up its place to a newcomer.
             var admitted: [RawLineClient] = []
             for _ in 0..<64 {
                 let client = try RawLineClient(path: path)
                 #expect(try await client.readObject()["type"] as? String == "hello")
+                let reply = try await client.request(#"{"id":1,"op":"subscribe","interval":600}"#)
+                #expect((reply["result"] as? [String: Any])?["active"] as? Bool == true)
                 admitted.append(client)
             }
             let refused = try RawLineClient(path: path)

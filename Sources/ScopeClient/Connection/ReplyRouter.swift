@@ -37,6 +37,9 @@ final class ReplyRouter: ChannelInboundHandler {
     private var helloReceived = false
     private let path: String
     private let maxLineBytes: Int
+    /// Why the agent closed the connection, when it said (an error line with no id): every
+    /// request from then on ends with it, not with a bare "closed".
+    private var closedByAgent: ScopeClientError?
 
     init(helloPromise: EventLoopPromise<ByteBuffer>, eventLoop: any EventLoop, path: String, maxLineBytes: Int) {
         self.helloPromise = helloPromise
@@ -50,6 +53,7 @@ final class ReplyRouter: ChannelInboundHandler {
 
     /// Registers a request and starts its deadline.
     func expect(id: Int64, _ entry: Pending) {
+        if let closedByAgent { return entry.promise.fail(closedByAgent) }
         pending[id] = entry
         armDeadline(for: id)
     }
@@ -58,7 +62,7 @@ final class ReplyRouter: ChannelInboundHandler {
     func fail(id: Int64, _ error: ScopeClientError) {
         guard let entry = pending.removeValue(forKey: id) else { return }
         entry.deadline?.cancel()
-        entry.promise.fail(error)
+        entry.promise.fail(error == .disconnected(path) ? closedByAgent ?? error : error)
     }
 
     func setPushes(_ continuation: AsyncStream<Summary>.Continuation?) {
@@ -120,6 +124,14 @@ final class ReplyRouter: ChannelInboundHandler {
         }
         guard let envelope = try? JSONDecoderCache.decoder.decode(Envelope.self, from: line) else {
             failAll(context: context) { _ in .badReply("a line that is not a protocol message") }
+            return
+        }
+        if envelope.id == nil, let error = envelope.error {
+            // The agent's last word on this connection: it closes it after this line.
+            let reason = ScopeClientError.closedByAgent(path: path, error: error)
+            closedByAgent = reason
+            failAll(context: context) { _ in reason }
+            context.close(promise: nil)
             return
         }
         if let id = envelope.id, let entry = pending.removeValue(forKey: id) {

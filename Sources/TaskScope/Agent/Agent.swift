@@ -16,6 +16,9 @@ final class Agent: Sendable {
     let logger: Logger
     let pid: Int32
     let processName: String
+    /// The hello line every connection gets first, encoded once: it never changes, and a
+    /// flood of connections should cost the event loop as little as each can.
+    let helloLine: [UInt8]
     /// Monotonic nanoseconds when the agent started.
     let startedAt: UInt64
     let rules: LeakRules
@@ -28,6 +31,8 @@ final class Agent: Sendable {
     let queries: NIOThreadPool
     /// The clients served now, and how many may be.
     let clients: ClientLimit
+    /// The connections served, for a new client to take the place of one doing nothing with it.
+    let connections: NIOLoopBoundBox<ConnectionTable>
     /// The bytes written to clients and not yet sent.
     let output = OutputLedger()
     /// Snapshots streaming now, over all clients (at most `maxConcurrentSnapshots`).
@@ -41,8 +46,8 @@ final class Agent: Sendable {
     private init(
         registry: Registry, sampler: Sampler, configuration: TaskScope.Configuration, socketPath: String,
         logger: Logger, startedAt: UInt64, group: MultiThreadedEventLoopGroup, queries: NIOThreadPool,
-        clients: ClientLimit, serverChannel: any Channel, sampling: RepeatedTask, socketIdentity: FileIdentity?,
-        rules: LeakRules, rulePasses: RulePassSchedule
+        clients: ClientLimit, connections: NIOLoopBoundBox<ConnectionTable>, serverChannel: any Channel,
+        sampling: RepeatedTask, socketIdentity: FileIdentity?, rules: LeakRules, rulePasses: RulePassSchedule
     ) {
         self.rules = rules
         self.rulePasses = Mutex(rulePasses)
@@ -57,9 +62,15 @@ final class Agent: Sendable {
         self.group = group
         self.queries = queries
         self.clients = clients
+        self.connections = connections
         self.serverChannel = serverChannel
         self.sampling = sampling
         self.socketIdentity = socketIdentity
+        self.helloLine = Wire.line(
+            Hello(
+                agentVersion: TaskScope.version, pid: pid, process: processName,
+                started: registry.clock.wall(startedAt), interval: configuration.sampleInterval.seconds,
+                maxLineBytes: configuration.maxLineBytes))
     }
 
     /// Prepares the socket path, binds it and starts sampling.
@@ -84,9 +95,16 @@ final class Agent: Sendable {
         queries.start()
         // Half of the descriptors free now, before the agent opens any of its own.
         let clients = ClientLimit(configured: configuration.maxClients)
+        let connections = NIOLoopBoundBox.makeBoxSendingValue(
+            ConnectionTable(thresholds: configuration.placeThresholds), eventLoop: group.next())
         let pending = PendingAgent()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 128)
+            // A backlog of connecting clients is taken a few at a time (NIO takes 4 per turn),
+            // so that a person queued behind a flood waits few turns; but at most a quarter of
+            // the places change hands per turn, so that a newcomer accepted in one turn has had
+            // its request read (on a later turn) before enough others could take its place.
+            .serverChannelOption(.maxMessagesPerRead, value: UInt(max(1, min(16, clients.cap / 4))))
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(AcceptBackoff(logger: logger))
@@ -127,8 +145,8 @@ final class Agent: Sendable {
         }
         let agent = Agent(
             registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,
-            startedAt: startedAt, group: group, queries: queries, clients: clients, serverChannel: serverChannel,
-            sampling: sampling,
+            startedAt: startedAt, group: group, queries: queries, clients: clients, connections: connections,
+            serverChannel: serverChannel, sampling: sampling,
             socketIdentity: SocketFile.identity(path), rules: rules, rulePasses: rulePasses)
         pending.agent = agent
         agent.refreshWarnings()
@@ -157,7 +175,16 @@ final class Agent: Sendable {
     /// of clients is told so and closed.
     private func accept(_ channel: any Channel) -> EventLoopFuture<Void> {
         let short = clients.isHostShortOfDescriptors()
-        guard !short, clients.admit() else {
+        var admitted = !short && clients.admit()
+        // Full: the connection doing least with its place gives it up (it asked nothing, left its
+        // output unread, or went idle), so that a flood of them cannot lock everyone out.
+        while !admitted, !short, let (victim, standing) = connections.value.evictionCandidate() {
+            if victim.evict(as: standing) {
+                clients.admitInPlaceOfEvicted()
+                admitted = true
+            }
+        }
+        guard admitted else {
             if clients.noteRefusal() {
                 logger.warning(
                     short
@@ -184,6 +211,7 @@ final class Agent: Sendable {
 
     // MARK: What connections read
 
+    /// What ``helloLine`` says, and the reply to a `hello` request.
     var hello: Hello {
         Hello(
             agentVersion: TaskScope.version, pid: pid, process: processName,

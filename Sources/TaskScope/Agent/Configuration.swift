@@ -40,8 +40,11 @@ extension TaskScope {
         public var stalledClientTimeout: Duration
         /// The most clients served at once (default 64, like Redis's `maxclients`). The agent
         /// also keeps to half the descriptors its process had free when it started (of the
-        /// soft `RLIMIT_NOFILE`), whichever is fewer. One more client gets a
-        /// `too-many-clients` error line and is closed.
+        /// soft `RLIMIT_NOFILE`), whichever is fewer. One more client takes the place of the
+        /// connection doing least with it: one that has asked nothing (its hello unread, or
+        /// for half a second), left output unread for a second, or been idle for ten; that one
+        /// is told so in a `too-many-clients` line and closed. When none is, the newcomer gets
+        /// that line and is closed.
         public var maxClients: Int
         /// How long a new client may take to send its first complete request line (default
         /// 5 seconds) before it is closed, so that idle connections cannot hold descriptors.
@@ -55,6 +58,9 @@ extension TaskScope {
         /// snapshot holds a reference to each task it captured (8 bytes a task) until it is
         /// sent; one more gets a `busy` error reply, and the client may ask again later.
         public var maxConcurrentSnapshots: Int = 4
+        /// How long a connection doing nothing keeps its place when another client wants it
+        /// (shorter in tests, which cannot wait ten seconds per case).
+        var placeThresholds = ConnectionTable.Thresholds()
 
         /// Two, or a quarter of the machine's cores if that is fewer (one at least), so that
         /// however many heavy requests clients queue, the agent's queries use at most a quarter

@@ -60,6 +60,10 @@ final class ClientLimit: Sendable {
         return false
     }
 
+    /// Counts a client let in in place of one being closed, whose `release()` is on its way:
+    /// until then the count is over the cap by the one closing.
+    func admitInPlaceOfEvicted() { count.add(1, ordering: .relaxed) }
+
     /// Whether this refusal is the first since clients were last admitted (the one to log).
     func noteRefusal() -> Bool { !refusing.exchange(true, ordering: .relaxed) }
 

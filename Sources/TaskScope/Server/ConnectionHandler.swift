@@ -14,7 +14,8 @@ import ScopeProtocol
 /// no snapshot chunk made and nothing read while `maxPendingOutputBytes` or more waits; a
 /// summary push is skipped while the previous one is unsent). A client that leaves output unread with no
 /// write completing for `stalledClientTimeout` is dropped, and one that sends no request
-/// within `firstRequestTimeout` is closed.
+/// within `firstRequestTimeout` is closed. When every place is taken, the connection may
+/// give its place to a new client if it is doing nothing with it (``standing(now:thresholds:)``).
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = LineFrame
     typealias OutboundOut = ByteBuffer
@@ -23,6 +24,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     static let maxQueuedRequestBytes = 64 << 10
     /// The most bytes written at once: a write that completes is the stall clock's sign of progress.
     static let writeSlice = 64 << 10
+    /// A write that took longer than this to go out waited for the peer to read.
+    static let writeWaited = TimeAmount.milliseconds(1)
 
     private let agent: Agent
     private var subscription: Scheduled<Void>?
@@ -50,11 +53,32 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var lastProgress = NIODeadline.now()
     private var stallCheck: Scheduled<Void>?
     private var firstRequestDeadline: Scheduled<Void>?
+    /// When the connection came, and when it last sent a request: its standing when the agent
+    /// is full (see ``ConnectionTable``).
+    private let connectedAt = NIODeadline.now()
+    private var lastRequest: NIODeadline?
+    /// Whether the client has sent a request (a complete line).
+    var hasAsked: Bool { lastRequest != nil }
+    /// When the peer was last seen reading: it had read everything it was sent, or a write
+    /// that had waited for it to read completed.
+    private var peerReadAt = NIODeadline.now()
+    /// Kept to close the connection when another client takes its place.
+    private var context: ChannelHandlerContext?
 
     init(agent: Agent) { self.agent = agent }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        agent.connections.value.add(self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        agent.connections.value.remove(self)
+        self.context = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
-        send(agent.hello, context: context)
+        write(agent.helloLine, context: context)
         context.flush()
         let timeout = TimeAmount(agent.configuration.firstRequestTimeout)
         firstRequestDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
@@ -86,6 +110,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         firstRequestDeadline?.cancel()
         firstRequestDeadline = nil
+        lastRequest = .now()
         requests.append(frame)
         serveQueued(context: context)
     }
@@ -143,7 +168,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Writes `bytes`, counting them as queued until they are sent (then `onSent` runs). A long
     /// reply goes in slices, so that a client reading it slowly is seen to make progress.
     private func write(_ bytes: [UInt8], context: ChannelHandlerContext, onSent: (() -> Void)? = nil) {
-        if queuedOutput == 0 { lastProgress = .now() }
+        let queuedAt = NIODeadline.now()
+        if queuedOutput == 0 {
+            lastProgress = queuedAt
+            _ = hasPeerReadEverything(now: queuedAt)
+        }
         queuedOutput += bytes.count
         agent.output.queued(bytes.count, clientTotal: queuedOutput)
         if !hasRoom { paused = true }
@@ -157,6 +186,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                 self.queuedOutput -= count
                 self.agent.output.sent(count)
                 self.lastProgress = .now()
+                // A write that waited (beyond the flush of the turn it was made in) went out
+                // because the peer read what was before it.
+                if self.lastProgress - queuedAt > Self.writeWaited { self.peerReadAt = self.lastProgress }
                 if isLast { onSent?() }
                 self.resumeIfDrained(context: context)
             }
@@ -199,6 +231,53 @@ final class ConnectionHandler: ChannelInboundHandler {
                 ])
             context.close(promise: nil)
         }
+    }
+
+    // MARK: Places
+
+    /// Whether the peer has read all it was sent (nothing queued here or in the kernel); if so,
+    /// that is noted as the last time it was seen reading.
+    private func hasPeerReadEverything(now: NIODeadline) -> Bool {
+        guard queuedOutput == 0, let channel = context?.channel,
+            SocketQueues.unreadByPeer(channel) ?? 0 == 0
+        else { return false }
+        peerReadAt = now
+        return true
+    }
+
+    /// Whether this connection may give up its place to a new client now, and since when;
+    /// `nil` while it is being served (see ``ConnectionTable/Standing``).
+    func standing(
+        now: NIODeadline, thresholds: ConnectionTable.Thresholds
+    ) -> (ConnectionTable.Standing, NIODeadline)? {
+        guard let context, context.channel.isActive else { return nil }
+        let readEverything = hasPeerReadEverything(now: now)
+        guard let lastRequest else {
+            // Its hello unread and nothing asked.
+            if !readEverything { return (.silent, connectedAt) }
+            return now - connectedAt >= thresholds.unproven ? (.unproven, connectedAt) : nil
+        }
+        if !readEverything { return now - peerReadAt >= thresholds.stuck ? (.stuck, peerReadAt) : nil }
+        let idle = requests.isEmpty && !queryRunning && snapshot == nil && subscription == nil
+        return idle && now - lastRequest >= thresholds.quiet ? (.quiet, lastRequest) : nil
+    }
+
+    /// Closes the connection to make room for a new client, telling it why in one error line;
+    /// false when it was closing already. It leaves the table at once, so that it is never
+    /// chosen twice.
+    func evict(as standing: ConnectionTable.Standing) -> Bool {
+        agent.connections.value.remove(self)
+        guard let context, context.channel.isActive else { return false }
+        let cap = agent.clients.cap
+        let error = ErrorReply(
+            id: nil,
+            error: .init(
+                .tooManyClients,
+                "the agent serves \(cap) client\(cap == 1 ? "" : "s") at most, and closed this one for a new client: \(standing.reason)"
+            ))
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: Wire.line(error))), promise: nil)
+        context.close(promise: nil)
+        return true
     }
 
     // MARK: Requests
