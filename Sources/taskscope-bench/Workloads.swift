@@ -5,6 +5,15 @@ import TaskScope
 
 /// The workloads measured, each a baseline and its tracked counterpart.
 enum Workloads {
+    /// Plain awaits against labelled ones, `count` of each per round.
+    static func compareWaits(_ count: Int, rounds: Int) async -> Measure.Comparison {
+        await Measure.compare(rounds: rounds) {
+            _ = await awaitPlain(count)
+        } candidate: {
+            _ = await awaitLabelled(count)
+        }
+    }
+
     @inline(never)
     static func cheap() async -> Int { 1 }
 

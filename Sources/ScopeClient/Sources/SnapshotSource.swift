@@ -190,7 +190,7 @@ enum LocalQuery {
     static func holds(_ scope: RuleScope, for task: TaskInfo, in context: Context) -> Bool {
         guard task.state != .finished, !context.rules.disabled.contains(scope.rule) else { return false }
         switch scope.rule {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup:
             guard let resource = task.resource, let reason = task.wait else { return false }
             return scope.names(resource: resource, reason: reason)
         case .stuckWait:

@@ -11,7 +11,7 @@ extension Warning {
     public func involves(_ task: TaskInfo) -> Bool {
         guard task.state != .finished else { return false }
         switch rule {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup:
             guard task.state == .waiting, let resource, task.resource == resource else { return false }
             return reason.map { $0 == task.wait } ?? true
         case .stuckWait:

@@ -12,11 +12,13 @@ public enum LeakRule: String, Codable, Sendable, Hashable, CaseIterable {
     case ignoredCancellation = "ignored-cancellation"
     /// The live task count of one spawn site growing across the history window.
     case runawaySpawn = "runaway-spawn"
+    /// Tasks waiting on a wait group whose count is above zero when nobody can call `done()` any more.
+    case leakedWaitGroup = "leaked-wait-group"
 
     /// Whether the rule proves a leak (`definite`) or points at a likely one (`suspect`).
     public var severity: Severity {
         switch self {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation: .definite
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup: .definite
         case .stuckWait, .ignoredCancellation, .runawaySpawn: .suspect
         }
     }

@@ -86,7 +86,7 @@ public struct TaskQuery: Sendable, Hashable {
     public init(tasksOf warning: Warning, limit: Int = TaskQuery.defaultLimit) {
         self.init(sort: .wait, limit: limit, rule: warning.rule)
         switch warning.rule {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup:
             resource = warning.resource
         case .stuckWait:
             wait = warning.reason

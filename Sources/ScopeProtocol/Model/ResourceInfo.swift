@@ -1,6 +1,7 @@
 /// The kinds of waitable things the agent tracks.
 public enum ResourceKind: String, Codable, Sendable, Hashable, CaseIterable {
     case channel, timer, ticker, semaphore, continuation
+    case waitGroup = "wait-group"
 }
 
 /// One tracked channel, timer, ticker, semaphore or continuation, as the
@@ -52,6 +53,14 @@ public struct ResourceInfo: Codable, Sendable, Hashable {
     /// Tasks holding semaphore permits (tracked ones), and those of them that have finished.
     public var holders: [UInt64]?
     public var finishedHolders: [UInt64]?
+    /// Semaphore releases by tasks that held no permit (signals, as to a latch). While above
+    /// zero, the holders are not the only tasks that can free a permit.
+    public var signals: Int?
+    /// A wait group's count.
+    public var count: Int?
+    /// The tracked tasks that called a wait group's `add` or `done`, and those of them that have finished.
+    public var participants: [UInt64]?
+    public var finishedParticipants: [UInt64]?
     /// When a channel's last sender, or last receiver, went away (Unix seconds), while none is left.
     public var sendersGoneAt: Double?
     public var receiversGoneAt: Double?

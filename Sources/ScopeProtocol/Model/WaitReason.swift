@@ -13,6 +13,10 @@ public enum WaitReason {
     public static let continuation = "continuation"
     /// Waiting for a permit of a tracked semaphore.
     public static let semaphore = "semaphore"
+    /// Waiting for a tracked wait group's count to reach zero.
+    public static let waitGroup = "wait-group"
+    /// Blocked in a select over tracked channels.
+    public static let select = "select"
     /// Awaiting the value of a tracked task.
     public static let taskJoin = "task.join"
     /// Awaiting the next child of a tracked task group.
@@ -20,6 +24,6 @@ public enum WaitReason {
 
     /// Every built-in reason, in a stable order.
     public static let builtIn: [String] = [
-        sleep, channelSend, channelReceive, timer, continuation, semaphore, taskJoin, groupNext,
+        sleep, channelSend, channelReceive, timer, continuation, semaphore, taskJoin, groupNext, waitGroup, select,
     ]
 }

@@ -91,7 +91,7 @@ enum WarningsView {
         case .stuckWait: return "wait site: \(site)"
         case .runawaySpawn, .ignoredCancellation:
             return "spawn site: \(site)\(site.function.map { " \($0)" } ?? "")"
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation: return "site: \(site)"
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup: return "site: \(site)"
         }
     }
 

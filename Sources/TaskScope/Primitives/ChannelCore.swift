@@ -87,7 +87,8 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
                     case .finished: return .failed(TrackedChannelError.finished(channel: name))
                     case .mustWait:
                         state.senders.append(
-                            SendWaiter(id: waiterID, taskID: taskID, element: element, continuation: continuation))
+                            SendWaiter(
+                                id: waiterID, taskID: taskID, element: element, continuation: .task(continuation)))
                         return .queued
                     }
                 }
@@ -105,6 +106,31 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
                 state.senders.firstIndex { $0.id == waiterID }.map { state.senders.remove(at: $0) }
             }
             waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Sends without waiting: `true` when the value went to a waiting receiver or the buffer.
+    @inlinable
+    func trySend(_ element: Element) throws -> Bool {
+        switch state.withLock({ $0.trySend(element) }) {
+        case .done: return true
+        case .handOff(let receiver):
+            receiver.continuation.resume(returning: element)
+            return true
+        case .finished: throw TrackedChannelError.finished(channel: name)
+        case .mustWait: return false
+        }
+    }
+
+    /// Receives without waiting.
+    @inlinable
+    func tryReceive() -> TrackedChannelPoll<Element> {
+        switch state.withLock({ $0.tryReceive() }) {
+        case .value(let element, let sender):
+            sender?.continuation.resume()
+            return .value(element)
+        case .end: return .finished
+        case .mustWait: return .empty
         }
     }
 
@@ -136,7 +162,8 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
                     if Task.isCancelled { return nil }
                     let attempt = state.tryReceive()
                     if case .mustWait = attempt {
-                        state.receivers.append(ReceiveWaiter(id: waiterID, taskID: taskID, continuation: continuation))
+                        state.receivers.append(
+                            ReceiveWaiter(id: waiterID, taskID: taskID, continuation: .task(continuation)))
                     }
                     return attempt
                 }
@@ -167,11 +194,11 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
             guard !state.finished else { return ([], []) }
             state.finished = true
             state.finishedAt = now
-            defer {
-                state.senders.removeAll()
-                state.receivers.removeAll()
-            }
-            return (Array(state.senders), Array(state.receivers))
+            var senders: [SendWaiter<Element>] = []
+            var receivers: [ReceiveWaiter<Element>] = []
+            while let sender = state.popLiveSender() { senders.append(sender) }
+            while let receiver = state.popLiveReceiver() { receivers.append(receiver) }
+            return (senders, receivers)
         }
         for receiver in receivers { receiver.continuation.resume(returning: nil) }
         for sender in senders { sender.continuation.resume(throwing: TrackedChannelError.finished(channel: name)) }
@@ -180,7 +207,8 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
     // MARK: Reporting
 
     func report(_ context: ReportContext) -> ResourceInfo {
-        state.withLock { state in
+        var selects: [SelectSignal] = []
+        var info = state.withLock { state in
             var info = ResourceInfo(
                 id: resourceID, kind: .channel, name: name, site: site, created: context.wall(created),
                 state: state.finished ? "finished" : "open")
@@ -188,10 +216,13 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
             info.buffered = state.buffer.count
             info.senders = state.sendersAlive
             info.receivers = state.receiversAlive
-            info.blockedSending = state.senders.count
-            info.blockedSendingIDs = firstIDs(state.senders.lazy.map(\.taskID).filter { $0 != 0 })
-            info.blockedReceiving = state.receivers.count
-            info.blockedReceivingIDs = firstIDs(state.receivers.lazy.map(\.taskID).filter { $0 != 0 })
+            let senders = state.senders.filter(\.continuation.isWaiting)
+            let receivers = state.receivers.filter(\.continuation.isWaiting)
+            info.blockedSending = senders.count
+            info.blockedSendingIDs = firstIDs(senders.lazy.map(\.taskID).filter { $0 != 0 })
+            info.blockedReceiving = receivers.count
+            info.blockedReceivingIDs = firstIDs(receivers.lazy.map(\.taskID).filter { $0 != 0 })
+            selects = senders.compactMap(\.continuation.signal) + receivers.compactMap(\.continuation.signal)
             if state.sendersAlive == 0, state.sendersGoneAt != 0 {
                 info.sendersGoneAt = context.wall(state.sendersGoneAt)
             }
@@ -201,6 +232,9 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
             info.orphaned = state.isOrphaned
             return info
         }
+        // Outside the lock: a select's probes take the locks of its channels, this one included.
+        if !info.orphaned { info.orphaned = selects.contains(where: \.isStranded) }
+        return info
     }
 }
 
@@ -209,10 +243,10 @@ struct SendWaiter<Element: Sendable>: Sendable {
     @usableFromInline var id: UInt64
     @usableFromInline var taskID: UInt64
     @usableFromInline var element: Element
-    @usableFromInline var continuation: UnsafeContinuation<Void, any Error>
+    @usableFromInline var continuation: WaiterContinuation<Void>
 
     @inlinable
-    init(id: UInt64, taskID: UInt64, element: Element, continuation: UnsafeContinuation<Void, any Error>) {
+    init(id: UInt64, taskID: UInt64, element: Element, continuation: WaiterContinuation<Void>) {
         self.id = id
         self.taskID = taskID
         self.element = element
@@ -224,10 +258,10 @@ struct SendWaiter<Element: Sendable>: Sendable {
 struct ReceiveWaiter<Element: Sendable>: Sendable {
     @usableFromInline var id: UInt64
     @usableFromInline var taskID: UInt64
-    @usableFromInline var continuation: UnsafeContinuation<Element?, any Error>
+    @usableFromInline var continuation: WaiterContinuation<Element?>
 
     @inlinable
-    init(id: UInt64, taskID: UInt64, continuation: UnsafeContinuation<Element?, any Error>) {
+    init(id: UInt64, taskID: UInt64, continuation: WaiterContinuation<Element?>) {
         self.id = id
         self.taskID = taskID
         self.continuation = continuation
@@ -283,7 +317,7 @@ struct ChannelState<Element: Sendable>: Sendable {
     @inlinable
     mutating func trySend(_ element: Element) -> SendAttempt<Element> {
         if finished { return .finished }
-        if let receiver = receivers.popFirst() { return .handOff(receiver) }
+        if let receiver = popLiveReceiver() { return .handOff(receiver) }
         if buffer.count < capacity {
             buffer.append(element)
             return .done
@@ -295,23 +329,56 @@ struct ChannelState<Element: Sendable>: Sendable {
     mutating func tryReceive() -> ReceiveAttempt<Element> {
         if let element = buffer.popFirst() {
             // A blocked sender's value moves into the freed slot, and the sender goes on.
-            if let sender = senders.popFirst() {
+            if let sender = popLiveSender() {
                 buffer.append(sender.element)
                 return .value(element, sender)
             }
             return .value(element, nil)
         }
-        if let sender = senders.popFirst() { return .value(sender.element, sender) }
+        if let sender = popLiveSender() { return .value(sender.element, sender) }
         return finished ? .end : .mustWait
     }
 
-    /// The condition of the orphaned-channel rule.
+    /// The first queued receiver still waiting, claimed for the caller; stale waiters of
+    /// selects that fired elsewhere are dropped on the way.
+    @inlinable
+    mutating func popLiveReceiver() -> ReceiveWaiter<Element>? {
+        while let receiver = receivers.popFirst() {
+            if receiver.continuation.claim() { return receiver }
+        }
+        return nil
+    }
+
+    /// The first queued sender still waiting, claimed for the caller (see ``popLiveReceiver()``).
+    @inlinable
+    mutating func popLiveSender() -> SendWaiter<Element>? {
+        while let sender = senders.popFirst() {
+            if sender.continuation.claim() { return sender }
+        }
+        return nil
+    }
+
+    /// The condition of the orphaned-channel rule, for the tasks that wait on this channel
+    /// alone (a select's waiters are judged over all its channels: ``SelectSignal/isStranded``).
     var isOrphaned: Bool {
-        let strandedSenders = (!senders.isEmpty || !buffer.isEmpty) && receiversAlive == 0
-        let strandedReceivers = !receivers.isEmpty && !finished && sendersAlive == 0
+        let strandedSenders =
+            (senders.contains { $0.continuation.signal == nil } || !buffer.isEmpty) && receiversAlive == 0
+        let strandedReceivers = receivers.contains { $0.continuation.signal == nil } && !finished && sendersAlive == 0
         return strandedSenders || strandedReceivers
     }
 }
+
+/// What a receive that does not wait found: ``TrackedReceiver/tryReceive()``.
+public enum TrackedChannelPoll<Element: Sendable>: Sendable {
+    /// A value (from the buffer or a blocked sender).
+    case value(Element)
+    /// Nothing now: a receive would wait.
+    case empty
+    /// The channel is finished and drained.
+    case finished
+}
+
+extension TrackedChannelPoll: Equatable where Element: Equatable {}
 
 /// Errors of tracked channels.
 public enum TrackedChannelError: Error, Sendable, Hashable, CustomStringConvertible {

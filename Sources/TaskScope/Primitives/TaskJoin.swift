@@ -90,7 +90,7 @@ public func withTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
     line: Int = #line,
     body: (inout TrackedTaskGroup<ChildTaskResult>) async -> GroupResult
 ) async -> GroupResult {
-    await withTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self) { group in
+    await withTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self, isolation: isolation) { group in
         let adopted = TaskScope.adoptForGroup()
         defer { TaskScope.endGroupAdoption(adopted) }
         var tracked = TrackedTaskGroup(group: group, adopted: adopted, parentID: TaskScope.currentParentID)
@@ -154,6 +154,16 @@ public struct ThrowingTrackedTaskGroup<ChildTaskResult: Sendable> {
         try await group.waitForAll()
     }
 
+    /// Waits for every child left, recorded as one wait with reason `group.next`, ignoring
+    /// their results and errors: what `withThrowingTaskGroup` does once its body has returned.
+    @inlinable
+    mutating func awaitRemainingDiscardingErrors(fileID: String, line: Int) async {
+        guard !group.isEmpty else { return }
+        let wait = TaskScope.beginWait(WaitReason.groupNext, on: adopted, fileID: fileID, line: line)
+        defer { TaskScope.endWait(wait) }
+        while await group.nextResult() != nil {}
+    }
+
     /// Cancels every child.
     @inlinable
     public func cancelAll() { group.cancelAll() }
@@ -173,13 +183,16 @@ public func withThrowingTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>
     line: Int = #line,
     body: (inout ThrowingTrackedTaskGroup<ChildTaskResult>) async throws -> GroupResult
 ) async throws -> GroupResult {
-    try await withThrowingTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self) { group in
+    try await withThrowingTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self, isolation: isolation) {
+        group in
         let adopted = TaskScope.adoptForGroup()
         defer { TaskScope.endGroupAdoption(adopted) }
         var tracked = ThrowingTrackedTaskGroup(group: group, adopted: adopted, parentID: TaskScope.currentParentID)
         let result = try await body(&tracked)
-        // The children left are awaited as one wait at the caller's line, not one per child.
-        try await tracked.waitForAll(fileID: fileID, line: line)
+        // The children left are awaited as one wait at the caller's line, not one per child; their
+        // errors are discarded, as `withThrowingTaskGroup` discards them (a cancelled loser's
+        // `CancellationError` must not fail a group whose body returned).
+        await tracked.awaitRemainingDiscardingErrors(fileID: fileID, line: line)
         return result
     }
 }

@@ -49,6 +49,15 @@ public final class TrackedSender<Element: Sendable>: Sendable {
         try await core.send(value, fileID: fileID, line: line)
     }
 
+    /// Sends without waiting (Go's `select` with a `default`): `true` when a waiting receiver
+    /// or the buffer took the value, `false` when a send would wait. Cost: one lock.
+    ///
+    /// - Throws: ``TrackedChannelError/finished(channel:)`` when the channel is finished.
+    @inlinable
+    public func trySend(_ value: Element) throws -> Bool {
+        try core.trySend(value)
+    }
+
     /// Finishes the channel: receivers drain what is buffered, then their
     /// sequences end; blocked and later senders get an error. Idempotent.
     public func finish() { core.finish() }
@@ -81,6 +90,13 @@ public final class TrackedReceiver<Element: Sendable>: AsyncSequence, Sendable {
     @inlinable
     public func receive(fileID: String = #fileID, line: Int = #line) async throws -> Element? {
         try await core.receive(fileID: fileID, line: line)
+    }
+
+    /// Receives without waiting (Go's `select` with a `default`): a value, ``TrackedChannelPoll/empty``
+    /// when a receive would wait, or ``TrackedChannelPoll/finished``. Cost: one lock.
+    @inlinable
+    public func tryReceive() -> TrackedChannelPoll<Element> {
+        core.tryReceive()
     }
 
     /// The values, with waits recorded at the caller's line: `for try await v in rx.receiving() { … }`.

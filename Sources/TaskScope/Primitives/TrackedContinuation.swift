@@ -82,7 +82,7 @@ public func withTrackedContinuation<T: Sendable>(
     isolation: isolated (any Actor)? = #isolation,
     _ body: (TrackedContinuation<T, Never>) -> Void
 ) async -> T {
-    switch await suspendTracked(name, fileID: fileID, line: line, body) {
+    switch await suspendTracked(name, fileID: fileID, line: line, isolation: isolation, body) {
     case .success(let value): return value
     case .failure:
         // Cannot happen: a TrackedContinuation<T, Never> cannot be resumed with an error.
@@ -98,23 +98,28 @@ public func withTrackedThrowingContinuation<T: Sendable>(
     isolation: isolated (any Actor)? = #isolation,
     _ body: (TrackedContinuation<T, any Error>) -> Void
 ) async throws -> T {
-    try await suspendTracked(name, fileID: fileID, line: line, body).get()
+    try await suspendTracked(name, fileID: fileID, line: line, isolation: isolation, body).get()
 }
 
+// The body runs on `isolation`, as `withCheckedContinuation`'s does: the wait is opened
+// here rather than through a closure, which would not be isolated to `isolation`
+// (a closure is isolated to an `isolated` parameter only when it captures it) and so
+// would hop to the global executor before the body runs.
 private func suspendTracked<T: Sendable, Failure: Error>(
     _ name: String, fileID: String, line: Int,
-    isolation: isolated (any Actor)? = #isolation,
+    isolation: isolated (any Actor)?,
     _ body: (TrackedContinuation<T, Failure>) -> Void
 ) async -> Result<T, any Error> {
     let registry = TaskScope.registry
     let resourceID = registry.resources.makeID()
-    return await TaskScope.recordingWait(WaitReason.continuation, resource: resourceID, fileID: fileID, line: line) {
-        taskID in
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<T, any Error>, Never>) in
-            body(
-                TrackedContinuation(
-                    name: name, site: SourceSite(file: fileID, line: line), waiter: taskID, registry: registry,
-                    continuation: continuation, resourceID: resourceID))
-        }
+    let wait = TaskScope.beginWait(WaitReason.continuation, resource: resourceID, fileID: fileID, line: line)
+    defer { TaskScope.endWait(wait) }
+    let taskID = wait.taskID
+    return await withUnsafeContinuation(isolation: isolation) {
+        (continuation: UnsafeContinuation<Result<T, any Error>, Never>) in
+        body(
+            TrackedContinuation(
+                name: name, site: SourceSite(file: fileID, line: line), waiter: taskID, registry: registry,
+                continuation: continuation, resourceID: resourceID))
     }
 }

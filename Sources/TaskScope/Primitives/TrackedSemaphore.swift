@@ -57,45 +57,40 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
 
     private func blockAcquiring(taskID: UInt64, holder: TaskRecord?) async throws {
         let waiterID = state.withLock { $0.makeWaiterID() }
-        try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                let outcome = state.withLock { state -> Result<Bool, CancellationError> in
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if state.available > 0 {
+        try await suspendCancellably { continuation in
+            state.withLock { state in
+                SuspensionStart.unlessCancelled {
+                    guard state.available == 0 else {
                         state.available -= 1
                         state.holders.append(holder)
-                        return .success(true)
+                        return false
                     }
                     state.waiters.append(
                         .init(id: waiterID, taskID: taskID, holder: holder, continuation: continuation))
-                    return .success(false)
-                }
-                switch outcome {
-                case .success(true): continuation.resume()
-                case .success(false): break
-                case .failure(let error): continuation.resume(throwing: error)
+                    return true
                 }
             }
-        } onCancel: {
-            let waiter = state.withLock { state in
-                state.waiters.firstIndex { $0.id == waiterID }.map { state.waiters.remove(at: $0) }
+        } withdraw: {
+            state.withLock { state in
+                state.waiters.firstIndex { $0.id == waiterID }.map { state.waiters.remove(at: $0).continuation }
             }
-            waiter?.continuation.resume(throwing: CancellationError())
         }
     }
 
-    /// Returns a permit, handing it straight to the longest waiter if there is one.
-    /// A release beyond what was acquired is ignored.
+    /// Returns a permit, handing it straight to the longest waiter if there is one, or else
+    /// adding it to the free permits: `DispatchSemaphore.signal()` and Go's release, so that a
+    /// semaphore made with no permits works as a latch ("wait until the worker signals").
+    ///
+    /// Any task may release. When the releasing task holds a permit, it stops being listed as
+    /// a holder; otherwise the release is a *signal* from a non-holder, counted in the report
+    /// (`signals`), and no holder is struck off: holders are then not the only tasks that can
+    /// free a permit, which rules proving a lost permit must take into account. Releasing more
+    /// than was acquired raises the free count above `permits`, as it does for the semaphores
+    /// this mirrors. Cost: one uncontended lock.
     public func release() {
         let releaser = TaskScope.ownRecord
         let next = state.withLock { state -> SemaphoreWaiter? in
-            if let index = state.holders.firstIndex(where: { $0 === releaser }) {
-                state.holders.remove(at: index)
-            } else if !state.holders.isEmpty {
-                state.holders.removeFirst()
-            } else {
-                return nil  // nothing was held: ignore the extra release
-            }
+            state.returnPermit(from: releaser)
             if let waiter = state.waiters.popFirst() {
                 state.holders.append(waiter.holder)
                 return waiter
@@ -131,6 +126,7 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
             let holders = state.holders.compactMap { $0 }
             info.holders = firstIDs(holders.map(\.id))
             info.finishedHolders = firstIDs(holders.filter(context.hasFinished).map(\.id))
+            info.signals = state.signals
             return info
         }
     }
@@ -149,9 +145,22 @@ struct SemaphoreState: Sendable {
     var waiters = CircularBuffer<SemaphoreWaiter>()
     /// The tasks holding permits, with repetition (`nil` for untracked holders).
     var holders: [TaskRecord?] = []
+    /// Releases by tasks that held no permit (a latch's signals, or a permit handed to
+    /// another task to return).
+    var signals = 0
     private var lastWaiterID: UInt64 = 0
 
     init(available: Int) { self.available = available }
+
+    /// Strikes one permit of `releaser` (`nil`: an untracked task) off the holders, or counts
+    /// the release as a signal when it holds none.
+    mutating func returnPermit(from releaser: TaskRecord?) {
+        if let index = holders.firstIndex(where: { $0 === releaser }) {
+            holders.remove(at: index)
+        } else {
+            signals += 1
+        }
+    }
 
     mutating func makeWaiterID() -> UInt64 {
         lastWaiterID &+= 1

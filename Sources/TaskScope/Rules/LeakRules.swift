@@ -36,6 +36,7 @@ struct LeakRules {
             case .ticker, .timer: warnings += timerWarnings(resource, registry: registry)
             case .continuation: warnings += continuationWarnings(resource)
             case .semaphore: break
+            case .waitGroup: warnings += waitGroupWarnings(resource)
             }
         }
         let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

@@ -28,7 +28,7 @@ struct RuleFilter: Sendable {
         let phase = record.phase
         if phase.isFinished { return false }
         switch scope.rule {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup:
             guard let wait = record.wait(in: phase), wait.resource != 0 else { return false }
             return scope.names(resource: wait.resource, reason: wait.reason)
         case .stuckWait:
