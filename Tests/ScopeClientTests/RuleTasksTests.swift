@@ -73,6 +73,16 @@ import Testing
         Task.tracked(Self.unique("rule-caller")) {
             await withTrackedContinuation(continuation) { (_: TrackedContinuation<Int, Never>) in }
         }
+        // leaked-permit: a permit kept by a finished task, and two tasks waiting for it.
+        let semaphore = Self.unique("rule-semaphore")
+        let pool = TrackedSemaphore(permits: 1, name: semaphore)
+        await Task.tracked(Self.unique("rule-keeper")) { try? await pool.acquire() }.value
+        for _ in 0..<2 { Task.tracked(Self.unique("rule-permit-waiter")) { try? await pool.withPermit {} } }
+        // deadlock: two tasks that join each other; blocked-forever: a third that joins one of them.
+        let (one, two) = (LateTask(), LateTask())
+        one.set(Task.tracked(Self.unique("rule-deadlock-a")) { await two.get().join() })
+        two.set(Task.tracked(Self.unique("rule-deadlock-b")) { await one.get().join() })
+        Task.tracked(Self.unique("rule-blocked")) { await one.get().join() }
         let reason = Self.unique("rule.stuck")
         // stuck-wait: two tasks waiting at one site for longer than the threshold (a third comes later).
         for _ in 0..<2 { Self.waiter(reason, until: ending) }
@@ -101,6 +111,9 @@ import Testing
                     [channel, ticker, continuation].contains(warning.name ?? "") || warning.reason == reason
                     || warning.name?.hasPrefix("rule-spinner") == true
                     || (warning.rule == .runawaySpawn && warning.site == runawaySite)
+                    || (warning.rule == .leakedPermit && warning.name == semaphore)
+                    || (warning.rule == .deadlock && warning.name?.hasPrefix("rule-deadlock") == true)
+                    || (warning.rule == .blockedForever && warning.name?.hasPrefix("rule-blocked") == true)
                 if mine { found[warning.rule] = warning }
             }
             return found
@@ -121,6 +134,9 @@ import Testing
         #expect(warnings[.stuckWait]?.tasks == 2)
         #expect(warnings[.ignoredCancellation]?.tasks == 2)
         #expect(warnings[.runawaySpawn]?.tasks == 800)
+        #expect(warnings[.leakedPermit]?.tasks == 2)
+        #expect(warnings[.deadlock]?.tasks == 2)
+        #expect(warnings[.blockedForever]?.tasks == 1)
         // A third task at the stuck site, waiting for less than the threshold: not the warning's.
         Self.waiter(reason, until: ending)
         try await eventually("the third waits") {

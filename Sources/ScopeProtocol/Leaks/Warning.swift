@@ -12,11 +12,18 @@ public enum LeakRule: String, Codable, Sendable, Hashable, CaseIterable {
     case ignoredCancellation = "ignored-cancellation"
     /// The live task count of one spawn site growing across the history window.
     case runawaySpawn = "runaway-spawn"
+    /// Tasks waiting for a semaphore whose every permit is held by finished tasks (none left to return one).
+    case leakedPermit = "leaked-permit"
+    /// A cycle of waits (joins, task groups, semaphores held) that none of its tasks can leave.
+    case deadlock = "deadlock"
+    /// Tasks whose every way out runs through tasks or resources that are definitely leaked.
+    case blockedForever = "blocked-forever"
 
     /// Whether the rule proves a leak (`definite`) or points at a likely one (`suspect`).
     public var severity: Severity {
         switch self {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation: .definite
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit, .deadlock, .blockedForever:
+            .definite
         case .stuckWait, .ignoredCancellation, .runawaySpawn: .suspect
         }
     }

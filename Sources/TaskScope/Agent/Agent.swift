@@ -248,7 +248,8 @@ final class Agent: Sendable {
             orphaned = Set(reports.lazy.filter(\.orphaned).map(\.id))
         case .ignoredCancellation:
             warnings = []
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .runawaySpawn:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .runawaySpawn, .leakedPermit, .deadlock,
+            .blockedForever:
             warnings = currentWarnings()
         }
         let filter = RuleFilter(rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned)

@@ -91,10 +91,11 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
         let next = state.withLock { state -> SemaphoreWaiter? in
             if let index = state.holders.firstIndex(where: { $0 === releaser }) {
                 state.holders.remove(at: index)
-            } else if !state.holders.isEmpty {
-                state.holders.removeFirst()
             } else {
-                return nil  // nothing was held: ignore the extra release
+                // The wait-for graph proves nothing about a semaphore released by non-holders.
+                state.releasesByNonHolders += 1
+                guard !state.holders.isEmpty else { return nil }  // nothing was held: ignore the extra release
+                state.holders.removeFirst()
             }
             if let waiter = state.waiters.popFirst() {
                 state.holders.append(waiter.holder)
@@ -114,6 +115,17 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
         try await acquire(fileID: fileID, line: line)
         defer { release() }
         return try await body()
+    }
+
+    /// What the wait-for graph reads, from one moment (see ``WaitForGraph``).
+    func facts() -> SemaphoreFacts {
+        state.withLock { state in
+            SemaphoreFacts(
+                id: resourceID, name: name, site: site, available: state.available,
+                queued: Set(state.waiters.lazy.map(\.taskID)), holders: state.holders.compactMap { $0 },
+                untrackedHolders: state.holders.lazy.filter { $0 == nil }.count,
+                releasesByNonHolders: state.releasesByNonHolders)
+        }
     }
 
     /// Permits free right now.
@@ -149,6 +161,8 @@ struct SemaphoreState: Sendable {
     var waiters = CircularBuffer<SemaphoreWaiter>()
     /// The tasks holding permits, with repetition (`nil` for untracked holders).
     var holders: [TaskRecord?] = []
+    /// Releases by a task that held no permit (a semaphore used as a signal, or a permit handed on).
+    var releasesByNonHolders = 0
     private var lastWaiterID: UInt64 = 0
 
     init(available: Int) { self.available = available }
