@@ -43,7 +43,7 @@ import Testing
         // waiter's start and the last query below: that waiter must stay under it throughout.
         let settings = TaskScope.RuleSettings(
             stuckWait: .seconds(6), ignoredCancellation: .milliseconds(300), runawayWindow: 4,
-            runawayGrowth: 20)
+            runawayGrowth: 20, abandonedChannel: .milliseconds(300))
         let agent = try Agent.start(
             registry: TaskScope.registry,
             configuration: .init(
@@ -72,6 +72,15 @@ import Testing
         let continuation = Self.unique("rule-continuation")
         Task.tracked(Self.unique("rule-caller")) {
             await withTrackedContinuation(continuation) { (_: TrackedContinuation<Int, Never>) in }
+        }
+        // abandoned-channel: a worker whose loop holds the sender; the only producer has finished.
+        let abandoned = Self.unique("rule-abandoned")
+        do {
+            let (jobs, inbox) = TrackedChannel<Int>.make(capacity: 0, name: abandoned)
+            Task.tracked(Self.unique("rule-worker")) {
+                for try await _ in inbox.receiving() { _ = jobs }
+            }
+            try await Task.tracked(Self.unique("rule-producer")) { try await jobs.send(1) }.value
         }
         // leaked-permit: a permit kept by a finished task, and two tasks waiting for it.
         let semaphore = Self.unique("rule-semaphore")
@@ -112,6 +121,7 @@ import Testing
                     || warning.name?.hasPrefix("rule-spinner") == true
                     || (warning.rule == .runawaySpawn && warning.site == runawaySite)
                     || (warning.rule == .leakedPermit && warning.name == semaphore)
+                    || (warning.rule == .abandonedChannel && warning.name == abandoned)
                     || (warning.rule == .deadlock && warning.name?.hasPrefix("rule-deadlock") == true)
                     || (warning.rule == .blockedForever && warning.name?.hasPrefix("rule-blocked") == true)
                 if mine { found[warning.rule] = warning }
@@ -135,6 +145,7 @@ import Testing
         #expect(warnings[.ignoredCancellation]?.tasks == 2)
         #expect(warnings[.runawaySpawn]?.tasks == 800)
         #expect(warnings[.leakedPermit]?.tasks == 2)
+        #expect(warnings[.abandonedChannel]?.tasks == 1)
         #expect(warnings[.deadlock]?.tasks == 2)
         #expect(warnings[.blockedForever]?.tasks == 1)
         // A third task at the stuck site, waiting for less than the threshold: not the warning's.

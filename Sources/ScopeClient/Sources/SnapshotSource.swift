@@ -193,7 +193,7 @@ enum LocalQuery {
         switch scope.rule {
         case .deadlock, .blockedForever:
             return scope.names(task: task.id)
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit, .abandonedChannel:
             guard let resource = task.resource, let reason = task.wait else { return false }
             return scope.names(resource: resource, reason: reason)
         case .stuckWait:

@@ -13,7 +13,7 @@ extension Warning {
         switch rule {
         case .deadlock, .blockedForever:
             return taskIDs.contains(task.id)
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit, .abandonedChannel:
             guard task.state == .waiting, let resource, task.resource == resource else { return false }
             return reason.map { $0 == task.wait } ?? true
         case .stuckWait:

@@ -18,13 +18,15 @@ public enum LeakRule: String, Codable, Sendable, Hashable, CaseIterable {
     case deadlock = "deadlock"
     /// Tasks whose every way out runs through tasks or resources that are definitely leaked.
     case blockedForever = "blocked-forever"
+    /// Tasks blocked on a channel whose other side no live task has used since its last user finished.
+    case abandonedChannel = "abandoned-channel"
 
     /// Whether the rule proves a leak (`definite`) or points at a likely one (`suspect`).
     public var severity: Severity {
         switch self {
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit, .deadlock, .blockedForever:
             .definite
-        case .stuckWait, .ignoredCancellation, .runawaySpawn: .suspect
+        case .stuckWait, .ignoredCancellation, .runawaySpawn, .abandonedChannel: .suspect
         }
     }
 

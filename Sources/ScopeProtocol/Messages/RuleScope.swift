@@ -6,7 +6,7 @@
 /// - `orphaned-channel`, `orphaned-timer`, `leaked-continuation`: tasks waiting on a resource a
 ///   warning of the rule names, for the reason the warning gives (a channel's send and receive
 ///   sides are separate warnings).
-/// - `leaked-permit`: tasks waiting on a semaphore a warning names.
+/// - `leaked-permit`, `abandoned-channel`: tasks waiting on a resource a warning names, for its reason.
 /// - `deadlock`, `blocked-forever`: the tasks a warning names (its first ids).
 /// - `runaway-spawn`: live tasks of a spawn site a warning names.
 /// - `stuck-wait` and `ignored-cancellation` are decided per task, by their thresholds.

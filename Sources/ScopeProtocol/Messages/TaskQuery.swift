@@ -88,7 +88,7 @@ public struct TaskQuery: Sendable, Hashable {
     public init(tasksOf warning: Warning, limit: Int = TaskQuery.defaultLimit) {
         self.init(sort: .wait, limit: limit, rule: warning.rule)
         switch warning.rule {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit, .abandonedChannel:
             resource = warning.resource
         case .deadlock, .blockedForever:
             ids = warning.taskIDs

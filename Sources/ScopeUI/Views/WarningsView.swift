@@ -91,7 +91,8 @@ enum WarningsView {
         case .stuckWait, .deadlock, .blockedForever: return "wait site: \(site)"
         case .runawaySpawn, .ignoredCancellation:
             return "spawn site: \(site)\(site.function.map { " \($0)" } ?? "")"
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit: return "site: \(site)"
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedPermit, .abandonedChannel:
+            return "site: \(site)"
         }
     }
 

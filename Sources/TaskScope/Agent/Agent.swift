@@ -249,7 +249,7 @@ final class Agent: Sendable {
         case .ignoredCancellation:
             warnings = []
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .runawaySpawn, .leakedPermit, .deadlock,
-            .blockedForever:
+            .blockedForever, .abandonedChannel:
             warnings = currentWarnings()
         }
         let filter = RuleFilter(rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned)

@@ -42,6 +42,10 @@ struct LeakRules {
         warnings += taskWarnings(
             registry: registry, now: context.now, resources: byID, observingCancellation: observingCancellation)
         warnings += WaitForGraph.warnings(registry: registry, resources: byID, settings: settings)
+        if settings.isOn(.abandonedChannel) {
+            warnings += AbandonedChannelRule(settings: settings).warnings(
+                registry: registry, resources: byID, now: context.now)
+        }
         if settings.isOn(.runawaySpawn) {
             warnings += runawayWarnings(samples, live: registry.counts().sites)
         }

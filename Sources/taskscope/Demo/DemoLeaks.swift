@@ -29,6 +29,12 @@ enum DemoLeaks {
             let (results, _) = TrackedChannel<Int>.make(capacity: 0, name: "unanswered-results")
             Task.tracked("unanswered-worker") { try await results.send(42) }
         }
+        // A worker whose loop holds its own sender (abandoned-channel): the producer returns without finishing.
+        do {
+            let (jobs, inbox) = TrackedChannel<Int>.make(capacity: 0, name: "job-queue")
+            Task.tracked("job-worker") { for try await _ in inbox.receiving() { _ = jobs } }
+            Task.tracked("job-producer") { for job in 1...3 { try await jobs.send(job) } }
+        }
         // A range over a channel that is never finished.
         do {
             let (lines, incoming) = TrackedChannel<String>.make(capacity: 0, name: "log-lines")
