@@ -186,6 +186,48 @@ import Testing
         #expect(Self.warnings(about: fixedChannel, tasks: [try #require(Self.taskID(named: fixedWaiter))]).isEmpty)
     }
 
+    // A task group whose children all wait for a permit a finished task kept: the owner's
+    // `group.next` can never return.
+    @Test func aGroupWhoseChildrenAreAllStuckIsBlockedForever() async throws {
+        func run(owner: String, semaphore name: String, keepingThePermit: Bool) async -> Task<Void, Never> {
+            let pool = TrackedSemaphore(permits: 1, name: name)
+            await Task.tracked(Self.unique("keeper")) {
+                try? await pool.acquire()
+                if !keepingThePermit { pool.release() }
+            }.value
+            return Task.tracked(owner) {
+                await withTrackedTaskGroup(of: Void.self) { group in
+                    for index in 0..<2 { group.addTask("\(owner)-child-\(index)") { try? await pool.withPermit {} } }
+                    while await group.next() != nil {}
+                }
+            }
+        }
+        let (owner, semaphore) = (Self.unique("fan-out"), Self.unique("shared"))
+        let stuck = await run(owner: owner, semaphore: semaphore, keepingThePermit: true)
+        try await eventually("blocked-forever fires") {
+            guard let id = Self.taskID(named: owner) else { return false }
+            return !Self.warnings(.blockedForever, tasks: [id]).isEmpty
+        }
+        let ownerID = try #require(Self.taskID(named: owner))
+        let warning = try #require(Self.warnings(.blockedForever, tasks: [ownerID]).first)
+        let child = try #require(Self.taskID(named: "\(owner)-child-0"))
+        #expect(warning.taskIDs == [ownerID])
+        #expect(warning.reason == WaitReason.groupNext)
+        #expect(
+            warning.message.hasPrefix(
+                "task \(ownerID) can never go on: it waits for its child task \(child) (group.next), which waits for semaphore \"\(semaphore)\", whose permits finished task"
+            ))
+        #expect(warning.message.hasSuffix("still hold (leaked-permit)"))
+        // Cancelling the owner cancels its children, whose waits for the permit end.
+        stuck.cancel()
+        await stuck.value
+
+        // Fixed: the permit comes back, the children run, the group ends.
+        let (fixedOwner, fixedSemaphore) = (Self.unique("fan-out-fixed"), Self.unique("shared-fixed"))
+        await run(owner: fixedOwner, semaphore: fixedSemaphore, keepingThePermit: false).value
+        #expect(Self.warnings(about: fixedSemaphore, tasks: [try #require(Self.taskID(named: fixedOwner))]).isEmpty)
+    }
+
     // Go's DaisyChain control: each task joins the next, the last waits on a channel that is still
     // being served. A long chain of waits is not a leak.
     @Test func aChainOfJoinsOnALiveChannelIsNoLeak() async throws {

@@ -27,7 +27,8 @@ struct SemaphoreFacts {
 /// it); the tasks holding the permits of the semaphore it is queued on, and their descendants
 /// (a permit may be handed to a child task to release). A wait is *free* when the graph cannot
 /// say what ends it (a sleep, a label, an untracked task joined, a semaphore released by
-/// non-holders or held by untracked tasks, a permit free, a child that just finished); it is
+/// non-holders or held by untracked tasks, a permit free, a child that just finished, a group
+/// wait younger than a second, which may be returning a result already there); it is
 /// *dead* when nothing can end it (an orphaned channel, a leaked continuation, a semaphore
 /// whose every permit is held by finished tasks without live descendants). A task is stuck when
 /// its wait is dead, or not free and every exit is stuck: the greatest such set, found by
@@ -64,6 +65,9 @@ struct WaitForGraph {
         var exits: [UInt64]
     }
 
+    /// How long a `group.next` wait must have lasted to be read (see `init`).
+    static let settledGroupWait: UInt64 = 1_000_000_000
+
     private var nodes: [UInt64: Node] = [:]
     private var names: [UInt64: String] = [:]
     private let resources: [UInt64: ResourceInfo]
@@ -75,13 +79,13 @@ struct WaitForGraph {
         guard settings.isOn(.deadlock) || settings.isOn(.leakedPermit) || settings.isOn(.blockedForever) else {
             return []
         }
-        var graph = WaitForGraph(registry: registry, resources: resources)
+        var graph = WaitForGraph(registry: registry, resources: resources, now: registry.clock.now())
         let stuck = graph.stuckTasks()
         guard !stuck.isEmpty else { return [] }
         return graph.report(stuck, settings: settings)
     }
 
-    private init(registry: Registry, resources: [UInt64: ResourceInfo]) {
+    private init(registry: Registry, resources: [UInt64: ResourceInfo], now: UInt64) {
         self.resources = resources
         struct Seen {
             let record: TaskRecord
@@ -149,9 +153,11 @@ struct WaitForGraph {
                 (wait, exits) = (.join(target: target), [target])
             case WaitReason.groupNext:
                 let since = TaskPhase(word: seen.phaseWord).since
-                // A child that finished since the wait began may be its result, not yet taken.
+                // A child that finished since the wait began may be its result, not yet taken; one that
+                // finished before may be too, and then `next()` returns without suspending: a wait that
+                // has lasted `settledGroupWait` is one that found no result ready.
                 guard !seen.record.adopted, let kids = children[id], !kids.isEmpty,
-                    (lastChildFinish[id] ?? 0) < since
+                    (lastChildFinish[id] ?? 0) < since, now &- min(since, now) >= WaitForGraph.settledGroupWait
                 else { continue }
                 (wait, exits) = (.group(children: kids), kids)
             case WaitReason.semaphore:
