@@ -43,7 +43,7 @@ import Testing
         // waiter's start and the last query below: that waiter must stay under it throughout.
         let settings = TaskScope.RuleSettings(
             stuckWait: .seconds(6), ignoredCancellation: .milliseconds(300), runawayWindow: 4,
-            runawayGrowth: 20)
+            runawayGrowth: 20, abandonedChannel: .milliseconds(300))
         let agent = try Agent.start(
             registry: TaskScope.registry,
             configuration: .init(
@@ -73,6 +73,25 @@ import Testing
         Task.tracked(Self.unique("rule-caller")) {
             await withTrackedContinuation(continuation) { (_: TrackedContinuation<Int, Never>) in }
         }
+        // abandoned-channel: a worker whose loop holds the sender; the only producer has finished.
+        let abandoned = Self.unique("rule-abandoned")
+        do {
+            let (jobs, inbox) = TrackedChannel<Int>.make(capacity: 0, name: abandoned)
+            Task.tracked(Self.unique("rule-worker")) {
+                for try await _ in inbox.receiving() { _ = jobs }
+            }
+            try await Task.tracked(Self.unique("rule-producer")) { try await jobs.send(1) }.value
+        }
+        // leaked-permit: a permit kept by a finished task, and two tasks waiting for it.
+        let semaphore = Self.unique("rule-semaphore")
+        let pool = TrackedSemaphore(permits: 1, name: semaphore)
+        await Task.tracked(Self.unique("rule-keeper")) { try? await pool.acquire() }.value
+        for _ in 0..<2 { Task.tracked(Self.unique("rule-permit-waiter")) { try? await pool.withPermit {} } }
+        // deadlock: two tasks that join each other; blocked-forever: a third that joins one of them.
+        let (one, two) = (LateTask(), LateTask())
+        one.set(Task.tracked(Self.unique("rule-deadlock-a")) { await two.get().join() })
+        two.set(Task.tracked(Self.unique("rule-deadlock-b")) { await one.get().join() })
+        Task.tracked(Self.unique("rule-blocked")) { await one.get().join() }
         let reason = Self.unique("rule.stuck")
         // stuck-wait: two tasks waiting at one site for longer than the threshold (a third comes later).
         for _ in 0..<2 { Self.waiter(reason, until: ending) }
@@ -101,6 +120,10 @@ import Testing
                     [channel, ticker, continuation].contains(warning.name ?? "") || warning.reason == reason
                     || warning.name?.hasPrefix("rule-spinner") == true
                     || (warning.rule == .runawaySpawn && warning.site == runawaySite)
+                    || (warning.rule == .leakedPermit && warning.name == semaphore)
+                    || (warning.rule == .abandonedChannel && warning.name == abandoned)
+                    || (warning.rule == .deadlock && warning.name?.hasPrefix("rule-deadlock") == true)
+                    || (warning.rule == .blockedForever && warning.name?.hasPrefix("rule-blocked") == true)
                 if mine { found[warning.rule] = warning }
             }
             return found
@@ -121,6 +144,10 @@ import Testing
         #expect(warnings[.stuckWait]?.tasks == 2)
         #expect(warnings[.ignoredCancellation]?.tasks == 2)
         #expect(warnings[.runawaySpawn]?.tasks == 800)
+        #expect(warnings[.leakedPermit]?.tasks == 2)
+        #expect(warnings[.abandonedChannel]?.tasks == 1)
+        #expect(warnings[.deadlock]?.tasks == 2)
+        #expect(warnings[.blockedForever]?.tasks == 1)
         // A third task at the stuck site, waiting for less than the threshold: not the warning's.
         Self.waiter(reason, until: ending)
         try await eventually("the third waits") {

@@ -151,6 +151,7 @@ enum LocalQuery {
                 return false
             }
             if let resource = query.resource, task.resource != resource { return false }
+            if let ids = query.ids, !ids.contains(task.id) { return false }
             if let text {
                 let found = text.matches(
                     id: task.id, name: task.name, spawnFile: task.spawnSite.file, spawnLine: task.spawnSite.line,
@@ -190,7 +191,9 @@ enum LocalQuery {
     static func holds(_ scope: RuleScope, for task: TaskInfo, in context: Context) -> Bool {
         guard task.state != .finished, !context.rules.disabled.contains(scope.rule) else { return false }
         switch scope.rule {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup:
+        case .deadlock, .blockedForever:
+            return scope.names(task: task.id)
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
             guard let resource = task.resource, let reason = task.wait else { return false }
             return scope.names(resource: resource, reason: reason)
         case .stuckWait:

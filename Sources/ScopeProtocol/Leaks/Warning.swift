@@ -14,12 +14,22 @@ public enum LeakRule: String, Codable, Sendable, Hashable, CaseIterable {
     case runawaySpawn = "runaway-spawn"
     /// Tasks waiting on a wait group whose count is above zero when nobody can call `done()` any more.
     case leakedWaitGroup = "leaked-wait-group"
+    /// Tasks waiting for a semaphore whose every permit is held by finished tasks (none left to return one).
+    case leakedPermit = "leaked-permit"
+    /// A cycle of waits (joins, task groups, semaphores held) that none of its tasks can leave.
+    case deadlock = "deadlock"
+    /// Tasks whose every way out runs through tasks or resources that are definitely leaked.
+    case blockedForever = "blocked-forever"
+    /// Tasks blocked on a channel whose other side no live task has used since its last user finished.
+    case abandonedChannel = "abandoned-channel"
 
     /// Whether the rule proves a leak (`definite`) or points at a likely one (`suspect`).
     public var severity: Severity {
         switch self {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup: .definite
-        case .stuckWait, .ignoredCancellation, .runawaySpawn: .suspect
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .deadlock,
+            .blockedForever:
+            .definite
+        case .stuckWait, .ignoredCancellation, .runawaySpawn, .abandonedChannel: .suspect
         }
     }
 

@@ -78,6 +78,7 @@ public enum Request: Sendable, Hashable {
             if let site = query.waitSite { fields["waitSite"] = .string(site.description) }
             if let site = query.spawnSite { fields["spawnSite"] = .string(site.description) }
             if let resource = query.resource { fields["resource"] = .integer(Int64(clamping: resource)) }
+            if let ids = query.ids { fields["ids"] = .array(ids.map { .integer(Int64(clamping: $0)) }) }
             if let rule = query.rule { fields["rule"] = .string(rule.rawValue) }
         case .groups(let query):
             if let wait = query.wait { fields["wait"] = .string(wait) }
@@ -239,6 +240,7 @@ extension RequestLine {
             query.waitSite = try fields.site("waitSite")
             query.spawnSite = try fields.site("spawnSite")
             query.resource = try fields.integer("resource", in: 1...Int.max).map(UInt64.init)
+            query.ids = try fields.ids("ids")
             if let rule = try fields.string("rule") {
                 guard let known = LeakRule(rawValue: rule) else {
                     throw .init(.invalidField, "\"rule\" must be one of \(listed(LeakRule.allCases))")
@@ -348,6 +350,23 @@ struct FieldReader {
                 .invalidField, "\"\(key)\" must be a number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
+    }
+
+    /// A short list of task ids (at most ``ResourceInfo/idLimit``).
+    mutating func ids(_ key: String) throws(ProtocolError) -> [UInt64]? {
+        consumed.insert(key)
+        let error = ProtocolError(
+            .invalidField, "\"\(key)\" must be a list of at most \(ResourceInfo.idLimit) task ids")
+        switch object[key] {
+        case nil, .null?: return nil
+        case .array(let values)?:
+            guard values.count <= ResourceInfo.idLimit else { throw error }
+            return try values.map { (value: JSONValue) throws(ProtocolError) -> UInt64 in
+                guard case .integer(let raw) = value, raw >= 1 else { throw error }
+                return UInt64(raw)
+            }
+        default: throw error
+        }
     }
 
     func rejectUnconsumed() throws(ProtocolError) {

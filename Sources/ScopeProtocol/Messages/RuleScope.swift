@@ -6,6 +6,8 @@
 /// - `orphaned-channel`, `orphaned-timer`, `leaked-continuation`: tasks waiting on a resource a
 ///   warning of the rule names, for the reason the warning gives (a channel's send and receive
 ///   sides are separate warnings).
+/// - `leaked-permit`, `abandoned-channel`: tasks waiting on a resource a warning names, for its reason.
+/// - `deadlock`, `blocked-forever`: the tasks a warning names (its first ids).
 /// - `runaway-spawn`: live tasks of a spawn site a warning names.
 /// - `stuck-wait` and `ignored-cancellation` are decided per task, by their thresholds.
 ///
@@ -15,6 +17,7 @@ public struct RuleScope: Sendable {
     public let rule: LeakRule
     private let resources: Set<ResourceWait>
     private let spawnSites: Set<SourceSite>
+    private let tasks: Set<UInt64>
 
     private struct ResourceWait: Hashable {
         var resource: UInt64
@@ -26,7 +29,9 @@ public struct RuleScope: Sendable {
         self.rule = rule
         var resources: Set<ResourceWait> = []
         var spawnSites: Set<SourceSite> = []
+        var tasks: Set<UInt64> = []
         for warning in warnings where warning.rule == rule {
+            if rule == .deadlock || rule == .blockedForever { tasks.formUnion(warning.taskIDs) }
             if let resource = warning.resource, let reason = warning.reason {
                 resources.insert(ResourceWait(resource: resource, reason: reason))
             }
@@ -36,7 +41,11 @@ public struct RuleScope: Sendable {
         }
         self.resources = resources
         self.spawnSites = spawnSites
+        self.tasks = tasks
     }
+
+    /// Whether a warning of `deadlock` or `blocked-forever` names the task `id`.
+    public func names(task id: UInt64) -> Bool { tasks.contains(id) }
 
     /// Whether a task waiting on `resource` for `reason` is one of a resource rule's warnings' tasks.
     public func names(resource: UInt64, reason: String) -> Bool {

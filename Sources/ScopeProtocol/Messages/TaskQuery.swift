@@ -57,6 +57,8 @@ public struct TaskQuery: Sendable, Hashable {
     public var spawnSite: SourceSite?
     /// Keep only tasks waiting on this resource.
     public var resource: UInt64?
+    /// Keep only these tasks (at most ``ResourceInfo/idLimit`` ids: a warning's `taskIDs`).
+    public var ids: [UInt64]?
     /// Keep only tasks this leak rule holds for now, within the other filters: with the resource
     /// or site a ``Warning`` names (see ``TaskQuery/init(tasksOf:)``), exactly that warning's tasks.
     public var rule: LeakRule?
@@ -86,8 +88,10 @@ public struct TaskQuery: Sendable, Hashable {
     public init(tasksOf warning: Warning, limit: Int = TaskQuery.defaultLimit) {
         self.init(sort: .wait, limit: limit, rule: warning.rule)
         switch warning.rule {
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
             resource = warning.resource
+        case .deadlock, .blockedForever:
+            ids = warning.taskIDs
         case .stuckWait:
             wait = warning.reason
             waitSite = warning.site

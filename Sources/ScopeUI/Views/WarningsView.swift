@@ -88,10 +88,11 @@ enum WarningsView {
         }
         guard let site = warning.site else { return nil }
         switch warning.rule {
-        case .stuckWait: return "wait site: \(site)"
+        case .stuckWait, .deadlock, .blockedForever: return "wait site: \(site)"
         case .runawaySpawn, .ignoredCancellation:
             return "spawn site: \(site)\(site.function.map { " \($0)" } ?? "")"
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup: return "site: \(site)"
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
+            return "site: \(site)"
         }
     }
 

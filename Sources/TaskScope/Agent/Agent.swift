@@ -248,7 +248,8 @@ final class Agent: Sendable {
             orphaned = Set(reports.lazy.filter(\.orphaned).map(\.id))
         case .ignoredCancellation:
             warnings = []
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .runawaySpawn:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .runawaySpawn, .leakedPermit, .deadlock,
+            .blockedForever, .abandonedChannel:
             warnings = currentWarnings()
         }
         let filter = RuleFilter(rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned)

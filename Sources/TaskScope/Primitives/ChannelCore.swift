@@ -9,7 +9,7 @@ import Synchronization
 /// caller's `Element`: unspecialised, every operation looks up the metadata of
 /// its generic types at run time, which costs more than the operation itself.
 @usableFromInline
-final class ChannelCore<Element: Sendable>: TrackedResource {
+final class ChannelCore<Element: Sendable>: TrackedResource, ChannelUsageReporting {
     @usableFromInline let resourceID: UInt64
     var kind: ResourceKind { .channel }
     @usableFromInline let name: String
@@ -55,9 +55,25 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
 
     // MARK: Sending
 
+    /// Notes the current task as a user of one side, the first time it uses it (see ``ChannelUsers``).
+    @usableFromInline
+    func noteUser(key: Int, sending: Bool) {
+        let record = TaskScope.ownRecord
+        state.withLock { state in
+            if sending {
+                state.sendUsers.add(key: key, record: record)
+            } else {
+                state.receiveUsers.add(key: key, record: record)
+            }
+        }
+    }
+
     @inlinable
     func send(_ element: Element, fileID: String, line: Int) async throws {
-        switch state.withLock({ $0.trySend(element) }) {
+        let user = TaskScope.channelUserKey()
+        let (attempt, known) = state.withLock { ($0.trySend(element), $0.sendUsers.contains(user)) }
+        if !known { noteUser(key: user, sending: true) }
+        switch attempt {
         case .done:
             return
         case .handOff(let receiver):
@@ -138,7 +154,10 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
 
     @inlinable
     func receive(fileID: String, line: Int) async throws -> Element? {
-        switch state.withLock({ $0.tryReceive() }) {
+        let user = TaskScope.channelUserKey()
+        let (attempt, known) = state.withLock { ($0.tryReceive(), $0.receiveUsers.contains(user)) }
+        if !known { noteUser(key: user, sending: false) }
+        switch attempt {
         case .value(let element, let sender):
             sender?.continuation.resume()
             return element
@@ -205,6 +224,17 @@ final class ChannelCore<Element: Sendable>: TrackedResource {
     }
 
     // MARK: Reporting
+
+    /// What `abandoned-channel` reads, from one moment.
+    func usage() -> ChannelUsage {
+        state.withLock { state in
+            ChannelUsage(
+                id: resourceID, finished: state.finished, sendersAlive: state.sendersAlive,
+                receiversAlive: state.receiversAlive,
+                blockedSending: state.senders.map(\.taskID), blockedReceiving: state.receivers.map(\.taskID),
+                sendUsers: state.sendUsers, receiveUsers: state.receiveUsers)
+        }
+    }
 
     func report(_ context: ReportContext) -> ResourceInfo {
         var selects: [SelectSignal] = []
@@ -303,6 +333,8 @@ struct ChannelState<Element: Sendable>: Sendable {
     var sendersGoneAt: UInt64 = 0
     var receiversGoneAt: UInt64 = 0
     @usableFromInline var lastWaiterID: UInt64 = 0
+    @usableFromInline var sendUsers = ChannelUsers()
+    @usableFromInline var receiveUsers = ChannelUsers()
     /// Values the buffer holds at most (0: every send is a rendezvous).
     @usableFromInline let capacity: Int
 

@@ -4,8 +4,10 @@ extension Task where Failure == Never {
     /// Awaits the task's value, recorded as a wait with reason `task.join`.
     @inlinable
     public func join(fileID: String = #fileID, line: Int = #line) async -> Success {
-        await TaskScope.recordingWait(WaitReason.taskJoin, resource: 0, fileID: fileID, line: line) { _ in
-            await value
+        await TaskScope.recordingWait(WaitReason.taskJoin, resource: 0, fileID: fileID, line: line) { taskID in
+            let joining = TaskScope.joining(self, waiter: taskID)
+            defer { TaskScope.joined(joining) }
+            return await value
         }
     }
 }
@@ -14,9 +16,34 @@ extension Task where Failure == any Error {
     /// Awaits the task's value, recorded as a wait with reason `task.join`.
     @inlinable
     public func join(fileID: String = #fileID, line: Int = #line) async throws -> Success {
-        try await TaskScope.recordingWait(WaitReason.taskJoin, resource: 0, fileID: fileID, line: line) { _ in
-            try await value
+        try await TaskScope.recordingWait(WaitReason.taskJoin, resource: 0, fileID: fileID, line: line) { taskID in
+            let joining = TaskScope.joining(self, waiter: taskID)
+            defer { TaskScope.joined(joining) }
+            return try await value
         }
+    }
+}
+
+extension TaskScope {
+    /// Notes that the task `waiter` joins `task`, for the wait-for graph; returns what
+    /// ``joined(_:)`` needs. Cost: one uncontended lock (see ``JoinTargets``).
+    @inlinable
+    static func joining<Success, Failure>(_ task: Task<Success, Failure>, waiter: UInt64) -> UInt64 {
+        // The handle's bits are the task's address, the key its record carries (see `started`).
+        guard waiter != 0, MemoryLayout<Task<Success, Failure>>.size == MemoryLayout<Int>.size else { return 0 }
+        noteJoin(waiter: waiter, target: unsafeBitCast(task, to: Int.self))
+        return waiter
+    }
+
+    @usableFromInline
+    static func noteJoin(waiter: UInt64, target: Int) {
+        JoinTargets.shared.enter(waiter: waiter, target: target)
+    }
+
+    /// Ends what ``joining(_:waiter:)`` noted.
+    @usableFromInline
+    static func joined(_ waiter: UInt64) {
+        if waiter != 0 { JoinTargets.shared.leave(waiter: waiter) }
     }
 }
 

@@ -111,6 +111,17 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
         return try await body()
     }
 
+    /// What the wait-for graph reads, from one moment (see ``WaitForGraph``).
+    func facts() -> SemaphoreFacts {
+        state.withLock { state in
+            SemaphoreFacts(
+                id: resourceID, name: name, site: site, available: state.available,
+                queued: Set(state.waiters.lazy.map(\.taskID)), holders: state.holders.compactMap { $0 },
+                untrackedHolders: state.holders.lazy.filter { $0 == nil }.count,
+                releasesByNonHolders: state.signals)
+        }
+    }
+
     /// Permits free right now.
     public var availablePermits: Int { state.withLock { $0.available } }
 

@@ -109,6 +109,7 @@ extension Registry {
         if let site = query.waitSite, record.wait?.file != site.file || record.wait?.line != site.line { return false }
         if let site = query.spawnSite, record.spawnFile != site.file || record.spawnLine != site.line { return false }
         if let resource = query.resource, record.wait?.resource != resource { return false }
+        if let ids = query.ids, !ids.contains(record.id) { return false }
         if let minWaitNanos {
             let phase = record.phase
             guard phase.isWaiting, now &- min(phase.since, now) >= minWaitNanos else { return false }

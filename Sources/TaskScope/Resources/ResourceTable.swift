@@ -101,6 +101,21 @@ final class ResourceTable: Sendable {
         return reports
     }
 
+    /// The live resources of `kind`, for the rule pass to ask what `report` does not say.
+    /// Cost: a walk of the table. The caller's references are the last ones a resource may have:
+    /// they must be dropped outside any of the table's locks (as here).
+    func live(_ kind: ResourceKind) -> [any TrackedResource] {
+        var live: [any TrackedResource] = []
+        for shard in shards {
+            shard.table.withLock { table in
+                for entry in table.values where entry.kind == kind {
+                    if let resource = entry.value { live.append(resource) }
+                }
+            }
+        }
+        return live
+    }
+
     /// How many resources are tracked, by kind (leaked continuations included).
     /// Cost: a walk of the table; no resource is asked to report.
     ///

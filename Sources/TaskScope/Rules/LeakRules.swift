@@ -1,8 +1,8 @@
 import ScopeProtocol
 import Synchronization
 
-/// Evaluates the six leak rules over the registry, its resources and the
-/// sampler's history.
+/// Evaluates the leak rules over the registry, its resources and the
+/// sampler's history (the wait-for graph's rules in ``WaitForGraph``).
 ///
 /// Cost: one pass over the resources, one pass over the live tasks (for
 /// stuck waits and ignored cancellations) and one over the recent samples;
@@ -42,6 +42,11 @@ struct LeakRules {
         let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         warnings += taskWarnings(
             registry: registry, now: context.now, resources: byID, observingCancellation: observingCancellation)
+        warnings += WaitForGraph.warnings(registry: registry, resources: byID, settings: settings)
+        if settings.isOn(.abandonedChannel) {
+            warnings += AbandonedChannelRule(settings: settings).warnings(
+                registry: registry, resources: byID, now: context.now)
+        }
         if settings.isOn(.runawaySpawn) {
             warnings += runawayWarnings(samples, live: registry.counts().sites)
         }

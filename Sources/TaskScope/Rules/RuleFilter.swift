@@ -38,6 +38,11 @@ struct RuleFilter: Sendable {
         case .ignoredCancellation:
             guard !record.adopted, record.observeCancellation(now: now) else { return false }
             return now &- min(record.cancelledAt, now) >= cancelAfter
+        case .leakedPermit, .abandonedChannel:
+            guard let wait = record.wait(in: phase), wait.resource != 0 else { return false }
+            return scope.names(resource: wait.resource, reason: wait.reason)
+        case .deadlock, .blockedForever:
+            return scope.names(task: record.id)
         case .runawaySpawn:
             return scope.names(spawnFile: record.spawnFile, line: record.spawnLine)
         }

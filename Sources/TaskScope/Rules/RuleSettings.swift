@@ -7,7 +7,7 @@ extension TaskScope {
     /// Each can also be set by an environment variable, which wins over code so
     /// that an operator can tune a running service's next start without a
     /// rebuild: `TASKSCOPE_STUCK_WAIT` and `TASKSCOPE_IGNORED_CANCELLATION`
-    /// (seconds), `TASKSCOPE_RUNAWAY_WINDOW` (samples), `TASKSCOPE_RUNAWAY_GROWTH`
+    /// (seconds), `TASKSCOPE_ABANDONED_CHANNEL` (seconds), `TASKSCOPE_RUNAWAY_WINDOW` (samples), `TASKSCOPE_RUNAWAY_GROWTH`
     /// (tasks), `TASKSCOPE_RULES_OFF` (rule names, comma-separated).
     public struct RuleSettings: Sendable, Hashable {
         /// How long tasks may wait at one site before `stuck-wait` fires (default 60 s).
@@ -18,13 +18,17 @@ extension TaskScope {
         public var runawayWindow: Int
         /// How much a spawn site's live count must grow across the window for `runaway-spawn` (default 100).
         public var runawayGrowth: Int
+        /// How long a channel side must have had no live user, while tasks wait on the other,
+        /// before `abandoned-channel` fires (default 5 s).
+        public var abandonedChannel: Duration
         /// Rules switched off.
         public var disabled: Set<LeakRule>
 
         public init(
             stuckWait: Duration = .seconds(60), ignoredCancellation: Duration = .seconds(10), runawayWindow: Int = 30,
-            runawayGrowth: Int = 100, disabled: Set<LeakRule> = []
+            runawayGrowth: Int = 100, disabled: Set<LeakRule> = [], abandonedChannel: Duration = .seconds(5)
         ) {
+            self.abandonedChannel = abandonedChannel
             self.stuckWait = stuckWait
             self.ignoredCancellation = ignoredCancellation
             self.runawayWindow = max(2, runawayWindow)
@@ -42,6 +46,11 @@ extension TaskScope {
                 seconds >= 0
             {
                 settings.ignoredCancellation = .seconds(min(seconds, 1e9))
+            }
+            if let seconds = environment["TASKSCOPE_ABANDONED_CHANNEL"].flatMap(Double.init), seconds.isFinite,
+                seconds >= 0
+            {
+                settings.abandonedChannel = .seconds(min(seconds, 1e9))
             }
             if let window = environment["TASKSCOPE_RUNAWAY_WINDOW"].flatMap(Int.init), window >= 2 {
                 settings.runawayWindow = window

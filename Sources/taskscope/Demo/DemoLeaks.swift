@@ -14,6 +14,7 @@ enum DemoLeaks {
                 group.addTask { await tickers() }
                 group.addTask { await continuations() }
                 group.addTask { await permits() }
+                group.addTask { await deadlocks() }
                 group.addTask { await cancellation() }
                 group.addTask { await spawning(pace) }
             }
@@ -27,6 +28,12 @@ enum DemoLeaks {
         do {
             let (results, _) = TrackedChannel<Int>.make(capacity: 0, name: "unanswered-results")
             Task.tracked("unanswered-worker") { try await results.send(42) }
+        }
+        // A worker whose loop holds its own sender (abandoned-channel): the producer returns without finishing.
+        do {
+            let (jobs, inbox) = TrackedChannel<Int>.make(capacity: 0, name: "job-queue")
+            Task.tracked("job-worker") { for try await _ in inbox.receiving() { _ = jobs } }
+            Task.tracked("job-producer") { for job in 1...3 { try await jobs.send(job) } }
         }
         // A range over a channel that is never finished.
         do {
@@ -133,6 +140,35 @@ enum DemoLeaks {
     }
 
     private static func runMigration() async -> Bool { false }
+
+    // MARK: deadlock and blocked-forever
+
+    /// Two transfers take two semaphores in opposite orders (deadlock), and a statement joins one
+    /// of them (blocked-forever); the healthy twin takes them in one order.
+    private static func deadlocks() async {
+        let ledger = TrackedSemaphore(permits: 1, name: "ledger")
+        let audit = TrackedSemaphore(permits: 1, name: "audit-log")
+        func transfer(_ first: TrackedSemaphore, _ second: TrackedSemaphore) async throws {
+            try await first.withPermit {
+                // Both hold their first semaphore before either asks for its second.
+                while ledger.availablePermits > 0 || audit.availablePermits > 0 {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try await second.withPermit {}
+            }
+        }
+        let incoming = Task.tracked("transfer-in") { try await transfer(ledger, audit) }
+        Task.tracked("transfer-out") { try await transfer(audit, ledger) }
+        Task.tracked("statement") { _ = try? await incoming.join() }
+        let books = TrackedSemaphore(permits: 1, name: "books")
+        let journal = TrackedSemaphore(permits: 1, name: "journal")
+        while !Task.isCancelled {
+            for index in 0..<2 {
+                Task.tracked("booking-\(index)") { try? await books.withPermit { try? await journal.withPermit {} } }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
 
     // MARK: ignored-cancellation
 
