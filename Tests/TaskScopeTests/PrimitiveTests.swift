@@ -96,9 +96,12 @@ import Testing
 
     @Test func aTickerHandedOverHasANewOwner() async throws {
         let name = "handed-\(UInt64.random(in: 0...UInt64.max))"
-        let ticker = await Task.tracked("creator-\(name)") { TrackedTicker(every: .seconds(60), name: name) }.value
+        let ticker = await Task.tracked("creator-\(name)") {
+            TrackedTicker(every: .milliseconds(100), name: name)
+        }.value
         let creator = try #require(report(name)?.owner)
-        #expect(report(name)?.orphaned == true)  // its creator has finished and it is armed
+        // Its creator has finished, it is armed, and nobody has waited on it for three periods.
+        try await eventually("orphaned") { report(name)?.orphaned == true }
         let keeper = Task.tracked("keeper-\(name)") {
             ticker.handOver()
             return TaskScope.currentTaskID

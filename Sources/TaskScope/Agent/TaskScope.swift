@@ -121,8 +121,21 @@ public enum TaskScope {
     public static func warnings() -> [Warning] {
         if let agent = running.withLock({ $0 }) { return agent.evaluateWarnings(observingCancellation: true) }
         let settings = RuleSettings().applyingEnvironment(ProcessInfo.processInfo.environment)
-        return LeakRules(settings: settings).evaluate(registry: registry, samples: [])
+        return LeakRules(settings: settings, piles: unattendedPiles).evaluate(registry: registry, samples: [])
     }
+
+    /// How many tracked tasks are alive now (running or waiting; untracked tasks seen waiting
+    /// on tracked primitives aside): for a health check or a metric, without linking the test
+    /// libraries. Cost: one short lock of each of the registry's 64 shards, a sum over its
+    /// spawn sites; no task visited.
+    public static var liveTaskCount: Int {
+        registry.shards.reduce(0) { total, shard in
+            total + shard.state.withLock { state in state.spawnPoints.values.reduce(0) { $0 + $1.live } }
+        }
+    }
+
+    /// The pile-ups `stuck-wait` watches when no agent runs, kept between calls of `warnings()`.
+    private static let unattendedPiles = WaitPiles()
 
     /// The id of the tracked task the caller runs in, or `nil` outside tracked tasks.
     public static var currentTaskID: UInt64? { ownRecord?.id }

@@ -11,19 +11,25 @@ final class TimerCore: Sendable, TrackedResource {
     let created: UInt64
     /// When a one-shot timer fires; `nil` for a ticker, which fires until stopped.
     let deadline: ContinuousClock.Instant?
+    /// A ticker's period in nanoseconds; `nil` for a one-shot timer.
+    let period: UInt64?
     private let registry: Registry
     let state: Mutex<TimerState>
 
     /// Registers a new, armed timer owned by the nearest tracked task.
-    init(kind: ResourceKind, name: String, fileID: String, line: Int, deadline: ContinuousClock.Instant?) {
+    init(
+        kind: ResourceKind, name: String, fileID: String, line: Int, deadline: ContinuousClock.Instant?,
+        period: Duration? = nil
+    ) {
         registry = TaskScope.registry
         resourceID = registry.resources.makeID()
         self.kind = kind
         self.name = name
         self.deadline = deadline
+        self.period = period?.nanoseconds
         site = SourceSite(file: fileID, line: line)
         created = registry.clock.now()
-        state = Mutex(TimerState(owner: TaskScope.currentRecord))
+        state = Mutex(TimerState(owner: TaskScope.currentRecord, now: created))
         registry.resources.register(self)
     }
 
@@ -34,9 +40,10 @@ final class TimerCore: Sendable, TrackedResource {
     /// Waits (reason `timer`) until `deadline` or until stopped; returns whether it was stopped.
     func wait(until deadline: ContinuousClock.Instant, fileID: String, line: Int) async throws -> Bool {
         if isStopped { return true }
+        let record = TaskScope.ownRecord
         return try await TaskScope.recordingWait(WaitReason.timer, resource: resourceID, fileID: fileID, line: line) {
             taskID in
-            try await state.sleep(until: deadline, taskID: taskID)
+            try await state.sleep(until: deadline, taskID: taskID, record: record, clock: registry.clock)
         }
     }
 
@@ -64,7 +71,7 @@ final class TimerCore: Sendable, TrackedResource {
                 }
             var info = ResourceInfo(
                 id: resourceID, kind: kind, name: name, site: site, created: context.wall(created), state: word)
-            state.report(into: &info, armed: armed, context: context)
+            state.report(into: &info, armed: armed, period: period, context: context)
             return info
         }
     }

@@ -2,9 +2,12 @@ import ScopeProtocol
 import Synchronization
 
 /// A ticker that fires every `interval` until ``stop()``, whose waits and
-/// owner taskscope can see. Its owner is the tracked task that created it
-/// (or the one it is handed to): if the owner finishes while the ticker is
-/// still armed, the orphaned-timer rule fires.
+/// owner taskscope can see. Its owner is the tracked task that created it,
+/// then the tracked task that last waited on it (ownership follows use), or
+/// the one it is handed to. The orphaned-timer rule fires when it is still
+/// armed, its owner has finished (or it never had a tracked one), and no task
+/// has waited on it for three periods (and at least a second): a heartbeat
+/// made by a setup task and consumed by a loop is healthy.
 ///
 /// ```swift
 /// let ticker = TrackedTicker(every: .seconds(1), name: "heartbeat")
@@ -21,7 +24,8 @@ public final class TrackedTicker: Sendable {
     public init(every interval: Duration, name: String, fileID: String = #fileID, line: Int = #line) {
         self.interval = interval > .zero ? interval : .milliseconds(1)
         start = .now
-        core = TimerCore(kind: .ticker, name: name, fileID: fileID, line: line, deadline: nil)
+        core = TimerCore(
+            kind: .ticker, name: name, fileID: fileID, line: line, deadline: nil, period: self.interval)
     }
 
     /// The ticker's name.

@@ -12,10 +12,13 @@ struct LeakRules {
     let settings: TaskScope.RuleSettings
     /// The spawn sites `runaway-spawn` has flagged, kept across evaluations (see ``RunawaySites``).
     let runaway: RunawaySites
+    /// The wait sites `stuck-wait` watches for pile-ups, kept across evaluations (see ``WaitPiles``).
+    let piles: WaitPiles
 
-    init(settings: TaskScope.RuleSettings, runaway: RunawaySites = RunawaySites()) {
+    init(settings: TaskScope.RuleSettings, runaway: RunawaySites = RunawaySites(), piles: WaitPiles = WaitPiles()) {
         self.settings = settings
         self.runaway = runaway
+        self.piles = piles
     }
 
     /// With `observingCancellation`, every live task is asked whether it has been cancelled
@@ -39,6 +42,7 @@ struct LeakRules {
             case .waitGroup: warnings += waitGroupWarnings(resource)
             }
         }
+        warnings = ResourceWarningGroups.group(warnings)
         let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         warnings += taskWarnings(
             registry: registry, now: context.now, resources: byID, observingCancellation: observingCancellation)
@@ -94,19 +98,24 @@ struct LeakRules {
     }
 
     private func timerWarnings(_ timer: ResourceInfo, registry: Registry) -> [Warning] {
-        guard settings.isOn(.orphanedTimer), timer.orphaned, let owner = timer.owner else { return [] }
+        guard settings.isOn(.orphanedTimer), timer.orphaned else { return [] }
         let kind = timer.kind == .ticker ? "ticker" : "timer"
+        let whose = timer.owner.map { "its owner task \($0) has finished" } ?? "no tracked task owns it"
+        let message =
+            timer.kind == .ticker
+            ? "ticker \"\(timer.name)\" (\(timer.site)) is still armed, but \(whose) and no task has waited on it "
+                + "for \(TimerState.idlePeriods) periods"
+            : "\(kind) \"\(timer.name)\" (\(timer.site)) is still armed, but \(whose)"
         return [
             Warning(
                 rule: .orphanedTimer, resource: timer.id, name: timer.name, site: timer.site,
                 reason: (timer.waiting ?? 0) > 0 ? WaitReason.timer : nil, tasks: timer.waiting ?? 0,
-                taskIDs: timer.waitingIDs ?? [], owner: owner,
+                taskIDs: timer.waitingIDs ?? [], owner: timer.owner,
                 since: timer.ownerFinishedAt,
-                message: "\(kind) \"\(timer.name)\" (\(timer.site)) is still armed, but its owner task \(owner) "
-                    + "has finished",
+                message: message,
                 hint: timer.kind == .ticker
-                    ? "stop() the ticker before its owner returns (defer ticker.stop()), or handOver() it to the "
-                        + "task that keeps using it"
+                    ? "stop() the ticker when its last user is done with it (defer ticker.stop()), or keep a task "
+                        + "waiting on it"
                     : "cancel() the timer before its owner returns, or handOver() it to the task that waits on it")
         ]
     }
@@ -193,6 +202,10 @@ struct LeakRules {
         // place: a million stuck tasks cost a million pointer hashes, not string hashes.
         var stuckAtPoint: [ObjectIdentifier: (point: WaitPoint, group: Group)] = [:]
         var ignoringAtPoint: [ObjectIdentifier: (point: SpawnPoint, group: Group)] = [:]
+        var ignoringAdopted: [ObjectIdentifier: (point: WaitPoint, group: Group)] = [:]
+        let pileWindow = settings.stuckGrowthWindow.nanoseconds
+        let settling = WaitPiles.settling(pileWindow)
+        var settledAtPoint: [ObjectIdentifier: (point: WaitPoint, waiters: [WaitPiles.Waiter])] = [:]
         // In slices under each shard's lock: the host's spawns wait for a slice at most.
         registry.forEachRecord(live: true, finished: false) { record in
             // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
@@ -200,30 +213,66 @@ struct LeakRules {
             if stuckOn, phase.isWaiting, let point = record.waitPoint {
                 let waited = now &- min(phase.since, now)
                 let resource = record.waitResource
-                if waited >= stuckAfter, resource == 0 || !(resources[resource]?.orphaned ?? false) {
-                    stuckAtPoint[ObjectIdentifier(point), default: (point, Group())].group
-                        .add(record, elapsed: waited, resource: resource)
-                    stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait = max(
-                        stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait,
-                        record.inState(phase, clock: registry.clock, now: now))
+                if waited >= min(stuckAfter, settling), resource == 0 || !(resources[resource]?.orphaned ?? false) {
+                    if waited >= settling {
+                        settledAtPoint[ObjectIdentifier(point), default: (point, [])].waiters.append(
+                            WaitPiles.Waiter(since: phase.since, id: record.id))
+                    }
+                    if waited >= stuckAfter {
+                        stuckAtPoint[ObjectIdentifier(point), default: (point, Group())].group
+                            .add(record, elapsed: waited, resource: resource)
+                        stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait = max(
+                            stuckAtPoint[ObjectIdentifier(point)]!.group.longestWait,
+                            record.inState(phase, clock: registry.clock, now: now))
+                    }
                 }
             }
-            if cancelOn, !record.adopted,
-                observingCancellation ? record.observeCancellation(now: now) : record.cancelledAt != 0
-            {
+            if cancelOn, observingCancellation ? record.observeCancellation(now: now) : record.cancelledAt != 0 {
                 let since = now &- min(record.cancelledAt, now)
                 if since >= cancelAfter {
-                    ignoringAtPoint[ObjectIdentifier(record.spawnPoint), default: (record.spawnPoint, Group())]
-                        .group.add(record, elapsed: since)
+                    if record.adopted {
+                        // An untracked task (an `async let` child, a plain task) seen waiting: it has no
+                        // spawn site, so it is grouped by where it waits.
+                        if let point = record.waitPoint {
+                            ignoringAdopted[ObjectIdentifier(point), default: (point, Group())].group
+                                .add(record, elapsed: since)
+                        }
+                    } else {
+                        ignoringAtPoint[ObjectIdentifier(record.spawnPoint), default: (record.spawnPoint, Group())]
+                            .group.add(record, elapsed: since)
+                    }
                 }
             }
             return true
         }
+        // Sites declared long-lived in code are never stuck.
+        let long = stuckOn ? LongWaits.shared.declared : []
         var stuck: [WaitPointKey: Group] = [:]
-        for (point, group) in stuckAtPoint.values { stuck[point.key, default: Group()].merge(group) }
+        for (point, group) in stuckAtPoint.values where !long.contains(point.key) {
+            stuck[point.key, default: Group()].merge(group)
+        }
+        var settled: [WaitPointKey: [WaitPiles.Waiter]] = [:]
+        for (point, waiters) in settledAtPoint.values where !long.contains(point.key) {
+            settled[point.key, default: []] += waiters
+        }
+        let piled =
+            stuckOn
+            ? piles.piles(settled, now: now, window: pileWindow, growth: settings.stuckGrowth) : [:]
         var ignoring: [SiteKey: Group] = [:]
         for (point, group) in ignoringAtPoint.values { ignoring[point.key, default: Group()].merge(group) }
         var warnings: [Warning] = []
+        for (key, pile) in piled where stuck[key] == nil {
+            let site = SourceSite(file: key.file, line: key.line)
+            warnings.append(
+                Warning(
+                    rule: .stuckWait, site: site, reason: key.reason, tasks: pile.count, taskIDs: pile.ids,
+                    since: registry.clock.wall(pile.oldest),
+                    message: "\(plural(pile.count, "task")) piled up waiting on \(key.reason) at \(site) over the last "
+                        + "\(seconds(now &- min(pile.oldest, now))), and none of the settled ones has left: a leak adds "
+                        + "tasks at its site and never lets them go (a steady long wait does not grow)",
+                    hint: stuckHint(key.reason)
+                        + "; if these waits are meant to last, declare them: TaskScope.waiting(on:expectedLong: true)"))
+        }
         for (key, group) in stuck {
             let site = SourceSite(file: key.file, line: key.line)
             var message =
@@ -244,6 +293,12 @@ struct LeakRules {
                     reason: key.reason, tasks: group.count, taskIDs: firstIDs(group.ids), owner: owner,
                     message: message, hint: stuckHint(key.reason)))
         }
+        // When a cancellation happened is known only from the pass that first saw it (a handler
+        // in every task would cost each spawn more than the rest of its tracking), so the age
+        // is a lower bound, and passes run every second to keep it within a second or so.
+        let cancelHint =
+            "check Task.isCancelled or call try Task.checkCancellation() in its loop, and pass cancellation to "
+            + "what it awaits"
         for (site, group) in ignoring {
             let spawn = SourceSite(file: site.file, line: site.line, function: group.function)
             warnings.append(
@@ -251,9 +306,21 @@ struct LeakRules {
                     rule: .ignoredCancellation, name: group.name, site: spawn, tasks: group.count,
                     taskIDs: firstIDs(group.ids),
                     message: "\(plural(group.count, "task")) spawned at \(site) (\"\(group.name)\") "
-                        + "cancelled \(seconds(group.longest)) ago and still running",
-                    hint: "check Task.isCancelled or call try Task.checkCancellation() in its loop, and pass "
-                        + "cancellation to what it awaits"))
+                        + "cancelled at least \(seconds(group.longest)) ago and still running",
+                    hint: cancelHint))
+        }
+        var adopted: [WaitPointKey: Group] = [:]
+        for (point, group) in ignoringAdopted.values { adopted[point.key, default: Group()].merge(group) }
+        for (key, group) in adopted {
+            let site = SourceSite(file: key.file, line: key.line)
+            warnings.append(
+                Warning(
+                    rule: .ignoredCancellation, name: group.name, site: site, reason: key.reason, tasks: group.count,
+                    taskIDs: firstIDs(group.ids),
+                    message: "\(plural(group.count, "untracked task")) (\"\(group.name)\"; a plain task or an "
+                        + "async let child) waiting on \(key.reason) at \(site), cancelled at least "
+                        + "\(seconds(group.longest)) ago and still running",
+                    hint: cancelHint))
         }
         return warnings
     }
@@ -272,7 +339,8 @@ struct LeakRules {
 
     // MARK: History
 
-    /// A spawn site whose live count grew by `runawayGrowth` across the window is flagged, and
+    /// A spawn site whose live count grew by `runawayGrowth` across the window, rising through
+    /// most of it (see `grewThroughout`: a burst is not a runaway), is flagged, and
     /// stays flagged while its tasks do not go away: until its live count falls `runawayGrowth`
     /// below the highest it reached. A leak that stops growing (at a cap, or when its trigger
     /// stops) is still a leak while its tasks live; healthy churn that rises and falls back is not.
@@ -344,12 +412,29 @@ struct LeakRules {
             else { continue }
             // A leak climbs; healthy churn goes up and down. Allow the odd dip.
             let falls = fallsBefore[end + 1] - fallsBefore[start + 1]
-            guard falls * 10 <= width - 1 else { continue }
+            guard falls * 10 <= width - 1, grewThroughout(known[start...end]) else { continue }
             let current = known.last.flatMap { $0 } ?? 0
             guard current > peak - settings.runawayGrowth else { return nil }
             return (RunawaySites.Flag(base: first, peak: peak, since: samples[start].time), end == known.count - 1)
         }
         return nil
+    }
+
+    /// Whether the counts of a window rose in most of its sub-intervals (three of four; all of
+    /// them when the window has fewer than four steps), as a leak's do: a fixed pool started at
+    /// once rises in one step and stays, which a comparison of the window's ends alone took
+    /// for a runaway. The counts are known (no `nil`) where this is asked.
+    private func grewThroughout(_ window: ArraySlice<Int?>) -> Bool {
+        let steps = window.count - 1
+        let parts = min(4, steps)
+        guard parts > 0 else { return false }
+        var rising = 0
+        for part in 0..<parts {
+            let from = window.startIndex + part * steps / parts
+            let to = window.startIndex + (part + 1) * steps / parts
+            if (window[to] ?? 0) > (window[from] ?? 0) { rising += 1 }
+        }
+        return rising >= min(parts, 3)
     }
 
     // MARK: Words

@@ -6,12 +6,22 @@ extension TaskScope {
     ///
     /// Each can also be set by an environment variable, which wins over code so
     /// that an operator can tune a running service's next start without a
-    /// rebuild: `TASKSCOPE_STUCK_WAIT` and `TASKSCOPE_IGNORED_CANCELLATION`
-    /// (seconds), `TASKSCOPE_ABANDONED_CHANNEL` (seconds), `TASKSCOPE_RUNAWAY_WINDOW` (samples), `TASKSCOPE_RUNAWAY_GROWTH`
+    /// rebuild: `TASKSCOPE_STUCK_WAIT`, `TASKSCOPE_STUCK_GROWTH_WINDOW`,
+    /// `TASKSCOPE_IGNORED_CANCELLATION` and `TASKSCOPE_ABANDONED_CHANNEL` (seconds),
+    /// `TASKSCOPE_STUCK_GROWTH` (tasks), `TASKSCOPE_RUNAWAY_WINDOW` (samples), `TASKSCOPE_RUNAWAY_GROWTH`
     /// (tasks), `TASKSCOPE_RULES_OFF` (rule names, comma-separated).
     public struct RuleSettings: Sendable, Hashable {
-        /// How long tasks may wait at one site before `stuck-wait` fires (default 60 s).
+        /// How long tasks may wait at one site, however few and however steady, before `stuck-wait`
+        /// fires (default 30 minutes: a listener or an idle pool waits for hours, and a leak shows
+        /// sooner by piling up; see `stuckGrowth`).
         public var stuckWait: Duration
+        /// How many tasks must pile up at one wait site, none of them leaving, for `stuck-wait` to
+        /// fire before `stuckWait` (default 3).
+        public var stuckGrowth: Int
+        /// Over how long the pile must have grown: its tasks came in at least three quarters of
+        /// this window (default 20 s). A wait counts once it has lasted a quarter of it, so a
+        /// steady leak is reported about 15 s after it starts.
+        public var stuckGrowthWindow: Duration
         /// How long a cancelled task may keep running before `ignored-cancellation` fires (default 10 s).
         public var ignoredCancellation: Duration
         /// How many recent samples `runaway-spawn` looks at (default 30, at least 2).
@@ -25,11 +35,15 @@ extension TaskScope {
         public var disabled: Set<LeakRule>
 
         public init(
-            stuckWait: Duration = .seconds(60), ignoredCancellation: Duration = .seconds(10), runawayWindow: Int = 30,
-            runawayGrowth: Int = 100, disabled: Set<LeakRule> = [], abandonedChannel: Duration = .seconds(5)
+            stuckWait: Duration = .seconds(1_800), ignoredCancellation: Duration = .seconds(10),
+            runawayWindow: Int = 30,
+            runawayGrowth: Int = 100, disabled: Set<LeakRule> = [], stuckGrowth: Int = 3,
+            stuckGrowthWindow: Duration = .seconds(20), abandonedChannel: Duration = .seconds(5)
         ) {
             self.abandonedChannel = abandonedChannel
             self.stuckWait = stuckWait
+            self.stuckGrowth = max(2, stuckGrowth)
+            self.stuckGrowthWindow = max(.milliseconds(4), stuckGrowthWindow)
             self.ignoredCancellation = ignoredCancellation
             self.runawayWindow = max(2, runawayWindow)
             self.runawayGrowth = max(1, runawayGrowth)
@@ -51,6 +65,14 @@ extension TaskScope {
                 seconds >= 0
             {
                 settings.abandonedChannel = .seconds(min(seconds, 1e9))
+            }
+            if let growth = environment["TASKSCOPE_STUCK_GROWTH"].flatMap(Int.init), growth >= 2 {
+                settings.stuckGrowth = growth
+            }
+            if let seconds = environment["TASKSCOPE_STUCK_GROWTH_WINDOW"].flatMap(Double.init), seconds.isFinite,
+                seconds >= 0.004
+            {
+                settings.stuckGrowthWindow = .seconds(min(seconds, 1e9))
             }
             if let window = environment["TASKSCOPE_RUNAWAY_WINDOW"].flatMap(Int.init), window >= 2 {
                 settings.runawayWindow = window
