@@ -14,6 +14,7 @@ enum DemoLeaks {
                 group.addTask { await tickers() }
                 group.addTask { await continuations() }
                 group.addTask { await permits() }
+                group.addTask { await waitGroups() }
                 group.addTask { await cancellation() }
                 group.addTask { await spawning(pace) }
             }
