@@ -97,12 +97,14 @@ import Testing
         let named = Set(warnings.compactMap(\.name))
         for leak in [
             "unanswered-results", "log-lines", "lookup-result", "session-heartbeat", "legacy-lookup", "db-pool",
+            "nightly-batch",
         ] {
             #expect(named.contains(leak), "no warning names \(leak)")
         }
         // The healthy twins stay clean.
         for healthy in [
             "answered-results", "buffered-result", "metrics-ticker", "careful-lookup", "cache-pool", "watcher",
+            "hourly-batch",
         ] {
             #expect(!named.contains(healthy), "a warning names \(healthy)")
         }

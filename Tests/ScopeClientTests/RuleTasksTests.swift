@@ -92,6 +92,14 @@ import Testing
         one.set(Task.tracked(Self.unique("rule-deadlock-a")) { await two.get().join() })
         two.set(Task.tracked(Self.unique("rule-deadlock-b")) { await one.get().join() })
         Task.tracked(Self.unique("rule-blocked")) { await one.get().join() }
+        // leaked-wait-group: a worker that returns without done() while its adder waits.
+        let waitGroup = Self.unique("rule-wait-group")
+        Task.tracked(Self.unique("rule-batch")) {
+            let batch = TrackedWaitGroup(name: waitGroup)
+            batch.add(1)
+            Task.tracked(Self.unique("rule-job")) {}  // missing: batch.done()
+            try? await batch.wait()
+        }
         let reason = Self.unique("rule.stuck")
         // stuck-wait: two tasks waiting at one site for longer than the threshold (a third comes later).
         for _ in 0..<2 { Self.waiter(reason, until: ending) }
@@ -117,7 +125,7 @@ import Testing
             var found: [LeakRule: Warning] = [:]
             for warning in warnings {
                 let mine =
-                    [channel, ticker, continuation].contains(warning.name ?? "") || warning.reason == reason
+                    [channel, ticker, continuation, waitGroup].contains(warning.name ?? "") || warning.reason == reason
                     || warning.name?.hasPrefix("rule-spinner") == true
                     || (warning.rule == .runawaySpawn && warning.site == runawaySite)
                     || (warning.rule == .leakedPermit && warning.name == semaphore)
@@ -141,6 +149,7 @@ import Testing
         #expect(warnings[.orphanedChannel]?.tasks == 3)
         #expect(warnings[.orphanedTimer]?.tasks == 0)
         #expect(warnings[.leakedContinuation]?.tasks == 1)
+        #expect(warnings[.leakedWaitGroup]?.tasks == 1)
         #expect(warnings[.stuckWait]?.tasks == 2)
         #expect(warnings[.ignoredCancellation]?.tasks == 2)
         #expect(warnings[.runawaySpawn]?.tasks == 800)

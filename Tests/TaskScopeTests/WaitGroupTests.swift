@@ -57,6 +57,11 @@ import Testing
         #expect(warning.tasks == 1)
         #expect(warning.taskIDs == [try #require(RuleProbe.taskID(named: mainName))])
         #expect(warning.message.contains("the count is 1"))
+        // Switched off, the rule says nothing (TASKSCOPE_RULES_OFF=leaked-wait-group).
+        let off = TaskScope.RuleSettings().applyingEnvironment(["TASKSCOPE_RULES_OFF": "leaked-wait-group"])
+        #expect(off.disabled == [.leakedWaitGroup])
+        let silenced = LeakRules(settings: off).evaluate(registry: TaskScope.registry, samples: [])
+        #expect(!silenced.contains { $0.name == name })
         main.cancel()
         _ = try? await main.value
     }

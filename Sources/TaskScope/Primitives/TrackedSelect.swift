@@ -34,7 +34,8 @@ public struct TrackedSelect<Outcome> {
         let core = receiver.core
         cases.append(
             Case(
-                attempt: { core.selectReceive($0, index: $1, queue: $2) }, withdraw: core.withdraw,
+                // The case holds the endpoint while the select waits, as a plain receive does.
+                attempt: { receiver.core.selectReceive($0, index: $1, queue: $2) }, withdraw: core.withdraw,
                 stranded: { core.receiveIsStranded() }, resourceID: core.resourceID,
                 handle: { value in try await handler(value.flatMap { $0 as? Element }) }))
     }
@@ -48,7 +49,7 @@ public struct TrackedSelect<Outcome> {
         let core = sender.core
         cases.append(
             Case(
-                attempt: { core.selectSend(value, $0, index: $1, queue: $2) }, withdraw: core.withdraw,
+                attempt: { sender.core.selectSend(value, $0, index: $1, queue: $2) }, withdraw: core.withdraw,
                 stranded: { core.sendIsStranded() }, resourceID: core.resourceID,
                 handle: { _ in try await handler() }))
     }

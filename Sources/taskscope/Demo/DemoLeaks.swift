@@ -15,6 +15,7 @@ enum DemoLeaks {
                 group.addTask { await continuations() }
                 group.addTask { await permits() }
                 group.addTask { await deadlocks() }
+                group.addTask { await waitGroups() }
                 group.addTask { await cancellation() }
                 group.addTask { await spawning(pace) }
             }
