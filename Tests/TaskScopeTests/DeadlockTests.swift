@@ -250,4 +250,56 @@ import Testing
         await next.value
         #expect(Self.warnings(about: channel, tasks: ids).isEmpty)
     }
+
+    // Healthy churn read while it moves: permits handed on, joins and groups coming and going.
+    // Whatever moment a pass reads, it must never prove a leak in it.
+    @Test func healthyChurnReadWhileItMovesIsNeverALeak() async throws {
+        let name = Self.unique("churn")
+        let pool = TrackedSemaphore(permits: 2, name: name)
+        let prefix = Self.unique("churner")
+        let churn = Task.tracked(prefix) {
+            await withTrackedTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask("\(prefix)-\(worker)") {
+                        for round in 0..<300 {
+                            try? await pool.withPermit { await Task.yield() }
+                            let helper = Task.tracked("\(prefix)-helper") {
+                                try? await pool.withPermit { await Task.yield() }
+                            }
+                            await helper.join()
+                            if round % 10 == 0 {
+                                await withTrackedTaskGroup(of: Void.self) { inner in
+                                    inner.addTask("\(prefix)-leaf") { try? await pool.withPermit {} }
+                                    while await inner.next() != nil {}
+                                }
+                            }
+                        }
+                    }
+                }
+                while await group.next() != nil {}
+            }
+        }
+        let over = Over()
+        Task {
+            await churn.value
+            over.value.store(true, ordering: .releasing)
+        }
+        var passes = 0
+        var found: [Warning] = []
+        while !over.value.load(ordering: .acquiring) || passes < 20 {
+            found += Self.warnings().filter { warning in
+                warning.severity == .definite
+                    && (warning.name == name || warning.name?.hasPrefix(prefix) == true
+                        || warning.message.contains("\"\(name)\""))
+            }
+            passes += 1
+            await Task.yield()
+        }
+        #expect(found.isEmpty, "\(found.map(\.message))")
+        #expect(passes >= 20)
+    }
+
+    final class Over: Sendable {
+        let value = Atomic<Bool>(false)
+    }
 }
