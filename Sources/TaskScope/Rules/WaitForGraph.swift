@@ -41,8 +41,8 @@ struct SemaphoreFacts {
 ///
 /// What it cannot prove: a wait that another task's cancellation would end (semaphore and
 /// channel waits honour cancellation; the existing definite rules assume no rescuer too), and
-/// a permit taken with `acquire()` and handed to an unrelated task (through a channel, say)
-/// before any release by a non-holder was seen.
+/// a permit taken with `acquire()` and handed to an untracked task (a plain `Task {}`) or an
+/// unrelated one (through a channel, say) before any release by a non-holder was seen.
 ///
 /// Cost: one pass over the live tasks (reading each one's parent and state; the joined ones'
 /// keys; the waits it can read), a walk of the semaphore table when a task waits on one, then
@@ -107,15 +107,9 @@ struct WaitForGraph {
         var waiting: [UInt64: Seen] = [:]
         var byKey: [Int: UInt64] = [:]
         var links: [(parent: UInt64, child: UInt64)] = []
-        var lastChildFinish: [UInt64: UInt64] = [:]
-        registry.forEachRecord(live: true, finished: true) { record in
+        registry.forEachRecord(live: true, finished: false) { record in
             let phase = record.phase
-            if phase.isFinished {
-                if record.parentID != 0 {
-                    lastChildFinish[record.parentID] = max(lastChildFinish[record.parentID] ?? 0, phase.since)
-                }
-                return true
-            }
+            if phase.isFinished { return true }
             if !joined.isEmpty {
                 let key = record.taskKey.load(ordering: .relaxed)
                 if key != 0, joined.contains(key) { byKey[key] = record.id }
@@ -129,6 +123,18 @@ struct WaitForGraph {
             return true
         }
         guard !waiting.isEmpty else { return }
+        // The children of group owners that finished (read after the live ones, so that a child
+        // finishing in between is seen here, or changed its owner's wait before the re-check).
+        let owners = Set(waiting.lazy.filter { $0.value.reason == WaitReason.groupNext }.map(\.key))
+        var lastChildFinish: [UInt64: UInt64] = [:]
+        if !owners.isEmpty {
+            registry.forEachRecord(live: false, finished: true) { record in
+                if owners.contains(record.parentID) {
+                    lastChildFinish[record.parentID] = max(lastChildFinish[record.parentID] ?? 0, record.phase.since)
+                }
+                return true
+            }
+        }
         let joinsAfter = JoinTargets.shared.snapshot()
         let joins = joinsBefore.filter { joinsAfter[$0.key] == $0.value }
         var children: [UInt64: [UInt64]] = [:]
