@@ -149,6 +149,27 @@ import Testing
         #expect(Self.warnings(about: fixedNames[0], tasks: fixedNames.compactMap(Self.taskID(named:))).isEmpty)
     }
 
+    // A task that joins itself (its handle reached it through shared state).
+    @Test func aTaskJoiningItselfIsASelfDeadlock() async throws {
+        let me = LateTask()
+        let name = Self.unique("self-join")
+        me.set(Task.tracked(name) { await me.get().join() })
+        try await eventually("the self-deadlock is found") {
+            guard let id = Self.taskID(named: name) else { return false }
+            return !Self.warnings(.deadlock, tasks: [id]).isEmpty
+        }
+        let id = try #require(Self.taskID(named: name))
+        let warning = try #require(Self.warnings(.deadlock, tasks: [id]).first)
+        #expect(warning.taskIDs == [id])
+        #expect(warning.message == "self-deadlock: task \(id) waits for task \(id) (join)")
+
+        // Fixed: it joins the task it means to, which finishes.
+        let (other, fixedName) = (LateTask(), Self.unique("self-join-fixed"))
+        other.set(Task.tracked(Self.unique("joined")) {})
+        await Task.tracked(fixedName) { await other.get().join() }.value
+        #expect(Self.warnings(about: fixedName, tasks: [try #require(Self.taskID(named: fixedName))]).isEmpty)
+    }
+
     // Go's goroutine-leak test of a send nobody receives, one level up: the task joining the
     // blocked sender is leaked too, and the warning says through what.
     @Test func joiningATaskBlockedOnAnOrphanedChannelIsBlockedForever() async throws {
