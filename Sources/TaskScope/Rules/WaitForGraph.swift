@@ -10,6 +10,9 @@ struct SemaphoreFacts {
     var queued: Set<UInt64>
     /// The tracked tasks holding permits, with repetition.
     var holders: [TaskRecord]
+    /// The holders that had not finished at that moment: read under the lock, since a holder
+    /// that releases and finishes after it must not count as a finished holder.
+    var running: Set<UInt64>
     /// Permits held by tasks taskscope does not know.
     var untrackedHolders: Int
     /// Releases by tasks that held no permit: such a semaphore is a signal, or its permits
@@ -185,7 +188,7 @@ struct WaitForGraph {
                     facts.untrackedHolders == 0, facts.releasesByNonHolders == 0, facts.queued.contains(id)
                 else { continue }
                 let holders = facts.holders.map(\.id)
-                let running = Set(facts.holders.lazy.filter { !$0.phase.isFinished }.map(\.id))
+                let running = facts.running
                 (wait, exits) = (
                     .semaphore(facts, holders: holders), Array(running) + descendants(of: Set(holders))
                 )
