@@ -149,6 +149,27 @@ import Testing
         #expect(Self.warnings(about: fixedNames[0], tasks: fixedNames.compactMap(Self.taskID(named:))).isEmpty)
     }
 
+    // A task that joins itself (its handle reached it through shared state).
+    @Test func aTaskJoiningItselfIsASelfDeadlock() async throws {
+        let me = LateTask()
+        let name = Self.unique("self-join")
+        me.set(Task.tracked(name) { await me.get().join() })
+        try await eventually("the self-deadlock is found") {
+            guard let id = Self.taskID(named: name) else { return false }
+            return !Self.warnings(.deadlock, tasks: [id]).isEmpty
+        }
+        let id = try #require(Self.taskID(named: name))
+        let warning = try #require(Self.warnings(.deadlock, tasks: [id]).first)
+        #expect(warning.taskIDs == [id])
+        #expect(warning.message == "self-deadlock: task \(id) waits for task \(id) (join)")
+
+        // Fixed: it joins the task it means to, which finishes.
+        let (other, fixedName) = (LateTask(), Self.unique("self-join-fixed"))
+        other.set(Task.tracked(Self.unique("joined")) {})
+        await Task.tracked(fixedName) { await other.get().join() }.value
+        #expect(Self.warnings(about: fixedName, tasks: [try #require(Self.taskID(named: fixedName))]).isEmpty)
+    }
+
     // Go's goroutine-leak test of a send nobody receives, one level up: the task joining the
     // blocked sender is leaked too, and the warning says through what.
     @Test func joiningATaskBlockedOnAnOrphanedChannelIsBlockedForever() async throws {
@@ -249,5 +270,57 @@ import Testing
         try await tail.send(1)
         await next.value
         #expect(Self.warnings(about: channel, tasks: ids).isEmpty)
+    }
+
+    // Healthy churn read while it moves: permits handed on, joins and groups coming and going.
+    // Whatever moment a pass reads, it must never prove a leak in it.
+    @Test func healthyChurnReadWhileItMovesIsNeverALeak() async throws {
+        let name = Self.unique("churn")
+        let pool = TrackedSemaphore(permits: 2, name: name)
+        let prefix = Self.unique("churner")
+        let churn = Task.tracked(prefix) {
+            await withTrackedTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask("\(prefix)-\(worker)") {
+                        for round in 0..<300 {
+                            try? await pool.withPermit { await Task.yield() }
+                            let helper = Task.tracked("\(prefix)-helper") {
+                                try? await pool.withPermit { await Task.yield() }
+                            }
+                            await helper.join()
+                            if round % 10 == 0 {
+                                await withTrackedTaskGroup(of: Void.self) { inner in
+                                    inner.addTask("\(prefix)-leaf") { try? await pool.withPermit {} }
+                                    while await inner.next() != nil {}
+                                }
+                            }
+                        }
+                    }
+                }
+                while await group.next() != nil {}
+            }
+        }
+        let over = Over()
+        Task {
+            await churn.value
+            over.value.store(true, ordering: .releasing)
+        }
+        var passes = 0
+        var found: [Warning] = []
+        while !over.value.load(ordering: .acquiring) || passes < 20 {
+            found += Self.warnings().filter { warning in
+                warning.severity == .definite
+                    && (warning.name == name || warning.name?.hasPrefix(prefix) == true
+                        || warning.message.contains("\"\(name)\""))
+            }
+            passes += 1
+            await Task.yield()
+        }
+        #expect(found.isEmpty, "\(found.map(\.message))")
+        #expect(passes >= 20)
+    }
+
+    final class Over: Sendable {
+        let value = Atomic<Bool>(false)
     }
 }

@@ -117,6 +117,7 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
             SemaphoreFacts(
                 id: resourceID, name: name, site: site, available: state.available,
                 queued: Set(state.waiters.lazy.map(\.taskID)), holders: state.holders.compactMap { $0 },
+                running: Set(state.holders.lazy.compactMap { $0 }.filter { !$0.phase.isFinished }.map(\.id)),
                 untrackedHolders: state.holders.lazy.filter { $0 == nil }.count,
                 releasesByNonHolders: state.signals)
         }

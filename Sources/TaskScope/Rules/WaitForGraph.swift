@@ -10,6 +10,9 @@ struct SemaphoreFacts {
     var queued: Set<UInt64>
     /// The tracked tasks holding permits, with repetition.
     var holders: [TaskRecord]
+    /// The holders that had not finished at that moment: read under the lock, since a holder
+    /// that releases and finishes after it must not count as a finished holder.
+    var running: Set<UInt64>
     /// Permits held by tasks taskscope does not know.
     var untrackedHolders: Int
     /// Releases by tasks that held no permit: such a semaphore is a signal, or its permits
@@ -34,18 +37,20 @@ struct SemaphoreFacts {
 /// its wait is dead, or not free and every exit is stuck: the greatest such set, found by
 /// propagating "may end" backwards from free waits and running tasks.
 ///
-/// Races: the pass reads a moving registry. Records are read first, then the semaphores and
-/// joins, then each stuck task's state word again: a task whose wait changed (a new `since`)
+/// Races: the pass reads a moving registry. Records are read first (the joins before and after
+/// them, kept when both agree), then the semaphores, then each stuck task's state word again: a task whose wait changed (a new `since`)
 /// is taken as free and the analysis rerun, so every stuck task waited, unchanged, across the
 /// moment its resources were read, and a waiting task does not release a permit or finish.
 ///
 /// What it cannot prove: a wait that another task's cancellation would end (semaphore and
 /// channel waits honour cancellation; the existing definite rules assume no rescuer too), and
-/// a permit taken with `acquire()` and handed to an unrelated task (through a channel, say)
-/// before any release by a non-holder was seen.
+/// a permit taken with `acquire()` and handed to an untracked task (a plain `Task {}`) or an
+/// unrelated one (through a channel, say) before any release by a non-holder was seen.
 ///
-/// Cost: one pass over the live tasks (their parents, keys and waits) and one over the
-/// semaphores waited on; then linear in the waiting tasks plus their edges. Never on the hot path.
+/// Cost: one pass over the live tasks (reading each one's parent and state; the joined ones'
+/// keys; the waits it can read), a walk of the semaphore table when a task waits on one, then
+/// time linear in those waiting tasks plus their edges (and the parent links, when a group or
+/// semaphore wait needs children). Never on the hot path.
 struct WaitForGraph {
     /// How a task waits, as far as the graph knows.
     enum Wait {
@@ -69,8 +74,13 @@ struct WaitForGraph {
     static let settledGroupWait: UInt64 = 1_000_000_000
 
     private var nodes: [UInt64: Node] = [:]
-    private var names: [UInt64: String] = [:]
     private let resources: [UInt64: ResourceInfo]
+
+    /// Whether a wait may be an edge or a dead end: one the graph reads (a join, a group, a
+    /// semaphore) or one on a resource (a channel or continuation a definite rule may hold for).
+    static func mayRead(_ reason: String, _ resource: UInt64) -> Bool {
+        resource != 0 || reason == WaitReason.taskJoin || reason == WaitReason.groupNext
+    }
 
     /// The warnings the graph proves now.
     static func warnings(
@@ -93,33 +103,45 @@ struct WaitForGraph {
             let reason: String
             let site: SourceSite
         }
+        // The joins are read before the records (to look up only the joined tasks) and again after:
+        // a join read both times, to the same task, was in progress when the waiter's record was read.
+        let joinsBefore = JoinTargets.shared.snapshot()
+        let joined = Set(joinsBefore.values)
         var waiting: [UInt64: Seen] = [:]
         var byKey: [Int: UInt64] = [:]
-        var children: [UInt64: [UInt64]] = [:]
-        var lastChildFinish: [UInt64: UInt64] = [:]
-        var live: Set<UInt64> = []
-        registry.forEachRecord(live: true, finished: true) { record in
+        var links: [(parent: UInt64, child: UInt64)] = []
+        registry.forEachRecord(live: true, finished: false) { record in
             let phase = record.phase
-            if phase.isFinished {
-                if record.parentID != 0 {
-                    lastChildFinish[record.parentID] = max(lastChildFinish[record.parentID] ?? 0, phase.since)
-                }
-                return true
+            if phase.isFinished { return true }
+            if !joined.isEmpty {
+                let key = record.taskKey.load(ordering: .relaxed)
+                if key != 0, joined.contains(key) { byKey[key] = record.id }
             }
-            live.insert(record.id)
-            names[record.id] = record.name
-            let key = record.taskKey.load(ordering: .relaxed)
-            if key != 0 { byKey[key] = record.id }
-            if record.parentID != 0 { children[record.parentID, default: []].append(record.id) }
-            if phase.isWaiting, let point = record.waitPoint {
+            if record.parentID != 0 { links.append((record.parentID, record.id)) }
+            if phase.isWaiting, let point = record.waitPoint, WaitForGraph.mayRead(point.reason, record.waitResource) {
                 waiting[record.id] = Seen(
                     record: record, phaseWord: phase.word, reason: point.reason,
                     site: SourceSite(file: point.file, line: point.line))
             }
             return true
         }
-        // Read after the records: a join or a queued waiter read here began before its record was read.
-        let joins = JoinTargets.shared.snapshot()
+        guard !waiting.isEmpty else { return }
+        // The children of group owners that finished (read after the live ones, so that a child
+        // finishing in between is seen here, or changed its owner's wait before the re-check).
+        let owners = Set(waiting.lazy.filter { $0.value.reason == WaitReason.groupNext }.map(\.key))
+        var lastChildFinish: [UInt64: UInt64] = [:]
+        if !owners.isEmpty {
+            registry.forEachRecord(live: false, finished: true) { record in
+                if owners.contains(record.parentID) {
+                    lastChildFinish[record.parentID] = max(lastChildFinish[record.parentID] ?? 0, record.phase.since)
+                }
+                return true
+            }
+        }
+        let joinsAfter = JoinTargets.shared.snapshot()
+        let joins = joinsBefore.filter { joinsAfter[$0.key] == $0.value }
+        var children: [UInt64: [UInt64]] = [:]
+        for link in links { children[link.parent, default: []].append(link.child) }
         var semaphoreIDs: Set<UInt64> = []
         for seen in waiting.values where seen.reason == WaitReason.semaphore {
             semaphoreIDs.insert(seen.record.waitResource)
@@ -166,7 +188,7 @@ struct WaitForGraph {
                     facts.untrackedHolders == 0, facts.releasesByNonHolders == 0, facts.queued.contains(id)
                 else { continue }
                 let holders = facts.holders.map(\.id)
-                let running = Set(holders.filter(live.contains))
+                let running = facts.running
                 (wait, exits) = (
                     .semaphore(facts, holders: holders), Array(running) + descendants(of: Set(holders))
                 )
@@ -253,7 +275,7 @@ struct WaitForGraph {
             let others = group.ids.count > 1 ? " (and \(plural(group.ids.count - 1, "other task")) there)" : ""
             warnings.append(
                 Warning(
-                    rule: .blockedForever, name: names[first], site: group.site, reason: group.reason,
+                    rule: .blockedForever, name: nodes[first]?.record.name, site: group.site, reason: group.reason,
                     tasks: group.ids.count, taskIDs: firstIDs(group.ids),
                     message: "task \(first)\(others) can never go on: it \(group.cause)",
                     hint: "fix the leak it waits through; a wait that cannot end keeps its task forever"))
@@ -332,7 +354,8 @@ struct WaitForGraph {
         let extra = component.count > path.count - 1 ? "; \(plural(component.count, "task")) in all are caught" : ""
         let isSelf = component.count == 1
         return Warning(
-            rule: .deadlock, resource: semaphore?.id, name: semaphore?.name ?? names[path[0]], site: first.site,
+            rule: .deadlock, resource: semaphore?.id, name: semaphore?.name ?? nodes[path[0]]?.record.name,
+            site: first.site,
             reason: first.reason, tasks: component.count, taskIDs: firstIDs(component),
             message: (isSelf ? "self-deadlock: " : "deadlock: ") + chain + extra,
             hint: isSelf

@@ -25,10 +25,11 @@ enum DemoLeaks {
     // MARK: orphaned-channel
 
     private static func channels() async {
-        // A send that nobody receives: the receiver is dropped at once.
+        // Sends that nobody receives: the receiver is dropped at once. (Three workers: the leak
+        // with the most tasks, it is the first warning the UI shows.)
         do {
             let (results, _) = TrackedChannel<Int>.make(capacity: 0, name: "unanswered-results")
-            Task.tracked("unanswered-worker") { try await results.send(42) }
+            for _ in 0..<3 { Task.tracked("unanswered-worker") { try await results.send(42) } }
         }
         // A worker whose loop holds its own sender (abandoned-channel): the producer returns without finishing.
         do {
