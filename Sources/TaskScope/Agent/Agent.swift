@@ -137,7 +137,7 @@ final class Agent: Sendable {
         let rules = LeakRules(settings: configuration.rules.applyingEnvironment(location.environment))
         sampler.sample(registry)
         // The rules visit every live task, so the sampler runs them when `rulePasses` says
-        // (about every five seconds), not every tick; a client that asks gets them fresh.
+        // (about every tick, less often with very many tasks); a client that asks gets them fresh.
         let sampling = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let counts = sampler.sample(registry)
             if let agent = pending.agent, agent.isRulePassDue { agent.startRulePass() }
