@@ -243,15 +243,21 @@ final class Agent: Sendable {
         var orphaned: Set<UInt64> = []
         switch rule {
         case .stuckWait:
-            warnings = []
+            // Its pile-ups, whose tasks are decided by the rule's memory of the site.
+            warnings = currentWarnings().filter { $0.rule == .stuckWait && $0.since != nil }
             let reports = registry.resources.reports(registry.reportContext())
             orphaned = Set(reports.lazy.filter(\.orphaned).map(\.id))
         case .ignoredCancellation:
             warnings = []
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .runawaySpawn:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation:
+            // Unfolded: a warning folding many resources names each of them here.
+            warnings = rules.evaluate(
+                registry: registry, samples: sampler.samples, observingCancellation: false, folding: false)
+        case .runawaySpawn:
             warnings = currentWarnings()
         }
-        let filter = RuleFilter(rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned)
+        let filter = RuleFilter(
+            rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned, clock: registry.clock)
         return registry.page(query, rule: filter)
     }
 
