@@ -128,8 +128,6 @@ final class Registry: Sendable {
             if phase.isWaiting { record.waitPoint?.leave() }
             shard.forgetEnclosingWaits(of: record)
             record.setPhase(.active, since: phase.since)
-            // Its task may end now: nothing may ask it whether it was cancelled any more.
-            record.taskKey.store(0, ordering: .relaxed)
         }
     }
 
