@@ -16,7 +16,7 @@ import TaskScope
 /// | `taskscope_channel_blocked_tasks` | `channel` | tasks blocked on each of the channels with the most |
 ///
 /// The agent must run (`TaskScope.start()`): its sampler's tick is the clock. The warning
-/// counts are those of the agent's last pass of the rules (about every five seconds; with
+/// counts are those of the agent's last pass of the rules (about every second; with
 /// very many tasks less often, see `docs/PROTOCOL.md` 3.7).
 /// Label cardinality is bounded by the options: a reason or channel that drops out of
 /// the top has its series removed.

@@ -407,7 +407,7 @@ if !queriesOnly {
 
 // 6. The idle agent: CPU it uses with 10,000 tasks parked and nobody attached.
 if !queriesOnly {
-    // A whole minute: the rules run every five seconds, and a shorter window weighs one
+    // A whole minute: the rules run about every second, and a shorter window weighs one
     // slow pass over the tasks (the machine is shared) too much.
     let share = Double(try childOutput(["--idle-child", quick ? "5" : "60"])) ?? .nan
     report.add(

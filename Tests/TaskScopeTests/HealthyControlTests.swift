@@ -81,6 +81,14 @@ import Testing
         #expect(warning.message.contains("piled up"))
         // It stopped growing, and its tasks are still there: still reported, all of them.
         #expect(world.run(seconds: 120).last { $0.rule == .stuckWait }?.tasks == at + 1)
+        // A tasks query for the warning lists exactly its tasks.
+        let last = try #require(world.warnings().first { $0.rule == .stuckWait })
+        let filter = RuleFilter(
+            rule: .stuckWait, settings: TaskScope.RuleSettings(), warnings: [last], orphaned: [],
+            clock: world.registry.clock)
+        let page = world.registry.page(TaskQuery(tasksOf: last, limit: 1_000), rule: filter)
+        #expect(page.total == last.tasks)
+        #expect(Set(last.taskIDs).isSubset(of: page.tasks.map(\.id)))
     }
 
     /// The fixed twin: the same arrivals, each task getting its reply within a few seconds.

@@ -95,6 +95,10 @@ public struct TaskQuery: Sendable, Hashable {
         case .stuckWait:
             wait = warning.reason
             waitSite = warning.site
+        case .ignoredCancellation where warning.reason != nil:
+            // Untracked tasks seen waiting: named by where they wait, having no spawn site.
+            wait = warning.reason
+            waitSite = warning.site
         case .runawaySpawn, .ignoredCancellation:
             spawnSite = warning.site
         }

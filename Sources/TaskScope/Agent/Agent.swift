@@ -137,7 +137,7 @@ final class Agent: Sendable {
         let rules = LeakRules(settings: configuration.rules.applyingEnvironment(location.environment))
         sampler.sample(registry)
         // The rules visit every live task, so the sampler runs them when `rulePasses` says
-        // (about every five seconds), not every tick; a client that asks gets them fresh.
+        // (about every tick, less often with very many tasks); a client that asks gets them fresh.
         let sampling = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let counts = sampler.sample(registry)
             if let agent = pending.agent, agent.isRulePassDue { agent.startRulePass() }
@@ -243,16 +243,21 @@ final class Agent: Sendable {
         var orphaned: Set<UInt64> = []
         switch rule {
         case .stuckWait:
-            warnings = []
+            // Its pile-ups, whose tasks are decided by the rule's memory of the site.
+            warnings = currentWarnings().filter { $0.rule == .stuckWait && $0.since != nil }
             let reports = registry.resources.reports(registry.reportContext())
             orphaned = Set(reports.lazy.filter(\.orphaned).map(\.id))
         case .ignoredCancellation:
             warnings = []
-        case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .runawaySpawn, .leakedPermit, .deadlock,
-            .blockedForever, .abandonedChannel:
+        case .orphanedChannel, .orphanedTimer, .leakedContinuation:
+            // Unfolded: a warning folding many resources names each of them here.
+            warnings = rules.evaluate(
+                registry: registry, samples: sampler.samples, observingCancellation: false, folding: false)
+        case .runawaySpawn, .leakedWaitGroup, .leakedPermit, .deadlock, .blockedForever, .abandonedChannel:
             warnings = currentWarnings()
         }
-        let filter = RuleFilter(rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned)
+        let filter = RuleFilter(
+            rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned, clock: registry.clock)
         return registry.page(query, rule: filter)
     }
 

@@ -5,7 +5,7 @@ import Synchronization
 /// (TaskScopeMetrics publishes it): the counts, the last warnings, and the channels.
 package struct SamplerTick: Sendable {
     package var summary: Summary
-    /// The warnings of the last pass of the rules (about every five seconds; less often with
+    /// The warnings of the last pass of the rules (about every second; less often with
     /// very many tasks, see ``RulePassSchedule``).
     package var warnings: [Warning]
     /// The tracked channels, with their blocked tasks.

@@ -27,8 +27,12 @@ struct LeakRules {
     ///
     /// `now` (monotonic nanoseconds; the registry's clock's reading when `nil`) is the moment every
     /// time is measured at.
+    ///
+    /// With `folding` (the default), the per-resource warnings of one bug at one line are one
+    /// warning (see ``ResourceWarningGroups``); a `tasks` query's rule filter wants them apart.
     func evaluate(
-        registry: Registry, samples: [HistorySample], observingCancellation: Bool = true, now: UInt64? = nil
+        registry: Registry, samples: [HistorySample], observingCancellation: Bool = true, now: UInt64? = nil,
+        folding: Bool = true
     ) -> [Warning] {
         let context = ReportContext(registry: registry, now: now ?? registry.clock.now())
         let resources = registry.resources.reports(context)
@@ -42,7 +46,7 @@ struct LeakRules {
             case .waitGroup: warnings += waitGroupWarnings(resource)
             }
         }
-        warnings = ResourceWarningGroups.group(warnings)
+        if folding { warnings = ResourceWarningGroups.group(warnings) }
         let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         warnings += taskWarnings(
             registry: registry, now: context.now, resources: byID, observingCancellation: observingCancellation)
@@ -420,8 +424,8 @@ struct LeakRules {
         return nil
     }
 
-    /// Whether the counts of a window rose in most of its sub-intervals (three of four; all of
-    /// them when the window has fewer than four steps), as a leak's do: a fixed pool started at
+    /// Whether the counts of a window rose in most of its sub-intervals (three of four; all but
+    /// one, and at least one, when the window has fewer than four steps), as a leak's do: a fixed pool started at
     /// once rises in one step and stays, which a comparison of the window's ends alone took
     /// for a runaway. The counts are known (no `nil`) where this is asked.
     private func grewThroughout(_ window: ArraySlice<Int?>) -> Bool {
@@ -434,7 +438,7 @@ struct LeakRules {
             let to = window.startIndex + (part + 1) * steps / parts
             if (window[to] ?? 0) > (window[from] ?? 0) { rising += 1 }
         }
-        return rising >= min(parts, 3)
+        return rising >= (parts >= 4 ? 3 : max(1, parts - 1))
     }
 
     // MARK: Words

@@ -13,13 +13,34 @@ struct RuleFilter: Sendable {
     let isOn: Bool
     /// Resources a definite rule holds for: a wait on one is not a stuck wait too.
     let orphaned: Set<UInt64>
+    /// The wait sites `stuck-wait` reports as pile-ups, with when the oldest wait of each began
+    /// (Unix seconds): their settled waiters since then are the warning's tasks.
+    let piles: [WaitPointKey: Double]
+    /// How long a wait must have lasted to count in a pile-up.
+    let settling: UInt64
+    /// The wait sites declared long-lived, which `stuck-wait` never reports.
+    let long: Set<WaitPointKey>
+    /// The registry's clock, to read a wait's start as the warnings' `since` says it.
+    let clock: AgentClock
 
-    init(rule: LeakRule, settings: TaskScope.RuleSettings, warnings: [Warning], orphaned: Set<UInt64>) {
+    init(
+        rule: LeakRule, settings: TaskScope.RuleSettings, warnings: [Warning], orphaned: Set<UInt64>,
+        clock: AgentClock = AgentClock()
+    ) {
+        self.clock = clock
         scope = RuleScope(rule: rule, warnings: warnings)
         stuckAfter = settings.stuckWait.nanoseconds
         cancelAfter = settings.ignoredCancellation.nanoseconds
         isOn = settings.isOn(rule)
         self.orphaned = orphaned
+        var piles: [WaitPointKey: Double] = [:]
+        for warning in warnings where warning.rule == .stuckWait {
+            guard let since = warning.since, let site = warning.site, let reason = warning.reason else { continue }
+            piles[WaitPointKey(reason: reason, file: site.file, line: site.line)] = since
+        }
+        self.piles = piles
+        settling = WaitPiles.settling(settings.stuckGrowthWindow.nanoseconds)
+        long = rule == .stuckWait ? LongWaits.shared.declared : []
     }
 
     /// Whether the rule holds for `record` at `now`. Call with its shard lock held.
@@ -32,11 +53,18 @@ struct RuleFilter: Sendable {
             guard let wait = record.wait(in: phase), wait.resource != 0 else { return false }
             return scope.names(resource: wait.resource, reason: wait.reason)
         case .stuckWait:
-            guard phase.isWaiting, record.waitPoint != nil else { return false }
+            guard phase.isWaiting, let point = record.waitPoint else { return false }
             let resource = record.waitResource
-            return now &- min(phase.since, now) >= stuckAfter && (resource == 0 || !orphaned.contains(resource))
+            guard resource == 0 || !orphaned.contains(resource) else { return false }
+            let key = point.key
+            guard !long.contains(key) else { return false }
+            let waited = now &- min(phase.since, now)
+            if waited >= stuckAfter { return true }
+            // Rounded as the warning's `since` was, to the clock's wall reading.
+            guard let oldest = piles[key] else { return false }
+            return waited >= settling && clock.wall(phase.since) >= oldest
         case .ignoredCancellation:
-            guard !record.adopted, record.observeCancellation(now: now) else { return false }
+            guard record.observeCancellation(now: now) else { return false }
             return now &- min(record.cancelledAt, now) >= cancelAfter
         case .leakedPermit, .abandonedChannel:
             guard let wait = record.wait(in: phase), wait.resource != 0 else { return false }

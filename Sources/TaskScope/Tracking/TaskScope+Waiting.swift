@@ -161,8 +161,6 @@ final class Adoptions: Sendable {
                 return entry.record
             }
             let record = registry.adopt(name: Adoptions.currentTaskName() ?? "(untracked task)", parentID: parent)
-            // Its task, so that the rules can ask it whether it was cancelled while it waits.
-            registry.enter(record, taskKey: key)
             entries[key] = (record, 1)
             return record
         }

@@ -83,10 +83,10 @@ enum DemoLeaks {
     // MARK: orphaned-timer
 
     private static func tickers() async {
-        // A session that starts a heartbeat and returns without stopping it.
+        // A session that beats twice and returns without stopping its heartbeat, which `sessions` keeps.
         Task.tracked("session") {
-            let heartbeat = TrackedTicker(every: .seconds(2), name: "session-heartbeat")
-            Task.tracked("session-beat") { for try await _ in heartbeat.ticks() {} }
+            let heartbeat = TrackedTicker(every: .seconds(1), name: "session-heartbeat")
+            for try await beat in sessions.keep(heartbeat).ticks() where beat == 2 { break }
         }
         // The healthy twin: a ticker whose owner lives as long as it does, and stops it.
         let metrics = TrackedTicker(every: .seconds(1), name: "metrics-ticker")
@@ -219,5 +219,18 @@ enum DemoLeaks {
     private static func expire(after timeout: Duration) async -> Int? {
         try? await Task.sleep(for: timeout)
         return nil
+    }
+
+    /// What the sessions keep after they return: their heartbeats, armed.
+    static let sessions = Sessions()
+
+    final class Sessions: Sendable {
+        private let tickers = Mutex<[TrackedTicker]>([])
+
+        /// Keeps `ticker` for the life of the process, and returns it.
+        func keep(_ ticker: TrackedTicker) -> TrackedTicker {
+            tickers.withLock { $0.append(ticker) }
+            return ticker
+        }
     }
 }
