@@ -362,7 +362,9 @@ import Testing
                     $0["name"] as? String == name && $0["rule"] as? String == "orphaned-channel"
                 }
             }
-            let resources = try await client.request(#"{"id":2,"op":"resources","kind":"channel","orphaned":true}"#)
+            // The whole list: other tests leave orphaned channels in the process-wide registry.
+            let resources = try await client.request(
+                #"{"id":2,"op":"resources","kind":"channel","orphaned":true,"limit":10000}"#)
             let list = try #require((resources["result"] as? [String: Any])?["resources"] as? [[String: Any]])
             let channel = try #require(list.first { $0["name"] as? String == name })
             #expect(channel["orphaned"] as? Bool == true)
