@@ -116,18 +116,26 @@ enum LocalQuery {
         var warnings: [Warning] = []
         var orphaned: Set<UInt64> = []
         var rules: RuleThresholds = .defaults
+        /// Where each resource was made, for the `resourceSite` filter and folded warnings.
+        var resourceSites: [UInt64: SourceSite] = [:]
 
-        init(capturedAt: Double?, warnings: [Warning] = [], orphaned: Set<UInt64> = [], rules: RuleThresholds? = nil) {
+        init(
+            capturedAt: Double?, warnings: [Warning] = [], orphaned: Set<UInt64> = [], rules: RuleThresholds? = nil,
+            resourceSites: [UInt64: SourceSite] = [:]
+        ) {
             self.capturedAt = capturedAt
             self.warnings = warnings
             self.orphaned = orphaned
             self.rules = rules ?? .defaults
+            self.resourceSites = resourceSites
         }
 
         init(_ document: SnapshotDocument) {
             self.init(
                 capturedAt: document.capturedAt, warnings: document.warnings,
-                orphaned: Set(document.resources.lazy.filter(\.orphaned).map(\.id)), rules: document.rules)
+                orphaned: Set(document.resources.lazy.filter(\.orphaned).map(\.id)), rules: document.rules,
+                resourceSites: Dictionary(
+                    document.resources.map { ($0.id, $0.site) }, uniquingKeysWith: { first, _ in first }))
         }
     }
 
@@ -151,6 +159,11 @@ enum LocalQuery {
                 return false
             }
             if let resource = query.resource, task.resource != resource { return false }
+            if let site = query.resourceSite {
+                guard let made = task.resource.flatMap({ context.resourceSites[$0] }),
+                    made.file == site.file && made.line == site.line
+                else { return false }
+            }
             if let ids = query.ids, !ids.contains(task.id) { return false }
             if let text {
                 let found = text.matches(
@@ -195,7 +208,7 @@ enum LocalQuery {
             return scope.names(task: task.id)
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
             guard let resource = task.resource, let reason = task.wait else { return false }
-            return scope.names(resource: resource, reason: reason)
+            return scope.names(resource: resource, madeAt: context.resourceSites[resource], reason: reason)
         case .stuckWait:
             guard task.state == .waiting else { return false }
             return task.inState >= context.rules.stuckWait

@@ -14,7 +14,10 @@ extension Warning {
         case .deadlock, .blockedForever:
             return taskIDs.contains(task.id)
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
-            guard task.state == .waiting, let resource, task.resource == resource else { return false }
+            guard task.state == .waiting else { return false }
+            // A warning folding many resources names its first tasks; the UI has no resource sites.
+            guard let resource else { return taskIDs.contains(task.id) }
+            guard task.resource == resource else { return false }
             return reason.map { $0 == task.wait } ?? true
         case .stuckWait:
             return task.state == .waiting && task.wait == reason && Warning.same(task.waitSite, site)

@@ -33,6 +33,13 @@ public enum LeakRule: String, Codable, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// Whether the rule's warnings are found resource by resource, and those of one bug at one
+    /// line folded into one (its `resource` then absent): orphaned channels and timers, leaked
+    /// continuations.
+    public var isPerResource: Bool {
+        self == .orphanedChannel || self == .orphanedTimer || self == .leakedContinuation
+    }
+
     public enum Severity: String, Codable, Sendable, Hashable, Comparable {
         case definite, suspect
 

@@ -78,6 +78,7 @@ public enum Request: Sendable, Hashable {
             if let site = query.waitSite { fields["waitSite"] = .string(site.description) }
             if let site = query.spawnSite { fields["spawnSite"] = .string(site.description) }
             if let resource = query.resource { fields["resource"] = .integer(Int64(clamping: resource)) }
+            if let site = query.resourceSite { fields["resourceSite"] = .string(site.description) }
             if let ids = query.ids { fields["ids"] = .array(ids.map { .integer(Int64(clamping: $0)) }) }
             if let rule = query.rule { fields["rule"] = .string(rule.rawValue) }
         case .groups(let query):
@@ -240,6 +241,7 @@ extension RequestLine {
             query.waitSite = try fields.site("waitSite")
             query.spawnSite = try fields.site("spawnSite")
             query.resource = try fields.integer("resource", in: 1...Int.max).map(UInt64.init)
+            query.resourceSite = try fields.site("resourceSite")
             query.ids = try fields.ids("ids")
             if let rule = try fields.string("rule") {
                 guard let known = LeakRule(rawValue: rule) else {

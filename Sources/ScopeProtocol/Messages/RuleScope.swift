@@ -18,6 +18,14 @@ public struct RuleScope: Sendable {
     private let resources: Set<ResourceWait>
     private let spawnSites: Set<SourceSite>
     private let tasks: Set<UInt64>
+    /// Where the resources of warnings that fold many were made, with the reason.
+    private let folded: Set<FoldedWait>
+
+    private struct FoldedWait: Hashable {
+        var file: String
+        var line: Int
+        var reason: String
+    }
 
     private struct ResourceWait: Hashable {
         var resource: UInt64
@@ -30,10 +38,13 @@ public struct RuleScope: Sendable {
         var resources: Set<ResourceWait> = []
         var spawnSites: Set<SourceSite> = []
         var tasks: Set<UInt64> = []
+        var folded: Set<FoldedWait> = []
         for warning in warnings where warning.rule == rule {
             if rule == .deadlock || rule == .blockedForever { tasks.formUnion(warning.taskIDs) }
             if let resource = warning.resource, let reason = warning.reason {
                 resources.insert(ResourceWait(resource: resource, reason: reason))
+            } else if let site = warning.site, let reason = warning.reason, rule.isPerResource {
+                folded.insert(FoldedWait(file: site.file, line: site.line, reason: reason))
             }
             if rule == .runawaySpawn, let site = warning.site {
                 spawnSites.insert(SourceSite(file: site.file, line: site.line))
@@ -42,6 +53,7 @@ public struct RuleScope: Sendable {
         self.resources = resources
         self.spawnSites = spawnSites
         self.tasks = tasks
+        self.folded = folded
     }
 
     /// Whether a warning of `deadlock` or `blocked-forever` names the task `id`.
@@ -50,6 +62,14 @@ public struct RuleScope: Sendable {
     /// Whether a task waiting on `resource` for `reason` is one of a resource rule's warnings' tasks.
     public func names(resource: UInt64, reason: String) -> Bool {
         resources.contains(ResourceWait(resource: resource, reason: reason))
+    }
+
+    /// Whether a task waiting on `resource`, made at `site`, for `reason` is one of a resource
+    /// rule's warnings' tasks: named by id, or by where it was made when a warning folds many.
+    public func names(resource: UInt64, madeAt site: SourceSite?, reason: String) -> Bool {
+        if names(resource: resource, reason: reason) { return true }
+        guard let site, !folded.isEmpty else { return false }
+        return folded.contains(FoldedWait(file: site.file, line: site.line, reason: reason))
     }
 
     /// Whether `runaway-spawn` names this spawn site.

@@ -57,6 +57,9 @@ public struct TaskQuery: Sendable, Hashable {
     public var spawnSite: SourceSite?
     /// Keep only tasks waiting on this resource.
     public var resource: UInt64?
+    /// Keep only tasks waiting on a resource made at exactly this site (file and line): the
+    /// resources of a warning that folds many (its `resource` is absent, its `site` says where).
+    public var resourceSite: SourceSite?
     /// Keep only these tasks (at most ``ResourceInfo/idLimit`` ids: a warning's `taskIDs`).
     public var ids: [UInt64]?
     /// Keep only tasks this leak rule holds for now, within the other filters: with the resource
@@ -83,13 +86,19 @@ public struct TaskQuery: Sendable, Hashable {
     }
 
     /// The query for exactly the tasks `warning` involves: its rule, with the resource it names
-    /// (channel, timer and continuation rules) or its site (the wait site of `stuck-wait`, the
+    /// (channel, timer and continuation rules; where the resources were made, when it folds
+    /// many) or its site (the wait site of `stuck-wait`, the
     /// spawn site of `runaway-spawn` and `ignored-cancellation`), sorted longest wait first.
     public init(tasksOf warning: Warning, limit: Int = TaskQuery.defaultLimit) {
         self.init(sort: .wait, limit: limit, rule: warning.rule)
         switch warning.rule {
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
-            resource = warning.resource
+            if let named = warning.resource {
+                resource = named
+            } else {
+                // One warning for many resources made at one place (a leak per request).
+                resourceSite = warning.site
+            }
         case .deadlock, .blockedForever:
             ids = warning.taskIDs
         case .stuckWait:

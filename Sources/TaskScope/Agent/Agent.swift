@@ -238,7 +238,14 @@ final class Agent: Sendable {
     /// One page of tasks; with a `rule` filter, the tasks the rule holds for now (its warnings
     /// are evaluated for it when the rule names resources or sites).
     func page(_ query: TaskQuery) -> TaskPage {
-        guard let rule = query.rule else { return registry.page(query) }
+        // The resources made where the query says (a folded warning's), found once.
+        let madeAt = query.resourceSite.map { site in
+            Set(
+                registry.resources.reports(registry.reportContext()).lazy.filter {
+                    $0.site.file == site.file && $0.site.line == site.line
+                }.map(\.id))
+        }
+        guard let rule = query.rule else { return registry.page(query, madeAt: madeAt) }
         let warnings: [Warning]
         var orphaned: Set<UInt64> = []
         switch rule {
@@ -258,7 +265,7 @@ final class Agent: Sendable {
         }
         let filter = RuleFilter(
             rule: rule, settings: rules.settings, warnings: warnings, orphaned: orphaned, clock: registry.clock)
-        return registry.page(query, rule: filter)
+        return registry.page(query, rule: filter, madeAt: madeAt)
     }
 
     /// The leak warnings, evaluated now.

@@ -9,7 +9,9 @@ extension Registry {
     /// sort only for pages deep into the list), and a `TaskInfo` for the page's rows only.
     /// `rule` is the filter of `query.rule`, which the agent builds (see ``Agent/page(_:)``).
     /// `now` is the moment times are measured at (the clock's reading when `nil`).
-    func page(_ query: TaskQuery, rule: RuleFilter? = nil, now: UInt64? = nil) -> TaskPage {
+    /// `madeAt` is the resources made at `query.resourceSite` (the agent finds them), or `nil`
+    /// for no such filter.
+    func page(_ query: TaskQuery, rule: RuleFilter? = nil, madeAt: Set<UInt64>? = nil, now: UInt64? = nil) -> TaskPage {
         let now = now ?? clock.now()
         let text = TaskTextMatch(query.text)
         let minWaitNanos = query.minWait.map { Duration.seconds($0).nanoseconds }
@@ -17,7 +19,9 @@ extension Registry {
         var matches: [Match] = []
         forEachRecord(live: query.state != .finished, finished: query.state == nil || query.state == .finished) {
             record in
-            guard Registry.matches(record, query, text: text, minWaitNanos: minWaitNanos, rule: rule, now: now)
+            guard
+                Registry.matches(
+                    record, query, text: text, minWaitNanos: minWaitNanos, rule: rule, madeAt: madeAt, now: now)
             else { return true }
             let key: UInt64
             switch query.sort {
@@ -96,7 +100,7 @@ extension Registry {
     /// Whether a record passes a query's filters. Call with its shard lock held.
     static func matches(
         _ record: TaskRecord, _ query: TaskQuery, text: TaskTextMatch?, minWaitNanos: UInt64?, rule: RuleFilter?,
-        now: UInt64
+        madeAt: Set<UInt64>? = nil, now: UInt64
     ) -> Bool {
         switch query.state {
         case nil: break
@@ -109,6 +113,9 @@ extension Registry {
         if let site = query.waitSite, record.wait?.file != site.file || record.wait?.line != site.line { return false }
         if let site = query.spawnSite, record.spawnFile != site.file || record.spawnLine != site.line { return false }
         if let resource = query.resource, record.wait?.resource != resource { return false }
+        if query.resourceSite != nil {
+            guard let resource = record.wait?.resource, madeAt?.contains(resource) == true else { return false }
+        }
         if let ids = query.ids, !ids.contains(record.id) { return false }
         if let minWaitNanos {
             let phase = record.phase

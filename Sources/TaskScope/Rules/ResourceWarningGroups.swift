@@ -10,7 +10,7 @@ import ScopeProtocol
 /// first few of each. Cost: one hash per warning.
 enum ResourceWarningGroups {
     /// The rules whose warnings are per resource.
-    static let perResource: Set<LeakRule> = [.orphanedChannel, .orphanedTimer, .leakedContinuation]
+    static let perResource = Set(LeakRule.allCases.filter(\.isPerResource))
 
     private struct Key: Hashable {
         var rule: LeakRule
