@@ -110,25 +110,29 @@ import Testing
         #expect(Self.warnings(about: fixedName, tasks: Self.taskID(named: fixedWorker).map { [$0] } ?? []).isEmpty)
     }
 
-    // Healthy: a dispatcher takes permits and hands each to a child that releases it. While every
-    // permit is out and the dispatcher waits for one, it is the holder of record, but its children
-    // will return them: no warning.
-    @Test func permitsHandedToChildTasksAreNotALeak() async throws {
+    // Healthy: a dispatcher takes permits and hands each to a worker that releases it: a tracked
+    // child, or a plain task the agent cannot see (Go's bounded parallelism). While every permit
+    // is out and the dispatcher waits for one, it is the holder of record, but its workers will
+    // return them: no warning. With plain workers, nothing tells this from a task locking twice
+    // but that it took a pool's permits with acquire().
+    @Test(arguments: [false, true]) func permitsHandedToWorkersAreNotALeak(plainWorkers: Bool) async throws {
         let name = Self.unique("bounded")
         let pool = TrackedSemaphore(permits: 2, name: name)
         let (gate, opener) = AsyncStream<Void>.makeStream()
+        defer { opener.finish() }
         let dispatcher = Self.unique("dispatcher")
         let dispatching = Task.tracked(dispatcher) {
-            var children: [Task<Void, Never>] = []
+            var workers: [Task<Void, Never>] = []
             for index in 0..<3 {
                 try? await pool.acquire()
-                children.append(
-                    Task.tracked("bounded-child-\(index)") {
-                        defer { pool.release() }
-                        for await _ in gate {}
-                    })
+                let work: @Sendable () async -> Void = {
+                    defer { pool.release() }
+                    for await _ in gate {}
+                }
+                workers.append(
+                    plainWorkers ? Task(operation: work) : Task.tracked("bounded-child-\(index)", operation: work))
             }
-            for child in children { await child.value }
+            for worker in workers { await worker.value }
         }
         try await eventually("the dispatcher waits for a third permit") { Self.isQueued(dispatcher, on: pool) }
         let id = try #require(Self.taskID(named: dispatcher))
@@ -139,5 +143,23 @@ import Testing
         opener.finish()
         await dispatching.value
         #expect(Self.warnings(about: name, tasks: [id]).isEmpty)
+    }
+}
+
+extension SemaphoreProofTests {
+    // The buggy twin of the plain-worker dispatcher: one permit, taken with acquire() twice by
+    // the same task. The lock taken twice, a self-deadlock.
+    @Test func aLockTakenTwiceWithAcquireIsASelfDeadlock() async throws {
+        let lockName = Self.unique("lock-twice")
+        let lock = TrackedSemaphore(permits: 1, name: lockName)
+        let locker = Task.tracked(Self.unique("locker")) {
+            try await lock.acquire()
+            try await lock.acquire()
+        }
+        try await eventually("the self-deadlock is found") {
+            Self.warnings().contains { $0.rule == .deadlock && $0.name == lockName }
+        }
+        locker.cancel()
+        _ = await locker.result
     }
 }

@@ -41,32 +41,38 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
     ///
     /// - Throws: `CancellationError` when the task is cancelled while waiting (no permit is taken).
     public func acquire(fileID: String = #fileID, line: Int = #line) async throws {
+        try await acquire(scoped: false, fileID: fileID, line: line)
+    }
+
+    /// Takes a permit; `scoped` when `withPermit` takes it, to return it itself.
+    private func acquire(scoped: Bool, fileID: String, line: Int) async throws {
         let holder = TaskScope.ownRecord  // a plain child task holds as nobody known
         let taken = state.withLock { state -> Bool in
             guard state.available > 0 else { return false }
             state.available -= 1
-            state.holders.append(holder)
+            state.hold(holder, scoped: scoped)
             return true
         }
         if taken { return }
         try await TaskScope.recordingWait(WaitReason.semaphore, resource: resourceID, fileID: fileID, line: line) {
             taskID in
-            try await blockAcquiring(taskID: taskID, holder: holder)
+            try await blockAcquiring(taskID: taskID, holder: holder, scoped: scoped)
         }
     }
 
-    private func blockAcquiring(taskID: UInt64, holder: TaskRecord?) async throws {
+    private func blockAcquiring(taskID: UInt64, holder: TaskRecord?, scoped: Bool) async throws {
         let waiterID = state.withLock { $0.makeWaiterID() }
         try await suspendCancellably { continuation in
             state.withLock { state in
                 SuspensionStart.unlessCancelled {
                     guard state.available == 0 else {
                         state.available -= 1
-                        state.holders.append(holder)
+                        state.hold(holder, scoped: scoped)
                         return false
                     }
                     state.waiters.append(
-                        .init(id: waiterID, taskID: taskID, holder: holder, continuation: continuation))
+                        .init(
+                            id: waiterID, taskID: taskID, holder: holder, scoped: scoped, continuation: continuation))
                     return true
                 }
             }
@@ -88,11 +94,15 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
     /// than was acquired raises the free count above `permits`, as it does for the semaphores
     /// this mirrors. Cost: one uncontended lock.
     public func release() {
+        release(scoped: false)
+    }
+
+    private func release(scoped: Bool) {
         let releaser = TaskScope.ownRecord
         let next = state.withLock { state -> SemaphoreWaiter? in
-            state.returnPermit(from: releaser)
+            state.returnPermit(from: releaser, scoped: scoped)
             if let waiter = state.waiters.popFirst() {
-                state.holders.append(waiter.holder)
+                state.hold(waiter.holder, scoped: waiter.scoped)
                 return waiter
             }
             state.available += 1
@@ -106,8 +116,8 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
         fileID: String = #fileID, line: Int = #line, isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws -> T
     ) async throws -> T {
-        try await acquire(fileID: fileID, line: line)
-        defer { release() }
+        try await acquire(scoped: true, fileID: fileID, line: line)
+        defer { release(scoped: true) }
         return try await body()
     }
 
@@ -119,7 +129,8 @@ public final class TrackedSemaphore: Sendable, TrackedResource {
                 queued: Set(state.waiters.lazy.map(\.taskID)), holders: state.holders.compactMap { $0 },
                 running: Set(state.holders.lazy.compactMap { $0 }.filter { !$0.phase.isFinished }.map(\.id)),
                 untrackedHolders: state.holders.lazy.filter { $0 == nil }.count,
-                releasesByNonHolders: state.signals)
+                releasesByNonHolders: state.signals, permits: permits,
+                handingHolders: state.handingHolders())
         }
     }
 
@@ -149,6 +160,8 @@ struct SemaphoreWaiter: Sendable {
     var taskID: UInt64
     /// Whom the permit will be recorded for (the tracked task, or nobody known).
     var holder: TaskRecord?
+    /// Whether `withPermit` waits (see ``SemaphoreState/scoped``).
+    var scoped: Bool
     var continuation: UnsafeContinuation<Void, any Error>
 }
 
@@ -157,6 +170,9 @@ struct SemaphoreState: Sendable {
     var waiters = CircularBuffer<SemaphoreWaiter>()
     /// The tasks holding permits, with repetition (`nil` for untracked holders).
     var holders: [TaskRecord?] = []
+    /// For each of `holders`, whether `withPermit` took it (its task returns it itself) rather
+    /// than `acquire()` (it may be handed to another task to return).
+    var scoped: [Bool] = []
     /// Releases by tasks that held no permit (a latch's signals, or a permit handed to
     /// another task to return).
     var signals = 0
@@ -166,12 +182,32 @@ struct SemaphoreState: Sendable {
 
     /// Strikes one permit of `releaser` (`nil`: an untracked task) off the holders, or counts
     /// the release as a signal when it holds none.
-    mutating func returnPermit(from releaser: TaskRecord?) {
-        if let index = holders.firstIndex(where: { $0 === releaser }) {
+    mutating func returnPermit(from releaser: TaskRecord?, scoped: Bool) {
+        // The permit of the same kind first: `withPermit` returns the one it took.
+        let index =
+            holders.indices.first { holders[$0] === releaser && self.scoped[$0] == scoped }
+            ?? holders.firstIndex { $0 === releaser }
+        if let index {
             holders.remove(at: index)
+            self.scoped.remove(at: index)
         } else {
             signals += 1
         }
+    }
+
+    /// The ids of the running holders holding a permit taken with `acquire()`.
+    func handingHolders() -> Set<UInt64> {
+        var found: Set<UInt64> = []
+        for (holder, scoped) in zip(holders, scoped) where !scoped {
+            if let holder, !holder.phase.isFinished { found.insert(holder.id) }
+        }
+        return found
+    }
+
+    /// Notes a permit taken by `holder` (`nil`: an untracked task).
+    mutating func hold(_ holder: TaskRecord?, scoped: Bool) {
+        holders.append(holder)
+        self.scoped.append(scoped)
     }
 
     mutating func makeWaiterID() -> UInt64 {

@@ -18,6 +18,12 @@ struct SemaphoreFacts {
     /// Releases by tasks that held no permit: such a semaphore is a signal, or its permits
     /// move between tasks, and who holds one says nothing about who will release it.
     var releasesByNonHolders: Int
+    /// Permits in all (`TrackedSemaphore.permits`).
+    var permits: Int
+    /// The running holders holding a permit taken with `acquire()` rather than `withPermit`:
+    /// such a permit may have been handed to a task taskscope cannot see (a plain `Task {}`
+    /// that releases it), as the bounded-parallelism pattern does.
+    var handingHolders: Set<UInt64>
 }
 
 /// The waits of the live tasks as a graph, and what it proves: `deadlock` (a cycle of waits
@@ -187,6 +193,10 @@ struct WaitForGraph {
                 guard let facts = semaphores[resource], facts.available == 0, !facts.holders.isEmpty,
                     facts.untrackedHolders == 0, facts.releasesByNonHolders == 0, facts.queued.contains(id)
                 else { continue }
+                // A task waiting for more permits of a pool it took with `acquire()` is, as likely as
+                // not, handing each to a worker the agent may not see (`Task {}`) that returns it: not
+                // a self-deadlock it can prove. With one permit, it is the lock taken twice.
+                guard facts.permits <= 1 || !facts.handingHolders.contains(id) else { continue }
                 let holders = facts.holders.map(\.id)
                 let running = facts.running
                 (wait, exits) = (
