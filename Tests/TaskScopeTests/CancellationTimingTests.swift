@@ -14,6 +14,12 @@ import Testing
 
     static func unique(_ base: String) -> String { "\(base)-\(UInt64.random(in: 0...UInt64.max))" }
 
+    /// A nap that does not notice cancellation: a cancelled task's `Task.sleep` throws at once,
+    /// and a loop of them would spin (and Swift Testing records a backtrace per throw).
+    static func nap() async {
+        await Task.detached { try? await Task.sleep(for: .milliseconds(10)) }.value
+    }
+
     static let rules = LeakRules(settings: TaskScope.RuleSettings(ignoredCancellation: .milliseconds(200)))
 
     static func ignoring(_ reason: String) -> [Warning] {
@@ -54,5 +60,63 @@ import Testing
         #expect(warning.taskIDs == [record.id])
         #expect(warning.message.contains("cancelled at least"), "the age is a lower bound")
         registry.finish(record, outcome: .cancelled)
+    }
+
+    @Test func aPlainTaskCancelledWhileItWaitsIsReported() async throws {
+        let reason = Self.unique("plain.wait")
+        let done = Flag()
+        defer { done.raise() }  // whatever happens: the buggy loop must not outlive the test
+        let plain = Task {
+            await TaskScope.waiting(on: reason) {
+                // Buggy: the wait's work ignores cancellation.
+                while !done.isRaised { await Self.nap() }
+            }
+        }
+        try await eventually("the plain task waits") {
+            TaskScope.registry.records { $0.adopted && $0.waitPoint?.reason == reason }.count == 1
+        }
+        plain.cancel()
+        try await eventually("ignored-cancellation fires") { !Self.ignoring(reason).isEmpty }
+        let warning = try #require(Self.ignoring(reason).first)
+        #expect(warning.tasks == 1)
+        #expect(warning.message.contains("untracked"))
+        done.raise()
+        await plain.value
+
+        // Fixed: the wait's work ends when the task is cancelled.
+        let fixedReason = Self.unique("plain.wait-fixed")
+        let fixed = Task {
+            await TaskScope.waiting(on: fixedReason) {
+                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+            }
+        }
+        try await eventually("the fixed task waits") {
+            TaskScope.registry.records { $0.adopted && $0.waitPoint?.reason == fixedReason }.count == 1
+        }
+        fixed.cancel()
+        await fixed.value
+        #expect(Self.ignoring(fixedReason).isEmpty)
+        #expect(!TaskScope.warnings().contains { $0.reason == fixedReason })
+    }
+
+    @Test func anAsyncLetChildThatIgnoresItsCancellationIsReported() async throws {
+        let reason = Self.unique("child.wait")
+        let done = Flag()
+        defer { done.raise() }
+        let parent = Task.tracked(Self.unique("parent")) {
+            async let child: Void = TaskScope.waiting(on: reason) {
+                while !done.isRaised { await Self.nap() }
+            }
+            await child
+        }
+        try await eventually("the child waits") {
+            TaskScope.registry.records { $0.adopted && $0.waitPoint?.reason == reason }.count == 1
+        }
+        parent.cancel()
+        try await eventually("ignored-cancellation fires for the child") { !Self.ignoring(reason).isEmpty }
+        #expect(Self.ignoring(reason).first?.tasks == 1)
+        done.raise()
+        await parent.value
+        #expect(Self.ignoring(reason).isEmpty)
     }
 }

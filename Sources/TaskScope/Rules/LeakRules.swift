@@ -48,6 +48,9 @@ struct LeakRules {
         }
         if folding { warnings = ResourceWarningGroups.group(warnings) }
         let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        if observingCancellation, settings.isOn(.ignoredCancellation) {
+            Adoptions.shared.noteCancellations(now: context.now)
+        }
         warnings += taskWarnings(
             registry: registry, now: context.now, resources: byID, observingCancellation: observingCancellation)
         warnings += WaitForGraph.warnings(registry: registry, resources: byID, settings: settings)

@@ -183,6 +183,43 @@ final class Adoptions: Sendable {
         if let dropped { registry.dropAdopted(dropped) }
     }
 
+    /// Notes on the record of every adopted task that has been cancelled when this was first
+    /// seen (`now`), for `ignored-cancellation`: an `async let` child or a plain task that
+    /// ignores its cancellation while it waits on something tracked.
+    ///
+    /// A task is alive while its entry is here (it removes the entry itself when its outermost
+    /// wait ends), so it is asked under its table's lock. The task's key is not stored in the
+    /// record: a record with a key is taken for a tracked task's own.
+    ///
+    /// Cost: one copy of each table's keys, then one lookup and one status read per adopted
+    /// task, `sliceSize` per lock hold, so an untracked task's wait waits at most one slice.
+    func noteCancellations(now: UInt64) {
+        guard MemoryLayout<UnsafeCurrentTask>.size == MemoryLayout<Int>.size else { return }
+        for table in tables {
+            let keys = table.entries.withLock { Array($0.keys) }
+            var start = 0
+            while start < keys.count {
+                let slice = keys[start..<min(start + Adoptions.sliceSize, keys.count)]
+                start = slice.endIndex
+                let cancelled: [TaskRecord] = table.entries.withLock { entries in
+                    slice.compactMap { key in
+                        guard let entry = entries[key], unsafeBitCast(key, to: UnsafeCurrentTask.self).isCancelled
+                        else { return nil }
+                        return entry.record
+                    }
+                }
+                for record in cancelled {
+                    record.withShardLocked { _ in
+                        if record.cancelledAt == 0 { record.cancelledAt = max(now, 1) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many adopted tasks ``noteCancellations(now:)`` asks per hold of a table's lock.
+    static let sliceSize = 256
+
     private static func currentTaskName() -> String? {
         if #available(macOS 26.0, *) {
             return Task<Never, Never>.name
