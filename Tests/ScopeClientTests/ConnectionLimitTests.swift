@@ -183,8 +183,18 @@ extension ConnectionLimitTests {
         }
         defer { server.stop() }
         let source = LiveSource(path: path)
-        let first = Task { try await source.summary() }
-        try await eventually("the first request reached the agent") { asked.load(ordering: .relaxed) == 1 }
+        let ended = Atomic<Bool>(false)
+        let first = Task {
+            defer { ended.store(true, ordering: .relaxed) }
+            return try await source.summary()
+        }
+        try await eventually("the first request reached the agent", timeout: .seconds(30)) {
+            asked.load(ordering: .relaxed) == 1 || ended.load(ordering: .relaxed)
+        }
+        if asked.load(ordering: .relaxed) != 1 {
+            Issue.record("the first request ended before reaching the agent: \(await first.result)")
+            return
+        }
         first.cancel()
         #expect((await first.result).isFailure(.cancelled))
         #expect(try await source.summary().uptime == 2)

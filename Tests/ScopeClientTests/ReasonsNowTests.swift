@@ -71,16 +71,48 @@ import Testing
         live.owner = 7
         live.ownerFinished = false
         head.resources = [ticker, live]
-        var report = GroupedReport(head: head)
-        report.add(
-            TaskInfo(
-                id: 7, name: "t", state: .active, spawnSite: SourceSite(file: "App/T.swift", line: 1), created: 0,
-                inState: 1))
-        let lines = report.render().split(separator: "\n")
+        let lines = Self.linesWithOneTask(head)
         let rows = lines.filter { $0.contains(" timer ") }
         #expect(rows.count == 2, "\(lines)")
         #expect(rows.contains { $0.contains(" 6 (finished) ") }, "\(rows)")
         #expect(rows.contains { $0.contains(" 7 ") && !$0.contains("(finished)") }, "\(rows)")
         #expect(!lines.contains { $0.contains("gone") })
+    }
+
+    /// The lines of the report of `head` with one live task (task 7).
+    static func linesWithOneTask(_ head: SnapshotHead) -> [Substring] {
+        var report = GroupedReport(head: head)
+        report.add(
+            TaskInfo(
+                id: 7, name: "t", state: .active, spawnSite: SourceSite(file: "App/T.swift", line: 1), created: 0,
+                inState: 1))
+        return report.render().split(separator: "\n")
+    }
+
+    /// The report lists `resourceLimit` resources, orphaned ones first, and counts the rest:
+    /// at the limit nothing is left out; one over, the newest healthy one is counted instead.
+    @Test func theResourceListStopsAtItsLimitWithOrphansFirst() {
+        func resources(_ count: Int) -> [ResourceInfo] {
+            (1...count).map { id in
+                var resource = ResourceInfo(
+                    id: UInt64(id), kind: .channel, name: "c\(id)", site: SourceSite(file: "App/C.swift", line: id),
+                    created: 0, state: "open")
+                resource.orphaned = id > count - 3  // the three newest: listed first all the same
+                return resource
+            }
+        }
+        for count in [GroupedReport.resourceLimit - 1, GroupedReport.resourceLimit, GroupedReport.resourceLimit + 1] {
+            var head = Self.head(filter: nil, waits: [:])
+            head.resources = resources(count)
+            let lines = Self.linesWithOneTask(head)
+            let rows = lines.filter { $0.contains(" channel ") }
+            #expect(rows.count == min(count, GroupedReport.resourceLimit), "\(count)")
+            #expect(rows.prefix(3).allSatisfy { $0.hasPrefix("!") }, "orphans first at \(count)")
+            #expect(rows.dropFirst(3).allSatisfy { !$0.hasPrefix("!") }, "\(count)")
+            #expect(rows.contains { $0.contains(" c\(count) ") }, "the newest orphan at \(count)")
+            let more = lines.filter { $0.hasPrefix("… and ") }
+            #expect(more == (count > GroupedReport.resourceLimit ? ["… and 1 more resources"] : []), "\(count)")
+            #expect(rows.contains { $0.contains(" c\(count - 3) ") } == (count <= GroupedReport.resourceLimit))
+        }
     }
 }

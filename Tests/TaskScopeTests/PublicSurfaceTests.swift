@@ -46,12 +46,14 @@ import Testing
     @Test func oneBugLeakingManyChannelsAtOneLineIsOneWarning() async throws {
         let name = Self.unique("per-request")
         // Buggy: each of 206 requests drops the receiver of its reply channel; its worker's send hangs.
-        for _ in 0..<206 {
+        let repliers = (0..<206).map { _ in
             let (reply, _) = TrackedChannel<Int>.make(capacity: 0, name: name)
-            Task.tracked(Self.unique("replier")) {
+            return Task.tracked(Self.unique("replier")) {
                 try? await reply.send(1)
             }
         }
+        // The process's registry is shared with every other test: leave no leak behind.
+        defer { for replier in repliers { replier.cancel() } }
         try await eventually("all 206 are blocked and orphaned", timeout: .seconds(30)) {
             TaskScope.warnings().first { $0.name == name }?.tasks == 206
         }

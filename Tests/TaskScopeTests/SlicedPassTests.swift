@@ -1,4 +1,5 @@
 import ScopeProtocol
+import Synchronization
 import TestSupport
 import Testing
 
@@ -96,7 +97,7 @@ import Testing
 
     /// Passes while another thread spawns and finishes tasks in every shard: the tasks live
     /// throughout are each found exactly once by every pass, live or finished.
-    @Test func passesBesideSpawnsAndFinishesFindEachSteadyTaskOnce() async {
+    @Test func passesBesideSpawnsAndFinishesFindEachSteadyTaskOnce() async throws {
         let registry = Registry(retention: .init(count: 64 * 4, age: .seconds(3600)), sliceSize: 2)
         let steady = (0..<(20 * Registry.shardCount)).map { index in
             registry.spawn(name: "steady-\(index)", parentID: 0, file: "S", line: 1, function: "f")
@@ -104,16 +105,21 @@ import Testing
         let steadyIDs = Set(steady.map(\.id))
         // Each round finishes the tasks the last one left, in another order than their spawns,
         // so that removals land below and above the passes' cursors.
-        let churn = Task.detached {
-            var left: [TaskRecord] = []
-            while !Task.isCancelled {
-                let records = (0..<64).map { _ in
-                    registry.spawn(name: "churn", parentID: 0, file: "C", line: 1, function: "f")
-                }
-                for record in left.reversed() { registry.finish(record, outcome: .completed) }
-                left = []
-                for (index, record) in records.enumerated() {
-                    if index % 3 == 0 { left.append(record) } else { registry.finish(record, outcome: .completed) }
+        // On a thread of its own: a loop that never suspends would hold one of the few threads
+        // every test's tasks run on.
+        let stop = Atomic<Bool>(false)
+        let churn = Task {
+            try await onOwnThread {
+                var left: [TaskRecord] = []
+                while !stop.load(ordering: .relaxed) {
+                    let records = (0..<64).map { _ in
+                        registry.spawn(name: "churn", parentID: 0, file: "C", line: 1, function: "f")
+                    }
+                    for record in left.reversed() { registry.finish(record, outcome: .completed) }
+                    left = []
+                    for (index, record) in records.enumerated() {
+                        if index % 3 == 0 { left.append(record) } else { registry.finish(record, outcome: .completed) }
+                    }
                 }
             }
         }
@@ -123,8 +129,8 @@ import Testing
             let page = registry.page(TaskQuery(text: "steady-", limit: 1))
             #expect(page.total == steadyIDs.count)
         }
-        churn.cancel()
-        await churn.value
+        stop.store(true, ordering: .relaxed)
+        try await churn.value
     }
 
     /// Records spawned, finished and dropped in one shard between the slices of a scan of it, in

@@ -8,13 +8,20 @@ public struct ConditionTimedOut: Error, CustomStringConvertible {
 /// Waits until `condition` holds, checking every few milliseconds, and fails
 /// after `timeout`: how tests wait for asynchronous effects without sleeping
 /// for a fixed time.
+///
+/// A costly condition (a pass of the leak rules over the whole process's tasks, say) is
+/// checked less often: the wait between checks is at least three times the last check's
+/// time, so a test that polls takes at most a quarter of a thread, and the few threads every
+/// test shares (one per core) are left to the tests whose effects it is waiting for.
 public func eventually(
     _ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool
 ) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        let start = clock.now
         if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
+        try await Task.sleep(for: max(.milliseconds(10), (clock.now - start) * 3))
     }
     if try await condition() { return }
     throw ConditionTimedOut(description: "timed out after \(timeout) waiting for: \(what)")
