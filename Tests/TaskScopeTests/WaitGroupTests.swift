@@ -132,3 +132,49 @@ import Testing
         try await waiter.value
     }
 }
+
+extension WaitGroupTests {
+    /// Go's `wg.Add(1); go func() { defer wg.Done() }()` with workers the agent cannot see: plain
+    /// tasks, or a plain task group's children. The adder waits while they work; it started no
+    /// tracked task, so whoever it added for is unknown: no proof, no warning.
+    @Test(arguments: [false, true]) func workersTheAgentCannotSeeAreNotALeak(inAGroup: Bool) async throws {
+        let name = RuleProbe.unique(inAGroup ? "group-workers" : "plain-workers")
+        let mainName = RuleProbe.unique("wg-main-plain")
+        let group = TrackedWaitGroup(name: name)
+        let (gate, opener) = AsyncStream<Void>.makeStream()
+        defer { opener.finish() }
+        let main = Task.tracked(mainName) {
+            if inAGroup {
+                try await withThrowingTaskGroup(of: Void.self) { workers in
+                    for _ in 0..<3 {
+                        group.add(1)
+                        workers.addTask {
+                            defer { group.done() }
+                            for await _ in gate {}
+                        }
+                    }
+                    try await group.wait()
+                }
+            } else {
+                for _ in 0..<3 {
+                    group.add(1)
+                    Task {
+                        defer { group.done() }
+                        for await _ in gate {}
+                    }
+                }
+                try await group.wait()
+            }
+        }
+        try await eventually("the main task waits") { RuleProbe.report(name)?.waiting == 1 }
+        let mainID = try #require(RuleProbe.taskID(named: mainName))
+        for _ in 0..<5 {
+            #expect(RuleProbe.report(name)?.orphaned == false)
+            #expect(RuleProbe.warnings(about: name, tasks: [mainID]).isEmpty)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        opener.finish()
+        try await main.value
+        #expect(RuleProbe.warnings(about: name, tasks: [mainID]).isEmpty)
+    }
+}

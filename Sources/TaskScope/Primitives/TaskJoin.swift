@@ -120,7 +120,7 @@ public func withTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>(
     await withTaskGroup(of: ChildTaskResult.self, returning: GroupResult.self, isolation: isolation) { group in
         let adopted = TaskScope.adoptForGroup()
         defer { TaskScope.endGroupAdoption(adopted) }
-        var tracked = TrackedTaskGroup(group: group, adopted: adopted, parentID: TaskScope.currentParentID)
+        var tracked = TrackedTaskGroup(group: group, adopted: adopted, parentID: TaskScope.parentIDMarkingChildren)
         let result = await body(&tracked)
         // The children left are awaited as one wait at the caller's line, not one per child.
         await tracked.waitForAll(fileID: fileID, line: line)
@@ -214,7 +214,8 @@ public func withThrowingTrackedTaskGroup<ChildTaskResult: Sendable, GroupResult>
         group in
         let adopted = TaskScope.adoptForGroup()
         defer { TaskScope.endGroupAdoption(adopted) }
-        var tracked = ThrowingTrackedTaskGroup(group: group, adopted: adopted, parentID: TaskScope.currentParentID)
+        var tracked = ThrowingTrackedTaskGroup(
+            group: group, adopted: adopted, parentID: TaskScope.parentIDMarkingChildren)
         let result = try await body(&tracked)
         // The children left are awaited as one wait at the caller's line, not one per child; their
         // errors are discarded, as `withThrowingTaskGroup` discards them (a cancelled loser's

@@ -48,7 +48,7 @@ public final class TrackedWaitGroup: Sendable, TrackedResource {
     public func add(_ n: Int = 1) {
         let participant = TaskScope.ownRecord
         let released = state.withLock { state -> [WaitGroupWaiter] in
-            state.note(participant)
+            state.note(participant, adding: n > 0)
             state.count += n
             precondition(state.count >= 0, "TrackedWaitGroup \"\(name)\": negative count")
             return state.count == 0 ? state.takeWaiters() : []
@@ -90,8 +90,11 @@ public final class TrackedWaitGroup: Sendable, TrackedResource {
     }
 
     func report(_ context: ReportContext) -> ResourceInfo {
-        let (count, waiterIDs, participants, untracked) = state.withLock { state in
-            (state.count, state.waiters.map(\.taskID), Array(state.participants.values), state.untrackedParticipant)
+        let (count, waiterIDs, participants, adders, untracked) = state.withLock { state in
+            (
+                state.count, state.waiters.map(\.taskID), Array(state.participants.values), state.adders,
+                state.untrackedParticipant
+            )
         }
         var info = ResourceInfo(
             id: resourceID, kind: .waitGroup, name: name, site: site, created: context.wall(created),
@@ -104,7 +107,8 @@ public final class TrackedWaitGroup: Sendable, TrackedResource {
         info.finishedParticipants = firstIDs(participants.filter(context.hasFinished).map(\.id).sorted())
         info.orphaned =
             count > 0 && !waiterIDs.isEmpty && !untracked
-            && WaitGroupProof(participants: participants, waiters: Set(waiterIDs), context: context).nobodyCanCallDone
+            && WaitGroupProof(participants: participants, adders: adders, waiters: Set(waiterIDs), context: context)
+                .nobodyCanCallDone
         return info
     }
 }
@@ -112,6 +116,8 @@ public final class TrackedWaitGroup: Sendable, TrackedResource {
 /// Whether anyone may still call `done()` on a group, judged from its participants.
 struct WaitGroupProof {
     let participants: [TaskRecord]
+    /// The participants that raised the count (`add` with a positive `n`).
+    var adders: Set<UInt64> = []
     let waiters: Set<UInt64>
     let context: ReportContext
 
@@ -119,6 +125,11 @@ struct WaitGroupProof {
     /// waiter) descends from a participant: a task started by a participant may hold the
     /// group and call `done()` later. A live task whose ancestry is lost (a parent record
     /// gone, younger than the oldest participant) counts as a possible descendant.
+    ///
+    /// And every task that raised the count started tracked tasks, which are what it added for
+    /// (Go's `wg.Add(1); go worker()`): one that started none handed its `done()` to tasks the
+    /// agent cannot see (a plain `Task {}`, a plain task group's children) or to nobody, and
+    /// the two cannot be told apart.
     var nobodyCanCallDone: Bool {
         let ids = Set(participants.map(\.id))
         guard !ids.isEmpty,
@@ -127,6 +138,11 @@ struct WaitGroupProof {
         // One pass over the registry (rare: only when every participant is done or waiting).
         var parents: [UInt64: UInt64] = [:]
         var live: [UInt64] = []
+        guard
+            participants.allSatisfy({
+                !adders.contains($0.id) || $0.hasTrackedChildren.load(ordering: .relaxed)
+            })
+        else { return false }
         _ = context.registry.records { record in
             parents[record.id] = record.parentID
             if record.state != .finished && !waiters.contains(record.id) { live.append(record.id) }
@@ -162,16 +178,19 @@ struct WaitGroupState: Sendable {
     var waiters = CircularBuffer<WaitGroupWaiter>()
     /// The tracked tasks that called `add` or `done`, each once.
     var participants: [UInt64: TaskRecord] = [:]
+    /// The participants that raised the count.
+    var adders: Set<UInt64> = []
     /// Whether an untracked task (or more than ``participantLimit`` tasks) took part: then
     /// whoever may call `done()` is unknown.
     var untrackedParticipant = false
     private var lastWaiterID: UInt64 = 0
 
-    mutating func note(_ participant: TaskRecord?) {
+    mutating func note(_ participant: TaskRecord?, adding: Bool) {
         guard let participant else {
             untrackedParticipant = true
             return
         }
+        if adding, participants.count < Self.participantLimit { adders.insert(participant.id) }
         guard participants[participant.id] == nil else { return }
         if participants.count < Self.participantLimit {
             participants[participant.id] = participant

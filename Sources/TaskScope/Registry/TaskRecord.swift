@@ -40,6 +40,10 @@ final class TaskRecord: @unchecked Sendable {
     // a million times any padding.
     /// An untracked task seen waiting on a tracked primitive: shown only while it waits.
     let adopted: Bool
+    /// Whether a tracked task was started in this one (with it as parent): set by the spawner,
+    /// read by `leaked-wait-group`, which proves nothing for an adder whose workers it cannot
+    /// see. (One byte, in the padding before `liveIndex`.)
+    let hasTrackedChildren = Atomic<Bool>(false)
 
     // Guarded by `shard`'s lock.
     var outcome: TaskOutcome?

@@ -62,7 +62,8 @@ extension TaskScope {
     /// Records a spawn with the caller's tracked task as parent; `nil` when disabled.
     @usableFromInline
     static func recordSpawn(name: String, fileID: String, line: Int, function: String) -> TaskRecord? {
-        recordSpawn(name: name, parentID: currentParentID, fileID: fileID, line: line, function: function)
+        // The parent is marked (read first: a parent spawning many children writes its cache line once).
+        recordSpawn(name: name, parentID: parentIDMarkingChildren, fileID: fileID, line: line, function: function)
     }
 
     /// Records a spawn with the parent `parentID`; `nil` when disabled.
@@ -80,6 +81,17 @@ extension TaskScope {
     /// parent of a task spawned here.
     @usableFromInline
     static var currentParentID: UInt64 { currentRecord?.id ?? 0 }
+
+    /// ``currentParentID``, noting on the parent that tracked tasks are started in it (a tracked
+    /// task group's children).
+    @usableFromInline
+    static var parentIDMarkingChildren: UInt64 {
+        guard let parent = currentRecord else { return 0 }
+        if !parent.hasTrackedChildren.load(ordering: .relaxed) {
+            parent.hasTrackedChildren.store(true, ordering: .relaxed)
+        }
+        return parent.id
+    }
 
     @inlinable
     static func run<Success: Sendable>(
