@@ -12,7 +12,7 @@ import TaskScope
 /// | `taskscope_waiting_tasks` | `reason` | waiting tasks by wait reason (the most common reasons; the rest as `other`) |
 /// | `taskscope_tasks_spawned_total`, `…_completed_total`, `…_cancelled_total`, `…_failed_total` | | running totals |
 /// | `taskscope_warnings` | `rule` | warnings of each leak rule |
-/// | `taskscope_leaked_tasks` | | tasks that definite leaks hold for ever (orphaned channels and timers, leaked continuations) |
+/// | `taskscope_leaked_tasks` | | tasks that definite leaks hold for ever (the tasks of every definite warning) |
 /// | `taskscope_channel_blocked_tasks` | `channel` | tasks blocked on each of the channels with the most |
 ///
 /// The agent must run (`TaskScope.start()`): its sampler's tick is the clock. The warning
