@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ScopeClient", targets: ["ScopeClient"]),
         .library(name: "TaskScopeTesting", targets: ["TaskScopeTesting"]),
         .library(name: "TaskScopeMetrics", targets: ["TaskScopeMetrics"]),
+        .library(name: "TaskScopeServiceLifecycle", targets: ["TaskScopeServiceLifecycle"]),
         .executable(name: "taskscope", targets: ["taskscope"]),
     ],
     dependencies: [
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .target(name: "ScopeProtocol", swiftSettings: strict),
@@ -44,6 +46,15 @@ let package = Package(
         .target(
             name: "TaskScopeMetrics",
             dependencies: ["TaskScope", "ScopeProtocol", .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: strict),
+        // The agent as a swift-service-lifecycle service: a product of its own, so that the core
+        // library does not depend on service-lifecycle.
+        .target(
+            name: "TaskScopeServiceLifecycle",
+            dependencies: [
+                "TaskScope", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         // Leak checks for test suites (Swift Testing and XCTest).
         .target(name: "TaskScopeTesting", dependencies: ["TaskScope", "ScopeProtocol"], swiftSettings: strict),
@@ -118,6 +129,14 @@ let package = Package(
             dependencies: [
                 "TaskScopeMetrics", "TaskScope", "ScopeProtocol",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "TaskScopeServiceLifecycleTests",
+            dependencies: [
+                "TaskScopeServiceLifecycle", "TaskScope", "ScopeClient", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(

@@ -108,20 +108,22 @@ import Testing
         #expect(tooLong?.message.contains("longer than a unix socket path may be") == true)
     }
 
-    @Test func startIsIdempotentAndStopRemovesTheSocket() throws {
-        let directory = try makeTemporaryDirectory("global")
-        defer { removeTree(directory) }
-        let path = "\(directory)/global.sock"
-        let first = try TaskScope.start(.init(socketPath: path))
-        let second = try TaskScope.start(.init(socketPath: "\(directory)/other.sock"))
-        #expect(first == path)
-        #expect(second == path)
-        #expect(TaskScope.socketPath == path)
-        #expect(FileManager.default.fileExists(atPath: path))
-        #expect(!FileManager.default.fileExists(atPath: "\(directory)/other.sock"))
-        TaskScope.stop()
-        #expect(TaskScope.socketPath == nil)
-        #expect(!FileManager.default.fileExists(atPath: path))
+    @Test func startIsIdempotentAndStopRemovesTheSocket() async throws {
+        try await GlobalAgent.exclusively {
+            let directory = try makeTemporaryDirectory("global")
+            defer { removeTree(directory) }
+            let path = "\(directory)/global.sock"
+            let first = try TaskScope.start(.init(socketPath: path))
+            let second = try TaskScope.start(.init(socketPath: "\(directory)/other.sock"))
+            #expect(first == path)
+            #expect(second == path)
+            #expect(TaskScope.socketPath == path)
+            #expect(FileManager.default.fileExists(atPath: path))
+            #expect(!FileManager.default.fileExists(atPath: "\(directory)/other.sock"))
+            TaskScope.stop()
+            #expect(TaskScope.socketPath == nil)
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
     }
 
     @Test func saysHelloFirst() async throws {
