@@ -16,7 +16,15 @@ let package = Package(
         .library(name: "TaskScopeTesting", targets: ["TaskScopeTesting"]),
         .library(name: "TaskScopeMetrics", targets: ["TaskScopeMetrics"]),
         .library(name: "TaskScopeServiceLifecycle", targets: ["TaskScopeServiceLifecycle"]),
+        // Empty unless the package's `Hummingbird` trait is on (the core never builds Hummingbird).
+        .library(name: "TaskScopeHummingbird", targets: ["TaskScopeHummingbird"]),
         .executable(name: "taskscope", targets: ["taskscope"]),
+    ],
+    traits: [
+        .trait(
+            name: "Hummingbird",
+            description: "TaskScopeHummingbird: a Hummingbird middleware that tracks each request as a scope."),
+        .default(enabledTraits: []),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
@@ -29,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
     ],
     targets: [
         .target(name: "ScopeProtocol", swiftSettings: strict),
@@ -54,6 +63,14 @@ let package = Package(
             dependencies: [
                 "TaskScope", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        // Hummingbird's middleware, with the `Hummingbird` trait only.
+        .target(
+            name: "TaskScopeHummingbird",
+            dependencies: [
+                "TaskScope",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
             ],
             swiftSettings: strict),
         // Leak checks for test suites (Swift Testing and XCTest).
@@ -137,6 +154,15 @@ let package = Package(
                 "TaskScopeServiceLifecycle", "TaskScope", "ScopeClient", "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "TaskScopeHummingbirdTests",
+            dependencies: [
+                "TaskScopeHummingbird", "TaskScope", "ScopeClient", "ScopeProtocol", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                .product(
+                    name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
             ],
             swiftSettings: strict),
         .testTarget(
