@@ -4,7 +4,8 @@ import TaskScope
 
 /// A Hummingbird router middleware that makes each request a tracked scope (see
 /// `TaskScope.scope`), named by its method and route pattern: `GET /users/{id}`, the same for
-/// every user, so that requests in flight group by route. A request no route matched is named
+/// every user. The route is the scopes' spawn function as well, so that the UI's Groups and
+/// `snapshot` put requests in flight together by route and wait. A request no route matched is named
 /// `GET (no route)` rather than by its path, which a client chooses.
 ///
 /// ```swift
@@ -23,7 +24,8 @@ public struct TaskScopeMiddleware<Context: RequestContext>: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let route = "\(request.method) \(context.endpointPath ?? "(no route)")"
-        return try await TaskScope.scope(route) { try await next(request, context) }
+        // The route is the scope's function too, so that requests in flight group by route.
+        return try await TaskScope.scope(route, function: route) { try await next(request, context) }
     }
 }
 #endif

@@ -27,19 +27,33 @@ import Testing
             await TaskScope.waiting(on: reason) { for await _ in gate {} }
             return "user \(id), tracked: \(TaskScope.currentTaskID != nil)"
         }
+        router.get("/\(segment)/{id}/orders") { _, _ in
+            await TaskScope.waiting(on: reason) { for await _ in gate {} }
+            return "orders"
+        }
         // The process-wide agent, which the middleware's scopes report to, to this test alone.
         try await GlobalAgent.exclusively {
             let agent = try #require(try TaskScope.start(.init(socketPath: "\(directory)/agent.sock")))
             defer { TaskScope.stop() }
             try await Application(router: router).test(.router) { client in
                 async let answer = client.execute(uri: "/\(segment)/7", method: .get)
+                async let firstOrders = client.execute(uri: "/\(segment)/7/orders", method: .get)
+                async let secondOrders = client.execute(uri: "/\(segment)/8/orders", method: .get)
                 let connection = try await ScopeConnection.connect(to: agent)
                 defer { connection.close() }
-                try await eventually("the request waits as a task named by its route") {
+                let (user, orders) = ("GET /\(segment)/{id}", "GET /\(segment)/{id}/orders")
+                try await eventually("the requests wait as tasks named by their routes") {
                     let page = try await connection.tasks(TaskQuery(wait: reason))
-                    return page.tasks.map(\.name) == ["GET /\(segment)/{id}"]
+                    return page.tasks.map(\.name).sorted() == [user, orders, orders]
                 }
+                // Grouped by route: the middleware's one line, one group per route.
+                let groups = try await connection.groups(GroupQuery(wait: reason)).groups
+                let byRoute = Dictionary(
+                    groups.map { ($0.key.spawnSite.function ?? "", $0.count) }, uniquingKeysWith: +)
+                #expect(byRoute == [user: 1, orders: 2], "\(groups)")
                 open.finish()
+                #expect(try await firstOrders.status == .ok)
+                #expect(try await secondOrders.status == .ok)
                 let response = try await answer
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == "user 7, tracked: true")
