@@ -120,3 +120,34 @@ import Testing
         #expect(Self.ignoring(reason).isEmpty)
     }
 }
+
+extension CancellationTimingTests {
+    /// Across the adoption table's slices: 600 plain tasks waiting and cancelled (about 37 in
+    /// each of the 16 tables), noted in slices of 8 (many per table, so tasks on both sides of
+    /// every slice's end) and in one slice per table, are each noted either way.
+    @Test(arguments: [8, 1_000]) func everyCancelledAdoptedTaskIsNotedAcrossSlices(sliceSize: Int) async throws {
+        let reason = Self.unique("many.wait")
+        let done = Flag()
+        defer { done.raise() }
+        let count = 600
+        let tasks = (0..<count).map { _ in
+            Task {
+                await TaskScope.waiting(on: reason) {
+                    while !done.isRaised { await Self.nap() }
+                }
+            }
+        }
+        func adopted() -> [TaskRecord] {
+            TaskScope.registry.records { $0.adopted && $0.waitPoint?.reason == reason }
+        }
+        try await eventually("all wait", timeout: .seconds(30)) { adopted().count == count }
+        for task in tasks { task.cancel() }
+        Adoptions.shared.noteCancellations(now: TaskScope.registry.clock.now(), sliceSize: sliceSize)
+        let records = adopted()
+        #expect(records.count == count)
+        let noted = records.filter { record in record.withShardLocked { _ in record.cancelledAt != 0 } }
+        #expect(noted.count == count)
+        done.raise()
+        for task in tasks { await task.value }
+    }
+}

@@ -193,13 +193,13 @@ final class Adoptions: Sendable {
     ///
     /// Cost: one copy of each table's keys, then one lookup and one status read per adopted
     /// task, `sliceSize` per lock hold, so an untracked task's wait waits at most one slice.
-    func noteCancellations(now: UInt64) {
+    func noteCancellations(now: UInt64, sliceSize: Int = Adoptions.sliceSize) {
         guard MemoryLayout<UnsafeCurrentTask>.size == MemoryLayout<Int>.size else { return }
         for table in tables {
             let keys = table.entries.withLock { Array($0.keys) }
             var start = 0
             while start < keys.count {
-                let slice = keys[start..<min(start + Adoptions.sliceSize, keys.count)]
+                let slice = keys[start..<min(start + max(1, sliceSize), keys.count)]
                 start = slice.endIndex
                 let cancelled: [TaskRecord] = table.entries.withLock { entries in
                     slice.compactMap { key in
