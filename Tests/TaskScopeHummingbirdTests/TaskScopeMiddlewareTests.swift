@@ -33,7 +33,8 @@ import Testing
         }
         // The process-wide agent, which the middleware's scopes report to, to this test alone.
         try await GlobalAgent.exclusively {
-            let agent = try #require(try TaskScope.start(.init(socketPath: "\(directory)/agent.sock")))
+            let agent = try #require(
+                try TaskScope.start(.init(socketPath: "\(directory)/agent.sock", firstRequestTimeout: .seconds(60))))
             defer { TaskScope.stop() }
             try await Application(router: router).test(.router) { client in
                 async let answer = client.execute(uri: "/\(segment)/7", method: .get)
