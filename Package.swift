@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
     ],
     targets: [
@@ -48,6 +49,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                // A task started inside a span records its trace id (ServiceContext, the instrument's injector).
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
         ),
@@ -129,13 +132,18 @@ let package = Package(
         // A process embedding the agent beside a self-checking workload, for tests that attack it.
         .executableTarget(name: "taskscope-agent-host", dependencies: ["TaskScope"], path: "Tests/AgentHost"),
         .target(
-            name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ],
             path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ScopeProtocolTests", dependencies: ["ScopeProtocol"], swiftSettings: strict),
         .testTarget(
             name: "TaskScopeTests",
             dependencies: [
                 "TaskScope", "ScopeProtocol", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict),
         .testTarget(

@@ -57,13 +57,17 @@ import Testing
     }
 
     @Test func roundTripsEveryRequestThroughItsLine() throws {
+        var traced = TaskQuery(limit: 7)
+        traced.trace = "4bf92f3577b34da6a3ce929d0e0e4736"
         let requests: [Request] = [
             .hello, .summary, .unsubscribe, .task(id: 42), .history(limit: 3), .history(limit: nil),
             .tasks(
                 TaskQuery(
                     state: .live, wait: "sleep", text: "a\"b", minWait: 0.25, sort: .name, descending: true, offset: 5,
                     limit: 10)),
-            .snapshot(SnapshotOptions(wait: "sleep", chunkSize: 10)), .subscribe(interval: 0.5),
+            .snapshot(SnapshotOptions(wait: "sleep", chunkSize: 10)),
+            .snapshot(SnapshotOptions(trace: "4bf92f3577b34da6a3ce929d0e0e4736")), .tasks(traced),
+            .subscribe(interval: 0.5),
             .subscribe(interval: nil),
         ]
         for (index, original) in requests.enumerated() {

@@ -13,11 +13,22 @@ public struct GroupedReport: Sendable {
     public var head: SnapshotHead?
     /// Live tasks added.
     public private(set) var liveTasks = 0
+    /// With a trace filter, the first tasks of the trace (finished ones too: a request's), listed
+    /// one by one after the groups, and how many there were.
+    private var traceTasks: [TaskInfo] = []
+    private var traceTaskCount = 0
+
+    /// How many tasks of a trace the report lists one by one; the rest are counted.
+    public static let traceTaskLimit = 50
 
     public init(head: SnapshotHead? = nil) { self.head = head }
 
-    /// Adds a task; finished tasks are counted in the header only.
+    /// Adds a task; finished tasks are counted in the header only (and listed under a trace filter).
     public mutating func add(_ task: TaskInfo) {
+        if head?.trace != nil {
+            traceTaskCount += 1
+            if traceTasks.count < GroupedReport.traceTaskLimit { traceTasks.append(task) }
+        }
         guard task.state != .finished else { return }
         liveTasks += 1
         let key = SiteGroup.Key(task)
@@ -44,6 +55,7 @@ public struct GroupedReport: Sendable {
                     + "\(summary.totals.completed) completed, \(summary.totals.cancelled) cancelled, "
                     + "\(summary.totals.failed) failed")
             if let filter = head.filter { lines.append("filter: tasks waiting for \(filter)") }
+            if let trace = head.trace { lines.append("filter: tasks started in trace \(trace)") }
             lines.append("")
         }
         if let head, !head.warnings.isEmpty {
@@ -59,7 +71,11 @@ public struct GroupedReport: Sendable {
         }
         let rows = sortedGroups
         guard !rows.isEmpty else {
-            if let head, let filter = head.filter {
+            if let head, let trace = head.trace {
+                lines.append(
+                    traceTaskCount == 0 ? GroupedReport.noTask(ofTrace: trace) : "no live task of trace \(trace)")
+                lines.append(contentsOf: traceLines())
+            } else if let head, let filter = head.filter {
                 lines.append(ReasonsNow.noTask(waitingOn: filter, waits: head.summary.waits))
             } else {
                 lines.append("no live tracked tasks")
@@ -77,11 +93,37 @@ public struct GroupedReport: Sendable {
         lines += TextTable.render(
             header: ["TASKS", "REASON", "LONGEST", "WAIT SITE", "SPAWN SITE", "IDS"], rows: table,
             rightAligned: [0, 2])
+        lines.append(contentsOf: traceLines())
         if let head, !head.resources.isEmpty {
             lines.append("")
             lines.append(contentsOf: resourceLines(head.resources))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// What a trace filter that matched no task says.
+    public static func noTask(ofTrace trace: String) -> String {
+        "no task of trace \(trace): a tracked task or request scope records the trace of the span it starts in "
+            + "(swift-distributed-tracing); none here did, or they have left the finished tasks' retention"
+    }
+
+    /// The trace's tasks one by one: a request's scope, its children, finished ones too.
+    private func traceLines() -> [String] {
+        guard let trace = head?.trace, !traceTasks.isEmpty else { return [] }
+        let rows = traceTasks.map { task -> [String] in
+            let what = task.state == .finished ? (task.outcome?.rawValue ?? "-") : (task.wait ?? "-")
+            return [
+                "\(task.id)", task.state.rawValue, task.name, what, DurationText.format(task.inState),
+                "\(task.spawnSite) \(task.spawnSite.function ?? "")".trimmingCharacters(in: .whitespaces),
+            ]
+        }
+        var lines = ["", "TASKS OF TRACE \(trace)"]
+        lines += TextTable.render(
+            header: ["ID", "STATE", "NAME", "WAIT/OUTCOME", "FOR", "SPAWN SITE"], rows: rows, rightAligned: [0, 4])
+        if traceTaskCount > traceTasks.count {
+            lines.append("… and \(traceTaskCount - traceTasks.count) more tasks of the trace")
+        }
+        return lines
     }
 
     /// How many resources the report lists; the rest are counted.

@@ -165,11 +165,12 @@ enum LocalQuery {
                 else { return false }
             }
             if let ids = query.ids, !ids.contains(task.id) { return false }
+            if let trace = query.trace, task.trace?.lowercased() != trace.lowercased() { return false }
             if let text {
                 let found = text.matches(
                     id: task.id, name: task.name, spawnFile: task.spawnSite.file, spawnLine: task.spawnSite.line,
                     spawnFunction: task.spawnSite.function, waitFile: task.waitSite?.file,
-                    waitLine: task.waitSite?.line)
+                    waitLine: task.waitSite?.line, trace: task.trace)
                 if !found { return false }
             }
             if let rule, !holds(rule, for: task, in: context) { return false }

@@ -146,6 +146,10 @@ extension TaskInfo {
             writer.raw(",\"cancelledAt\":")
             writer.number(cancelledAt)
         }
+        if let trace {
+            writer.raw(",\"trace\":")
+            writer.string(trace)
+        }
         writer.raw("}")
     }
 }

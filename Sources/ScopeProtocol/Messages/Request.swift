@@ -81,6 +81,7 @@ public enum Request: Sendable, Hashable {
             if let site = query.resourceSite { fields["resourceSite"] = .string(site.description) }
             if let ids = query.ids { fields["ids"] = .array(ids.map { .integer(Int64(clamping: $0)) }) }
             if let rule = query.rule { fields["rule"] = .string(rule.rawValue) }
+            if let trace = query.trace { fields["trace"] = .string(trace) }
         case .groups(let query):
             if let wait = query.wait { fields["wait"] = .string(wait) }
             fields["limit"] = .integer(Int64(query.limit))
@@ -90,6 +91,7 @@ public enum Request: Sendable, Hashable {
             if let limit { fields["limit"] = .integer(Int64(limit)) }
         case .snapshot(let options):
             if let wait = options.wait { fields["wait"] = .string(wait) }
+            if let trace = options.trace { fields["trace"] = .string(trace) }
             fields["chunk"] = .integer(Int64(options.chunkSize))
         case .subscribe(let interval):
             if let interval { fields["interval"] = .number(interval) }
@@ -249,6 +251,7 @@ extension RequestLine {
                 }
                 query.rule = known
             }
+            query.trace = try fields.string("trace")
             return .tasks(query)
         case "groups":
             var query = GroupQuery()
@@ -265,6 +268,7 @@ extension RequestLine {
         case "snapshot":
             var options = SnapshotOptions()
             options.wait = try fields.string("wait")
+            options.trace = try fields.string("trace")
             options.chunkSize =
                 try fields.integer("chunk", in: 1...SnapshotOptions.maxChunkSize) ?? SnapshotOptions.defaultChunkSize
             return .snapshot(options)

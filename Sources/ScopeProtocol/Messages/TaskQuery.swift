@@ -65,6 +65,9 @@ public struct TaskQuery: Sendable, Hashable {
     /// Keep only tasks this leak rule holds for now, within the other filters: with the resource
     /// or site a ``Warning`` names (see ``TaskQuery/init(tasksOf:)``), exactly that warning's tasks.
     public var rule: LeakRule?
+    /// Keep only tasks started inside a span of this trace (its id, case-insensitive: see
+    /// ``TaskInfo/trace``).
+    public var trace: String?
 
     public init(
         state: StateFilter? = nil, wait: String? = nil, text: String? = nil, minWait: Double? = nil,
@@ -161,11 +164,14 @@ public struct SnapshotOptions: Sendable, Hashable {
 
     /// Keep only tasks waiting for this reason.
     public var wait: String?
+    /// Keep only tasks started inside a span of this trace (its id, case-insensitive).
+    public var trace: String?
     /// Tasks per chunk.
     public var chunkSize: Int
 
-    public init(wait: String? = nil, chunkSize: Int = SnapshotOptions.defaultChunkSize) {
+    public init(wait: String? = nil, trace: String? = nil, chunkSize: Int = SnapshotOptions.defaultChunkSize) {
         self.wait = wait
+        self.trace = trace
         self.chunkSize = chunkSize
     }
 }

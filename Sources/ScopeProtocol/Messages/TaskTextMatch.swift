@@ -2,7 +2,7 @@
 /// by queries over a snapshot, so that both find the same tasks.
 ///
 /// A task matches when any of these holds (case-insensitive):
-/// - its name, spawn file, spawn function or wait file contains the text;
+/// - its name, spawn file, spawn function, wait file or trace id contains the text;
 /// - the text is a task id, `42` or `#42`, and the task's id is that number;
 /// - the text is a site written `file:line` (as warnings and tables print one), and the
 ///   task's wait site or spawn site is at that line of a file whose `#fileID` ends with
@@ -37,7 +37,7 @@ public struct TaskTextMatch: Sendable {
     /// Whether a task with these fields matches.
     public func matches(
         id: UInt64, name: String, spawnFile: String, spawnLine: Int, spawnFunction: String?, waitFile: String?,
-        waitLine: Int?
+        waitLine: Int?, trace: String? = nil
     ) -> Bool {
         if let wanted = self.id, wanted == id { return true }
         if let site {
@@ -47,5 +47,6 @@ public struct TaskTextMatch: Sendable {
         return name.lowercased().contains(needle) || spawnFile.lowercased().contains(needle)
             || (spawnFunction?.lowercased().contains(needle) ?? false)
             || (waitFile?.lowercased().contains(needle) ?? false)
+            || (trace?.lowercased().contains(needle) ?? false)
     }
 }

@@ -36,13 +36,16 @@ public struct TaskInfo: Codable, Sendable, Hashable {
     /// When the task's cancellation was first seen (Unix seconds), while `cancelled` is true.
     /// Absent from agents older than this field.
     public var cancelledAt: Double?
+    /// The id of the trace whose span the task started in (swift-distributed-tracing's
+    /// `ServiceContext`, lowercased), when it started inside one.
+    public var trace: String?
 
     /// Creates a task record; the agent and tests use this, clients decode it.
     public init(
         id: UInt64, name: String, parent: UInt64? = nil, state: TaskState, outcome: TaskOutcome? = nil,
         error: String? = nil, wait: String? = nil, waitSite: SourceSite? = nil, spawnSite: SourceSite,
         created: Double, inState: Double, cancelled: Bool = false, resource: UInt64? = nil, adopted: Bool? = nil,
-        cancelledAt: Double? = nil
+        cancelledAt: Double? = nil, trace: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -59,6 +62,7 @@ public struct TaskInfo: Codable, Sendable, Hashable {
         self.resource = resource
         self.adopted = adopted
         self.cancelledAt = cancelledAt
+        self.trace = trace
     }
 
     /// Seconds this task has been waiting, or zero when it is not waiting.

@@ -28,6 +28,8 @@ public struct SnapshotHead: Codable, Sendable, Hashable {
     public var capturedAt: Double
     /// The wait reason the tasks were filtered by, if any.
     public var filter: String?
+    /// The trace the tasks were filtered by (see ``SnapshotOptions/trace``), if any.
+    public var trace: String?
     public var summary: Summary
     public var history: History
     /// Every tracked channel, timer, ticker, semaphore and pending or leaked continuation.
@@ -40,9 +42,10 @@ public struct SnapshotHead: Codable, Sendable, Hashable {
 
     public init(
         process: ProcessDescription, capturedAt: Double, filter: String?, summary: Summary, history: History,
-        resources: [ResourceInfo] = [], warnings: [Warning] = [], rules: RuleThresholds? = nil
+        resources: [ResourceInfo] = [], warnings: [Warning] = [], rules: RuleThresholds? = nil, trace: String? = nil
     ) {
         self.format = SnapshotDocument.formatName
+        self.trace = trace
         self.version = SnapshotDocument.currentVersion
         self.process = process
         self.capturedAt = capturedAt
@@ -68,6 +71,8 @@ public struct SnapshotDocument: Codable, Sendable, Hashable {
     public var process: ProcessDescription
     public var capturedAt: Double
     public var filter: String?
+    /// The trace the tasks were filtered by, if any.
+    public var trace: String?
     public var summary: Summary
     public var history: History
     public var resources: [ResourceInfo]
@@ -82,6 +87,7 @@ public struct SnapshotDocument: Codable, Sendable, Hashable {
         process = head.process
         capturedAt = head.capturedAt
         filter = head.filter
+        trace = head.trace
         summary = head.summary
         history = head.history
         resources = head.resources

@@ -133,6 +133,8 @@ enum DetailView {
             ("wait site   \(Fit.site(task.waitSite, siteWidth, glyphs: glyphs))", .plain),
             ("spawn site  \(Fit.site(task.spawnSite, siteWidth, function: true, glyphs: glyphs))", .plain),
             ("age         \(DurationText.format(TasksView.age(task, now: now)))", .plain),
+            // The trace id whole (a user copies it into the tracing backend), or why there is none.
+            ("trace       \(task.trace ?? "-")", task.trace == nil ? .muted : .plain),
             (
                 "parent      \(detail.parent.map { "\($0.id) \($0.name) (\($0.state.rawValue))" } ?? (task.parent.map { "\($0) (gone)" } ?? "-"))",
                 .plain

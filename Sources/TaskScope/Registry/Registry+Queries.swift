@@ -117,6 +117,7 @@ extension Registry {
             guard let resource = record.wait?.resource, madeAt?.contains(resource) == true else { return false }
         }
         if let ids = query.ids, !ids.contains(record.id) { return false }
+        if let trace = query.trace, record.traceID != trace.lowercased() { return false }
         if let minWaitNanos {
             let phase = record.phase
             guard phase.isWaiting, now &- min(phase.since, now) >= minWaitNanos else { return false }
@@ -126,7 +127,8 @@ extension Registry {
             let function = record.spawnFunction
             let found = text.matches(
                 id: record.id, name: record.name, spawnFile: record.spawnFile, spawnLine: record.spawnLine,
-                spawnFunction: function.isEmpty ? nil : function, waitFile: wait?.file, waitLine: wait?.line)
+                spawnFunction: function.isEmpty ? nil : function, waitFile: wait?.file, waitLine: wait?.line,
+                trace: record.traceID)
             if !found { return false }
         }
         if let rule, !rule.holds(for: record, now: now) { return false }

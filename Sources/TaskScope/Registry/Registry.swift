@@ -83,7 +83,9 @@ final class Registry: Sendable {
     /// and never under the lock. Freeing them where they finish made the finishing thread
     /// wait on the spawning thread's malloc arena while holding the shard lock, which then
     /// stalled the spawner (a task group adding children as they finish, seen with perf).
-    func spawn(name: String, parentID: UInt64, file: String, line: Int, function: String) -> TaskRecord {
+    func spawn(
+        name: String, parentID: UInt64, file: String, line: Int, function: String, traceID: String? = nil
+    ) -> TaskRecord {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let shard = shardReferences[Int(id % UInt64(Registry.shardCount))]
         let created = clock.now()
@@ -91,7 +93,8 @@ final class Registry: Sendable {
             $0.state.withLock { state in
                 let point = state.spawnPoint(file: file, line: line, function: function)
                 let record = TaskRecord(
-                    id: id, name: name, parentID: parentID, spawnPoint: point, created: created, shard: shard)
+                    id: id, name: name, parentID: parentID, spawnPoint: point, created: created, shard: shard,
+                    traceID: traceID)
                 point._withUnsafeGuaranteedRef { $0.live += 1 }
                 state.addLive(record)
                 state.spawned &+= 1
@@ -111,11 +114,12 @@ final class Registry: Sendable {
 
     /// Records an untracked task seen waiting; it counts in no total and is
     /// dropped with ``dropAdopted(_:)`` when its wait ends.
-    func adopt(name: String, parentID: UInt64 = 0) -> TaskRecord {
+    func adopt(name: String, parentID: UInt64 = 0, traceID: String? = nil) -> TaskRecord {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let record = TaskRecord(
             id: id, name: name, parentID: parentID, spawnPoint: .passUnretained(.untracked),
-            created: clock.now(), shard: shardReferences[Int(id % UInt64(Registry.shardCount))], adopted: true)
+            created: clock.now(), shard: shardReferences[Int(id % UInt64(Registry.shardCount))], adopted: true,
+            traceID: traceID)
         record.withShardLocked { $0.addLive(record) }
         return record
     }

@@ -49,9 +49,10 @@ final class TaskRecord: @unchecked Sendable {
     var outcome: TaskOutcome?
     /// Its place in its shard's live list while it is live (which fits in the padding here).
     var liveIndex: UInt32 = 0
-    /// The type of the error a failed task threw, boxed: few tasks fail, and every record
-    /// would otherwise carry the room for a string.
-    private var failure: ErrorTypeBox?
+    /// The trace id and the type of the error a failed task threw, boxed: few tasks run in a
+    /// traced span or fail, and every record would otherwise carry the room for two strings.
+    /// Set at spawn, replaced at the finish under the lock.
+    private var notes: RecordNotes?
     /// The point of the current wait while waiting; after it, the point of the last one,
     /// where most tasks wait again (and find it here without hashing). Written only by the
     /// task itself and under the shard lock; read by the task itself, or under the lock.
@@ -67,7 +68,7 @@ final class TaskRecord: @unchecked Sendable {
 
     init(
         id: UInt64, name: String, parentID: UInt64, spawnPoint: Unmanaged<SpawnPoint>, created: UInt64,
-        shard: Unmanaged<RegistryShard>, adopted: Bool = false
+        shard: Unmanaged<RegistryShard>, adopted: Bool = false, traceID: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -77,6 +78,7 @@ final class TaskRecord: @unchecked Sendable {
         self.phaseWord = Atomic(TaskPhase(.active, since: created).word)
         self.shardReference = shard
         self.adopted = adopted
+        self.notes = traceID.map { RecordNotes(traceID: $0, errorType: nil) }
     }
 
     /// Where it was spawned. (Retained when read: use it off the hot path.)
@@ -149,9 +151,15 @@ final class TaskRecord: @unchecked Sendable {
     }
 
     var errorType: String? {
-        get { failure?.typeName }
-        set { failure = newValue.map(ErrorTypeBox.init) }
+        get { notes?.errorType }
+        set {
+            let traceID = self.traceID
+            notes = newValue == nil && traceID == nil ? nil : RecordNotes(traceID: traceID, errorType: newValue)
+        }
     }
+
+    /// The id of the trace whose span the task started in (see ``TraceIDs``), if any.
+    var traceID: String? { notes?.traceID }
 
     var spawnFile: String { spawnPoint.file }
     var spawnLine: Int { spawnPoint.line }
@@ -178,7 +186,8 @@ final class TaskRecord: @unchecked Sendable {
             cancelled: observeCancellation(now: now),
             resource: wait.flatMap { $0.resource == 0 ? nil : $0.resource },
             adopted: adopted ? true : nil,
-            cancelledAt: cancelledAt == 0 ? nil : milliseconds(clock.wall(cancelledAt))
+            cancelledAt: cancelledAt == 0 ? nil : milliseconds(clock.wall(cancelledAt)),
+            trace: traceID
         )
     }
 
@@ -256,10 +265,15 @@ struct TaskPhase: Sendable, Equatable {
     var since: UInt64 { word >> 2 }
 }
 
-/// The error type of a failed task.
-final class ErrorTypeBox: Sendable {
-    let typeName: String
-    init(_ typeName: String) { self.typeName = typeName }
+/// What few records carry: the trace a task started in, the error type of a failed task.
+final class RecordNotes: Sendable {
+    let traceID: String?
+    let errorType: String?
+
+    init(traceID: String?, errorType: String?) {
+        self.traceID = traceID
+        self.errorType = errorType
+    }
 }
 
 /// How a wait began, which says how to end it.

@@ -474,8 +474,10 @@ struct SnapshotStream {
         id: Int64, options: SnapshotOptions, agent: Agent
     ) -> (head: [UInt8], stream: SnapshotStream) {
         let registry = agent.registry
+        let trace = options.trace?.lowercased()
         let records = registry.records { record in
-            options.wait == nil || record.wait?.reason == options.wait
+            (options.wait == nil || record.wait?.reason == options.wait)
+                && (trace == nil || record.traceID == trace)
         }.sorted { $0.id < $1.id }
         // Every task's times are read as of this moment, however late its chunk is written, so
         // that none has waited longer than `capturedAt - created`.
@@ -485,7 +487,7 @@ struct SnapshotStream {
             process: agent.processDescription, capturedAt: registry.clock.capturedAt(now), filter: options.wait,
             summary: agent.summary(warnings: warnings), history: agent.sampler.history(),
             resources: registry.resources.reports(registry.reportContext()), warnings: warnings,
-            rules: agent.rules.settings.thresholds)
+            rules: agent.rules.settings.thresholds, trace: trace)
         var line = Wire.chunkPrefix(id: id, kind: Wire.headChunk)
         let encoded = Wire.line(head)
         line.append(contentsOf: encoded.dropLast())

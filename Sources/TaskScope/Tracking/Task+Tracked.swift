@@ -74,7 +74,8 @@ extension TaskScope {
         -> TaskRecord?
     {
         guard !isDisabledByEnvironment else { return nil }
-        return registry.spawn(name: name, parentID: parentID, file: fileID, line: line, function: function)
+        return registry.spawn(
+            name: name, parentID: parentID, file: fileID, line: line, function: function, traceID: TraceIDs.current())
     }
 
     /// The id of the tracked task the current code runs in or descends from, or 0: the

@@ -154,16 +154,19 @@ final class Adoptions: Sendable {
     func enter(_ registry: Registry, parent: UInt64) -> (record: TaskRecord, key: Int)? {
         let key = TaskScope.currentTaskKey()
         guard key != 0 else { return nil }
-        let record = table(for: key).entries.withLock { entries in
-            if var entry = entries[key] {
-                entry.depth += 1
-                entries[key] = entry
-                return entry.record
-            }
-            let record = registry.adopt(name: Adoptions.currentTaskName() ?? "(untracked task)", parentID: parent)
-            entries[key] = (record, 1)
-            return record
+        let table = table(for: key)
+        let nested: TaskRecord? = table.entries.withLock { entries in
+            guard var entry = entries[key] else { return nil }
+            entry.depth += 1
+            entries[key] = entry
+            return entry.record
         }
+        if let nested { return (nested, key) }
+        // Only the current task adds or removes its own key, so nobody adds it meanwhile; and the
+        // tracer's injector (the trace id) runs outside the table's lock.
+        let record = registry.adopt(
+            name: Adoptions.currentTaskName() ?? "(untracked task)", parentID: parent, traceID: TraceIDs.current())
+        table.entries.withLock { $0[key] = (record, 1) }
         return (record, key)
     }
 

@@ -37,6 +37,24 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     @OptionGroup var wait: WaitOption
 
+    @Option(
+        help: ArgumentHelp(
+            "Keep only the tasks started in a span of this trace (its id, as the tracer propagates it: the "
+                + "32 hex digits of a W3C traceparent).",
+            valueName: "id"))
+    var trace: String?
+
+    func validate() throws {
+        if let trace {
+            let bytes = trace.utf8
+            guard !bytes.isEmpty, bytes.count <= 64, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw ValidationError(
+                    "--trace must be a trace id: 1 to 64 printable characters without spaces, such as "
+                        + "4bf92f3577b34da6a3ce929d0e0e4736")
+            }
+        }
+    }
+
     func run() async throws {
         try await reportingFailures {
             // Open the output first, so an unwritable path fails before any work is done.
@@ -54,7 +72,7 @@ struct SnapshotCommand: AsyncParsableCommand {
             do {
                 let connection = try await Target(parsing: target).connect()
                 defer { connection.close() }
-                let options = SnapshotOptions(wait: wait.reason)
+                let options = SnapshotOptions(wait: wait.reason, trace: trace?.lowercased())
                 let done: SnapshotDone
                 if let file {
                     done = try await SnapshotExporter.export(
@@ -65,7 +83,9 @@ struct SnapshotCommand: AsyncParsableCommand {
                         from: connection, options: options, format: format, maxBytes: maxBytes.bytes,
                         to: StandardOutput())
                 }
-                if let reason = wait.reason, done.tasks == 0, format == .json {
+                if let trace, done.tasks == 0, format == .json {
+                    printError(GroupedReport.noTask(ofTrace: trace.lowercased()))
+                } else if let reason = wait.reason, done.tasks == 0, format == .json {
                     // The document is right (no task), but a script's reader deserves the reason why.
                     printError(ReasonsNow.noTask(waitingOn: reason, waits: try await connection.summary().waits))
                 }
