@@ -129,6 +129,21 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/MetricsExample", swiftSettings: strict),
+        // The example service (README "In a service"): Hummingbird, service-lifecycle, tracing and
+        // metrics around a handler with a switchable leak. Needs the `Hummingbird` trait.
+        .executableTarget(
+            name: "taskscope-example-service",
+            dependencies: [
+                "TaskScope", "TaskScopeHummingbird", "TaskScopeServiceLifecycle", "TaskScopeMetrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+            ],
+            path: "Examples/OrderService", swiftSettings: strict),
         // A process embedding the agent beside a self-checking workload, for tests that attack it.
         .executableTarget(name: "taskscope-agent-host", dependencies: ["TaskScope"], path: "Tests/AgentHost"),
         .target(
@@ -185,6 +200,7 @@ let package = Package(
                 "ScopeClient", "ScopeProtocol", "ScopeUI", "TaskScope", "TestSupport", "taskscope",
                 "taskscope-agent-host",
                 "taskscope-metrics-example",
+                "taskscope-example-service",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
