@@ -24,6 +24,11 @@ let package = Package(
         .trait(
             name: "Hummingbird",
             description: "TaskScopeHummingbird: a Hummingbird middleware that tracks each request as a scope."),
+        .trait(
+            name: "Untracked",
+            description:
+                "Builds taskscope's entry points as their plain equivalents (Task.tracked a Task, waits and scopes "
+                + "their bodies), recording nothing: the baseline the service benchmark measures tracking against."),
         .default(enabledTraits: []),
     ],
     dependencies: [

@@ -195,4 +195,23 @@ extension String {
         #expect(fit(12) == "DemoLeak…:29")
         #expect(Fit.siteMinimum(Self.site) == 18)
     }
+
+    /// A request scope's spawn site names its route as its function: the route is what a group of
+    /// requests is, so it comes first and stays whole while the middleware's file gives way.
+    @Test func aRequestScopesRouteComesFirstAndStaysWhole() {
+        let scope = SourceSite(
+            file: "TaskScopeHummingbird/TaskScopeMiddleware.swift", line: 28, function: "GET /orders/{id}")
+        #expect(scope.route == "GET /orders/{id}")
+        #expect(Self.site.route == nil, "a Swift function's name is no route")
+        let fit = { (width: Int) in Fit.site(scope, width, function: true, glyphs: .unicode).trimmingTrailingSpaces() }
+        #expect(fit(80) == "GET /orders/{id}  TaskScopeHummingbird/TaskScopeMiddleware.swift:28")
+        #expect(fit(60) == "GET /orders/{id}  TaskScopeMiddleware.swift:28")
+        #expect(fit(28) == "GET /orders/{id}")
+        #expect(fit(16) == "GET /orders/{id}")
+        #expect(fit(10) == "GET /orde…")
+        #expect(Fit.siteMinimum(scope) == 16)
+        #expect(
+            Fit.site(scope, 80, glyphs: .unicode).hasPrefix("TaskScopeHummingbird/TaskScopeMiddleware.swift:28"),
+            "where no function is shown, the site is a site")
+    }
 }

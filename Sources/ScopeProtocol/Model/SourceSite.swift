@@ -16,4 +16,13 @@ public struct SourceSite: Codable, Sendable, Hashable, CustomStringConvertible {
 
     /// `file:line`, the form grouped reports and tables show.
     public var description: String { "\(file):\(line)" }
+
+    /// The route a request scope was given as its function (`GET /users/{id}`, as
+    /// `TaskScopeMiddleware` names it), when `function` is one: a Swift function's name
+    /// (`#function`, such as `handle(_:)`) has no space, a route does. Screens show it first,
+    /// since it says which requests a group holds better than the middleware's file does.
+    public var route: String? {
+        guard let function, function.contains(" ") else { return nil }
+        return function
+    }
 }

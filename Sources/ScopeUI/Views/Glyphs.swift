@@ -103,6 +103,17 @@ enum Fit {
         // An adopted task's spawn site is a placeholder without a line: `(untracked)`.
         if site.line == 0 { return pad(site.file, width, glyphs: glyphs) }
         let base = site.description
+        if function, let route = site.route {
+            // A request scope: its route first, where it was opened after it if there is room.
+            for candidate in [route + "  " + base, route + "  " + shortSite(site)] where candidate.displayWidth <= width
+            {
+                return pad(candidate, width, glyphs: glyphs)
+            }
+            if route.displayWidth <= width { return pad(route, width, glyphs: glyphs) }
+            return pad(
+                route.prefix(cells: max(0, width - glyphs.ellipsis.displayWidth)) + glyphs.ellipsis, width,
+                glyphs: glyphs)
+        }
         if function, let name = site.function, !name.isEmpty, (base + " " + name).displayWidth <= width {
             return pad(base + " " + name, width, glyphs: glyphs)
         }
@@ -126,9 +137,12 @@ enum Fit {
         return pad(fileName(site).prefix(cells: room) + glyphs.ellipsis + line, width, glyphs: glyphs)
     }
 
-    /// The cells a site needs to show its file name and line whole: `DemoLeaks.swift:29`.
+    /// The cells a site needs to show its file name and line whole: `DemoLeaks.swift:29` (a request
+    /// scope's spawn site, its route).
     static func siteMinimum(_ site: SourceSite?) -> Int {
         guard let site else { return 1 }
+        // A request scope's route is what its spawn site says.
+        if let route = site.route { return route.displayWidth }
         return shortSite(site).displayWidth
     }
 

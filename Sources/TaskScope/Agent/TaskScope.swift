@@ -25,11 +25,16 @@ public enum TaskScope {
     /// The registry every tracked task of this process is recorded in.
     static let registry = Registry()
 
-    /// Whether `TASKSCOPE_DISABLE` turned taskscope off; read once.
+    /// Whether `TASKSCOPE_DISABLE` turned taskscope off; read once. Always, in a build with the
+    /// package's `Untracked` trait (a constant there, so that the checks fold away).
+    #if Untracked
+    static let isDisabledByEnvironment = true
+    #else
     static let isDisabledByEnvironment: Bool = {
         guard let value = ProcessInfo.processInfo.environment[disableVariable]?.lowercased() else { return false }
         return ["1", "true", "yes", "on"].contains(value)
     }()
+    #endif
 
     /// The nearest tracked task the current code runs in or descends from (task-locals
     /// are inherited by child tasks), if any.
@@ -86,7 +91,11 @@ public enum TaskScope {
     @discardableResult
     public static func start(_ configuration: Configuration = Configuration()) throws(TaskScopeError) -> String? {
         if isDisabledByEnvironment {
+            #if Untracked
+            Logger(label: "taskscope").info("taskscope is built with the Untracked trait: nothing is tracked")
+            #else
             Logger(label: "taskscope").info("taskscope is disabled by \(disableVariable)")
+            #endif
             return nil
         }
         return try running.withLock { (agent: inout Agent?) throws(TaskScopeError) -> String? in

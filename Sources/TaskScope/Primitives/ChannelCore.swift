@@ -58,6 +58,7 @@ final class ChannelCore<Element: Sendable>: TrackedResource, ChannelUsageReporti
     /// Notes the current task as a user of one side, the first time it uses it (see ``ChannelUsers``).
     @usableFromInline
     func noteUser(key: Int, sending: Bool) {
+        #if !Untracked
         let record = TaskScope.ownRecord
         state.withLock { state in
             if sending {
@@ -66,6 +67,7 @@ final class ChannelCore<Element: Sendable>: TrackedResource, ChannelUsageReporti
                 state.receiveUsers.add(key: key, record: record)
             }
         }
+        #endif
     }
 
     @inlinable

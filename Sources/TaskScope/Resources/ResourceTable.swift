@@ -51,12 +51,14 @@ final class ResourceTable: Sendable {
 
     /// Adds a resource, noting the tracked task that creates it (the caller's).
     func register(_ resource: some TrackedResource) {
+        #if !Untracked
         let id = resource.resourceID
         let kind = resource.kind
         let creator = TaskScope.currentRecord?.id ?? 0
         shards[Int(id % UInt64(ResourceTable.shardCount))].table.withLock {
             $0[id] = WeakResource(value: resource, kind: kind, creator: creator)
         }
+        #endif
     }
 
     /// The tracked task that created each live resource, by resource id (0: no tracked task).
@@ -71,7 +73,9 @@ final class ResourceTable: Sendable {
     }
 
     func unregister(_ id: UInt64) {
+        #if !Untracked
         _ = shards[Int(id % UInt64(ResourceTable.shardCount))].table.withLock { $0.removeValue(forKey: id) }
+        #endif
     }
 
     /// Keeps the last state of a continuation destroyed without being resumed.

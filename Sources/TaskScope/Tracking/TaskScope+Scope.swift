@@ -28,6 +28,9 @@ extension TaskScope {
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws -> Result
     ) async rethrows -> Result {
+        #if Untracked
+        return try await body()
+        #else
         let key = currentTaskKey()
         guard key != 0, let record = recordSpawn(name: name, fileID: fileID, line: line, function: function)
         else {
@@ -42,5 +45,6 @@ extension TaskScope {
             finished(record, throwing: error)
             throw error
         }
+        #endif
     }
 }

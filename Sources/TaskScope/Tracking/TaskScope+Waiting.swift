@@ -54,6 +54,9 @@ extension TaskScope {
     /// Starts recording a wait of the current task: its own record's, or an adopted one's.
     @usableFromInline
     static func beginWait(_ reason: String, resource: UInt64, fileID: String, line: Int) -> OpenWait {
+        #if Untracked
+        return OpenWait()
+        #else
         if let record = ownRecord {
             let token = registry.beginWait(record, reason: reason, file: fileID, line: line, resource: resource)
             return OpenWait(record: record, token: token)
@@ -65,6 +68,7 @@ extension TaskScope {
         }
         let token = registry.beginWait(adoption, reason: reason, file: fileID, line: line, resource: resource)
         return OpenWait(record: adoption, token: token, adoptionKey: key)
+        #endif
     }
 
     /// Starts a wait of a task group's owner: on `adopted`, the record its group adopted
