@@ -191,6 +191,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
                 .product(
                     name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                "TaskScopeMetrics", .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict),
         .testTarget(

@@ -11,12 +11,17 @@ struct PropagatingTracer: Tracer {
         typealias Value = String
     }
 
+    enum SpanKey: ServiceContextKey {
+        typealias Value = String
+    }
+
     func startSpan<Instant: TracerInstant>(
         _ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind,
         at instant: @autoclosure () -> Instant, function: String, file fileID: String, line: UInt
     ) -> Span {
         var context = context()
         if context[TraceKey.self] == nil { context[TraceKey.self] = Self.newTraceID() }
+        context[SpanKey.self] = Self.hex(.random(in: 1...UInt64.max))
         return NoOpTracer.NoOpSpan(context: context)
     }
 
@@ -34,9 +39,8 @@ struct PropagatingTracer: Tracer {
     func inject<Carrier, Inject: Injector>(
         _ context: ServiceContext, into carrier: inout Carrier, using injector: Inject
     ) where Inject.Carrier == Carrier {
-        guard let trace = context[TraceKey.self] else { return }
-        injector.inject(
-            "00-\(trace)-\(Self.hex(.random(in: 1...UInt64.max)))-01", forKey: "traceparent", into: &carrier)
+        guard let trace = context[TraceKey.self], let span = context[SpanKey.self] else { return }
+        injector.inject("00-\(trace)-\(span)-01", forKey: "traceparent", into: &carrier)
     }
 
     static func newTraceID() -> String { hex(.random(in: 1...UInt64.max)) + hex(.random(in: 0...UInt64.max)) }

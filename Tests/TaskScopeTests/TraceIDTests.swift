@@ -131,6 +131,25 @@ import Testing
         #expect(TaskScope.registry.page(byTrace).total == 2, "finished tasks of the trace are still found")
     }
 
+    /// A long-lived worker started outside any span handles each message in a span of the
+    /// message's trace: the tasks it starts there are in that trace, not in its own (none).
+    @Test func anUntracedWorkersChildrenTakeTheTraceOfTheSpanTheyStartIn() async throws {
+        let (first, second) = (TestTracing.newTraceID(), TestTracing.newTraceID())
+        let name = Self.unique("message handler")
+        let worker = Task.tracked(Self.unique("worker")) {
+            for trace in [first, second] {
+                await ServiceContext.withValue(TestTracing.context(trace: trace)) {
+                    await Task.tracked(name) {}.value
+                }
+            }
+            return TaskScope.ownRecord
+        }
+        let record = try #require(await worker.value)
+        #expect(TaskScope.registry.info(record).trace == nil)
+        let handlers = TaskScope.registry.records { $0.name == name }.sorted { $0.id < $1.id }
+        #expect(handlers.map { TaskScope.registry.info($0).trace } == [first, second])
+    }
+
     @Test func aFailedTaskKeepsItsTraceBesideItsError() async throws {
         struct Failure: Error {}
         let trace = TestTracing.newTraceID()

@@ -62,8 +62,15 @@ extension TaskScope {
     /// Records a spawn with the caller's tracked task as parent; `nil` when disabled.
     @usableFromInline
     static func recordSpawn(name: String, fileID: String, line: Int, function: String) -> TaskRecord? {
+        guard !isDisabledByEnvironment else { return nil }
+        let parent = currentRecord
         // The parent is marked (read first: a parent spawning many children writes its cache line once).
-        recordSpawn(name: name, parentID: parentIDMarkingChildren, fileID: fileID, line: line, function: function)
+        if let parent, !parent.hasTrackedChildren.load(ordering: .relaxed) {
+            parent.hasTrackedChildren.store(true, ordering: .relaxed)
+        }
+        return registry.spawn(
+            name: name, parentID: parent?.id ?? 0, file: fileID, line: line, function: function,
+            traceID: TraceIDs.forChild(of: parent))
     }
 
     /// Records a spawn with the parent `parentID`; `nil` when disabled.
@@ -75,7 +82,8 @@ extension TaskScope {
     {
         guard !isDisabledByEnvironment else { return nil }
         return registry.spawn(
-            name: name, parentID: parentID, file: fileID, line: line, function: function, traceID: TraceIDs.current())
+            name: name, parentID: parentID, file: fileID, line: line, function: function,
+            traceID: TraceIDs.forChild(of: currentRecord))
     }
 
     /// The id of the tracked task the current code runs in or descends from, or 0: the

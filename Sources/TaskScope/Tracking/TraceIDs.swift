@@ -10,11 +10,27 @@ import Instrumentation
 /// `uber-trace-id`, AWS X-Ray's `X-Amzn-Trace-Id` root, and the `InMemoryTracer`'s
 /// `in-memory-trace-id`. An instrument that writes none of them gives no trace id.
 ///
+/// A task its traced tracked parent starts takes the parent's trace id instead: a request's
+/// children run in its trace (a task that opens a new root trace for its children is rare), and
+/// the injection is the dearest part of a spawn in a traced request.
+///
 /// Cost outside a span: one task-local read. Inside one: the instrument's inject (its own
-/// lock and a few small strings), once per tracked spawn, scope or adopted task.
+/// lock and a few small strings), once per request scope, adopted task, or tracked task whose
+/// parent has no trace.
 enum TraceIDs {
     /// The longest trace id kept; a longer value is not a trace id any format writes.
     static let maxLength = 64
+
+    /// The trace id of a task spawned here by `parent` (the current tracked task or its ancestor):
+    /// the parent's when the parent itself spawns it and has one, else the current span's. Only the
+    /// parent's own task finishes its record (which replaces its notes), so only there is the
+    /// parent's trace read without its shard's lock.
+    static func forChild(of parent: TaskRecord?) -> String? {
+        if let parent, parent.isOwned(byTaskKey: TaskScope.currentTaskKey()), let trace = parent.traceID {
+            return trace
+        }
+        return current()
+    }
 
     /// The trace id of the current span, or `nil` outside one.
     static func current() -> String? {
@@ -33,11 +49,19 @@ enum TraceIDs {
     static func traceID(header key: String, value: String) -> (id: String, preference: Int)? {
         let id: Substring?
         let preference: Int
-        switch key.lowercased() {
+        // Header names come lowercased from most tracers: no new string for those.
+        let name = key.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? key.lowercased() : key
+        switch name {
         case "traceparent":
-            // version-traceid-parentid-flags
-            let fields = value.split(separator: "-", omittingEmptySubsequences: false)
-            id = fields.count >= 4 && fields[1].utf8.count == 32 ? fields[1] : nil
+            // version-traceid-parentid-flags: `00-` and 32 hex digits, then `-`.
+            let utf8 = value.utf8
+            guard utf8.count >= 36 else { return nil }
+            let start = utf8.index(utf8.startIndex, offsetBy: 3)
+            let end = utf8.index(start, offsetBy: 32)
+            guard utf8[utf8.index(before: start)] == UInt8(ascii: "-"), utf8[end] == UInt8(ascii: "-") else {
+                return nil
+            }
+            id = Substring(utf8[start..<end])
             preference = 0
         case "b3":
             // traceid-spanid[-sampled[-parentspanid]]
@@ -65,7 +89,8 @@ enum TraceIDs {
             return nil
         }
         guard let id, isTraceID(id) else { return nil }
-        return (id.lowercased(), preference)
+        let lowercase = !id.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+        return (lowercase ? String(id) : id.lowercased(), preference)
     }
 
     /// Whether `text` can be a trace id: 1 to 64 printable ASCII characters, no space, not only
