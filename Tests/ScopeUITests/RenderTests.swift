@@ -104,6 +104,7 @@ import Testing
         #expect(frame.text.contains("wait site   Orders/Repository.swift:88"))
         #expect(frame.text.contains("spawn site  Orders/Server.swift:20 handle()"))
         #expect(frame.text.contains("parent      1 server (active)"))
+        #expect(frame.text.contains("trace       -"), "no trace: says so")
         let child = try #require(frame.row(containing: "read-row"))
         #expect(
             frame[
@@ -114,6 +115,17 @@ import Testing
         state.apply(.key(.down))
         state.apply(.key(.enter))
         #expect(state.overlay == .detail(taskID: 21, child: 0))
+    }
+
+    /// A traced task's detail shows its trace id whole, to copy into the tracing backend.
+    @Test func theDetailShowsTheTraceIDWhole() {
+        var state = Fixtures.state(width: 80, height: 24)
+        state.apply(.key(.character("2")))
+        state.apply(.key(.enter))
+        var task = Fixtures.task(7, "GET /orders/{id}")
+        task.trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        state.apply(.detail(TaskDetail(task: task, parent: nil, children: [])))
+        #expect(Renderer.render(state).text.contains("trace       4bf92f3577b34da6a3ce929d0e0e4736"))
     }
 
     @Test func theStatusLineShowsFiltersSortAndPause() {
