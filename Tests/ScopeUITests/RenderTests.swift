@@ -88,6 +88,23 @@ import Testing
         }
     }
 
+    /// A long process name at 80 columns: the uptime and the interval give way, never the count
+    /// of leaks (a service named as long as `taskscope-example-service` lost it).
+    @Test func aLongProcessNameKeepsTheLeakCountAndDropsDetailsFirst() {
+        var state = Fixtures.state(width: 80, height: 24)
+        var hello = Fixtures.hello
+        hello.process = "taskscope-example-service"
+        hello.pid = 24202
+        state.apply(.connected(hello))
+        let header = Renderer.render(state).line(0)
+        #expect(header.contains("taskscope-example-service (pid 24202)"))
+        #expect(header.contains("live"))
+        #expect(header.hasSuffix("! 1 leak"), "\(header)")
+        #expect(!header.contains("every"), "the least useful detail went first: \(header)")
+        let wide = Renderer.render(Fixtures.state(width: 200, height: 24)).line(0)
+        #expect(wide.contains("up 5m00s  every 1.0s") && wide.hasSuffix("! 1 leak"), "room for all: \(wide)")
+    }
+
     @Test func theDetailShowsEveryFieldParentAndChildren() throws {
         var state = Fixtures.state(width: 100, height: 30)
         state.apply(.key(.character("2")))

@@ -21,18 +21,20 @@ enum HeaderView {
         case .lost(let why): connection = ("process gone: \(why)", .danger)
         case .offline(let file): connection = ("offline: \(file)", .accent)
         }
-        // Drop details from the right until the connection state fits.
+        let definite = state.shown.warnings.filter { $0.severity == .definite }.count
+        let leaks = definite > 0 ? " \(state.glyphs.orphan) \(definite) leak\(definite == 1 ? "" : "s") " : ""
+        // Drop details from the right until the connection state and the leak count fit: a long
+        // process name at 80 columns loses its uptime before the count of leaks.
         var left = ""
         while true {
             left = " " + (["taskscope", who] + details).filter { !$0.isEmpty }.joined(separator: "  ") + "  "
-            if left.displayWidth + connection.0.displayWidth <= state.width || details.isEmpty { break }
+            let needed = left.displayWidth + connection.0.displayWidth + (leaks.isEmpty ? 0 : leaks.count + 1)
+            if needed <= state.width || details.isEmpty { break }
             details.removeLast()
         }
         let written = buffer.put(left, x: 0, y: 0, style: .header)
         buffer.put(
             connection.0, x: written, y: 0, style: Style(connection.1, bold: true), maxWidth: state.width - written)
-        let definite = state.shown.warnings.filter { $0.severity == .definite }.count
-        let leaks = definite > 0 ? " \(state.glyphs.orphan) \(definite) leak\(definite == 1 ? "" : "s") " : ""
         if !leaks.isEmpty, written + connection.0.displayWidth + leaks.count < state.width {
             buffer.put(leaks, x: state.width - leaks.count, y: 0, style: Style(.danger, bold: true, reverse: true))
         }
