@@ -88,6 +88,51 @@ import Testing
         #expect(Self.warnings(about: fixedName).isEmpty)
     }
 
+    /// A service's worker pool, made at start, fed by its requests: idle between requests, not
+    /// abandoned (the next request may send). Its twin: the same producer as a plain tracked task
+    /// is the leak above.
+    @Test func aWorkerPoolFedByRequestsIsIdleNotAbandoned() async throws {
+        let name = Self.unique("payments")
+        let worker = Self.unique("payment-worker")
+        let pipeline = Pipeline(name: name)
+        let working = pipeline.startWorker(worker)
+        for order in 1...2 {
+            // As a framework runs a request: an untracked task, its handler in a scope.
+            try await Task {
+                try await TaskScope.scope("POST /orders") {
+                    try await Task.tracked("hand over") { try await pipeline.jobs.send(order) }.value
+                }
+            }.value
+        }
+        try await eventually("the worker waits past the threshold") {
+            (Self.waited(worker, on: WaitReason.channelReceive) ?? 0) > 0.5
+        }
+        #expect(Self.warnings(about: name).isEmpty, "\(Self.warnings(about: name))")
+        pipeline.jobs.finish()
+        #expect(try await working.value == 2)
+    }
+
+    /// A channel a request makes for itself is judged as any other: its worker_no_stop_self leaks
+    /// once per request.
+    @Test func aRequestsOwnAbandonedChannelIsStillFound() async throws {
+        let name = Self.unique("request-jobs")
+        let worker = Self.unique("request-worker")
+        try await Task {
+            try await TaskScope.scope("POST /batches") {
+                let pipeline = Pipeline(name: name)
+                _ = pipeline.startWorker(worker)
+                _ = try await pipeline.produce(Self.unique("request-producer"), finishing: false).value
+            }
+        }.value
+        try await eventually("abandoned-channel fires") {
+            Self.warnings(about: name).contains { $0.rule == .abandonedChannel }
+        }
+        let workerID = try #require(Self.taskID(named: worker))
+        #expect(Self.warnings(about: name).first { $0.rule == .abandonedChannel }?.taskIDs == [workerID])
+        let record = try #require(TaskScope.registry.records(where: { $0.name == worker }).first)
+        #expect(record.servesRequest, "a request's worker serves the request")
+    }
+
     // Go's worker_no_stop: the sending endpoint is gone, which orphaned-channel proves; the
     // suspect does not repeat it.
     @Test func aWorkerWhoseSenderIsGoneIsOrphanedNotAbandoned() async throws {

@@ -16,6 +16,8 @@ final class ChannelCore<Element: Sendable>: TrackedResource, ChannelUsageReporti
     let site: SourceSite
     let capacity: Int
     let created: UInt64
+    /// Whether a task serving a request made it (see ``ChannelUsage/madeServingRequest``).
+    let madeServingRequest: Bool
     private let registry: Registry
     @usableFromInline let state: Mutex<ChannelState<Element>>
 
@@ -26,6 +28,7 @@ final class ChannelCore<Element: Sendable>: TrackedResource, ChannelUsageReporti
         self.site = SourceSite(file: fileID, line: line)
         self.capacity = max(0, capacity)
         self.created = registry.clock.now()
+        self.madeServingRequest = TaskScope.currentRecord?.servesRequest == true
         self.state = Mutex(ChannelState(capacity: max(0, capacity)))
         registry.resources.register(self)
     }
@@ -234,7 +237,7 @@ final class ChannelCore<Element: Sendable>: TrackedResource, ChannelUsageReporti
                 id: resourceID, finished: state.finished, sendersAlive: state.sendersAlive,
                 receiversAlive: state.receiversAlive,
                 blockedSending: state.senders.map(\.taskID), blockedReceiving: state.receivers.map(\.taskID),
-                sendUsers: state.sendUsers, receiveUsers: state.receiveUsers)
+                sendUsers: state.sendUsers, receiveUsers: state.receiveUsers, madeServingRequest: madeServingRequest)
         }
     }
 

@@ -84,7 +84,8 @@ final class Registry: Sendable {
     /// wait on the spawning thread's malloc arena while holding the shard lock, which then
     /// stalled the spawner (a task group adding children as they finish, seen with perf).
     func spawn(
-        name: String, parentID: UInt64, file: String, line: Int, function: String, traceID: String? = nil
+        name: String, parentID: UInt64, file: String, line: Int, function: String, traceID: String? = nil,
+        servesRequest: Bool = false
     ) -> TaskRecord {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let shard = shardReferences[Int(id % UInt64(Registry.shardCount))]
@@ -94,7 +95,7 @@ final class Registry: Sendable {
                 let point = state.spawnPoint(file: file, line: line, function: function)
                 let record = TaskRecord(
                     id: id, name: name, parentID: parentID, spawnPoint: point, created: created, shard: shard,
-                    traceID: traceID)
+                    traceID: traceID, servesRequest: servesRequest)
                 point._withUnsafeGuaranteedRef { $0.live += 1 }
                 state.addLive(record)
                 state.spawned &+= 1

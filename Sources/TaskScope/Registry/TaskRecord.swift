@@ -44,6 +44,10 @@ final class TaskRecord: @unchecked Sendable {
     /// read by `leaked-wait-group`, which proves nothing for an adder whose workers it cannot
     /// see. (One byte, in the padding before `liveIndex`.)
     let hasTrackedChildren = Atomic<Bool>(false)
+    /// Whether it serves a request: a request scope (``TaskScope/scope(_:fileID:line:function:isolation:_:)``),
+    /// or a task one started, directly or not. Read by `abandoned-channel`: a shared channel a
+    /// request used may be used by the next one. (One byte, in the same padding.)
+    let servesRequest: Bool
 
     // Guarded by `shard`'s lock.
     var outcome: TaskOutcome?
@@ -68,7 +72,7 @@ final class TaskRecord: @unchecked Sendable {
 
     init(
         id: UInt64, name: String, parentID: UInt64, spawnPoint: Unmanaged<SpawnPoint>, created: UInt64,
-        shard: Unmanaged<RegistryShard>, adopted: Bool = false, traceID: String? = nil
+        shard: Unmanaged<RegistryShard>, adopted: Bool = false, traceID: String? = nil, servesRequest: Bool = false
     ) {
         self.id = id
         self.name = name
@@ -78,6 +82,7 @@ final class TaskRecord: @unchecked Sendable {
         self.phaseWord = Atomic(TaskPhase(.active, since: created).word)
         self.shardReference = shard
         self.adopted = adopted
+        self.servesRequest = servesRequest
         self.notes = traceID.map { RecordNotes(traceID: $0, errorType: nil) }
     }
 

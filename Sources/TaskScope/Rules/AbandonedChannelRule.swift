@@ -10,6 +10,9 @@ struct ChannelUsage {
     var blockedReceiving: [UInt64]
     var sendUsers: ChannelUsers
     var receiveUsers: ChannelUsers
+    /// Whether a task serving a request made it (see ``TaskRecord/servesRequest``): the
+    /// request's own channel, rather than one its service shares between requests.
+    var madeServingRequest: Bool
 }
 
 /// A channel that can say who has used it (every `ChannelCore`, whatever its element).
@@ -27,7 +30,10 @@ protocol ChannelUsageReporting: TrackedResource {
 /// ever sent (received) is finished, or blocked on this same channel, and the last of them
 /// finished at least the threshold ago, the waits are most likely forever, and the warning
 /// says why. A side used by an untracked task, or by more tasks than are kept, or never used
-/// at all (a listener on a channel nobody has sent to yet), proves nothing and is left alone.
+/// at all (a listener on a channel nobody has sent to yet), proves nothing and is left alone;
+/// so is a side a request used (a request scope or a task it started) of a channel made outside
+/// any request: a service's worker pool fed by its requests is idle between them, not abandoned
+/// (the next request may send). A channel a request made for itself is judged as any other.
 ///
 /// Cost: one look at each live channel and the few users it keeps.
 struct AbandonedChannelRule {
@@ -41,14 +47,14 @@ struct AbandonedChannelRule {
             guard let info = resources[usage.id], !info.orphaned else { continue }
             let receivers = usage.blockedReceiving.filter { $0 != 0 }
             if !receivers.isEmpty, !usage.finished, usage.sendersAlive > 0,
-                let idle = lastUse(usage.sendUsers, channel: usage.id), now &- min(idle.finished, now) >= after
+                let idle = lastUse(usage.sendUsers, of: usage), now &- min(idle.finished, now) >= after
             {
                 warnings.append(
                     warning(info, side: "sending", waiting: receivers, idle: idle, registry: registry, now: now))
             }
             let senders = usage.blockedSending.filter { $0 != 0 }
             if !senders.isEmpty, usage.receiversAlive > 0,
-                let idle = lastUse(usage.receiveUsers, channel: usage.id), now &- min(idle.finished, now) >= after
+                let idle = lastUse(usage.receiveUsers, of: usage), now &- min(idle.finished, now) >= after
             {
                 warnings.append(
                     warning(info, side: "receiving", waiting: senders, idle: idle, registry: registry, now: now))
@@ -58,12 +64,14 @@ struct AbandonedChannelRule {
     }
 
     /// When the last user of a side finished, and which it was, if every user is a tracked task
-    /// that has finished or is blocked on this channel, and at least one has finished.
-    private func lastUse(_ users: ChannelUsers, channel: UInt64) -> (finished: UInt64, task: UInt64)? {
+    /// that has finished or is blocked on this channel, and at least one has finished; and, for a
+    /// channel made outside any request, none served a request.
+    private func lastUse(_ users: ChannelUsers, of usage: ChannelUsage) -> (finished: UInt64, task: UInt64)? {
         guard !users.overflowed else { return nil }
+        let channel = usage.id
         var last: (finished: UInt64, task: UInt64)?
         for user in users.records {
-            guard let user else { return nil }
+            guard let user, usage.madeServingRequest || !user.servesRequest else { return nil }
             let phase = user.phase
             if phase.isFinished {
                 if phase.since >= last?.finished ?? 0 { last = (phase.since, user.id) }

@@ -61,7 +61,9 @@ extension Task where Failure == any Error {
 extension TaskScope {
     /// Records a spawn with the caller's tracked task as parent; `nil` when disabled.
     @usableFromInline
-    static func recordSpawn(name: String, fileID: String, line: Int, function: String) -> TaskRecord? {
+    static func recordSpawn(
+        name: String, fileID: String, line: Int, function: String, isRequestScope: Bool = false
+    ) -> TaskRecord? {
         guard !isDisabledByEnvironment else { return nil }
         let parent = currentRecord
         // The parent is marked (read first: a parent spawning many children writes its cache line once).
@@ -70,7 +72,7 @@ extension TaskScope {
         }
         return registry.spawn(
             name: name, parentID: parent?.id ?? 0, file: fileID, line: line, function: function,
-            traceID: TraceIDs.forChild(of: parent))
+            traceID: TraceIDs.forChild(of: parent), servesRequest: isRequestScope || parent?.servesRequest == true)
     }
 
     /// Records a spawn with the parent `parentID`; `nil` when disabled.
@@ -81,9 +83,10 @@ extension TaskScope {
         -> TaskRecord?
     {
         guard !isDisabledByEnvironment else { return nil }
+        let parent = currentRecord
         return registry.spawn(
             name: name, parentID: parentID, file: fileID, line: line, function: function,
-            traceID: TraceIDs.forChild(of: currentRecord))
+            traceID: TraceIDs.forChild(of: parent), servesRequest: parent?.servesRequest == true)
     }
 
     /// The id of the tracked task the current code runs in or descends from, or 0: the
