@@ -32,7 +32,8 @@ extension TaskScope {
         return try await body()
         #else
         let key = currentTaskKey()
-        guard key != 0, let record = recordSpawn(name: name, fileID: fileID, line: line, function: function, isRequestScope: true)
+        guard key != 0,
+            let record = recordSpawn(name: name, fileID: fileID, line: line, function: function, isRequestScope: true)
         else {
             return try await body()
         }
