@@ -107,6 +107,17 @@ import Testing
         #expect(try await demo.interrupt() == 0)
     }
 
+    /// A `--trace` that cannot be a trace id is refused before anything connects, as ArgumentParser
+    /// refuses any bad option: the error, the usage, exit 64.
+    @Test func aTraceThatIsNoTraceIDIsRefusedBeforeConnecting() async throws {
+        for bad in ["a b", "", String(repeating: "f", count: 65), "tab\there"] {
+            let result = try await CLI.run(["snapshot", "/nonexistent/agent.sock", "--trace", bad])
+            #expect(result.status == 64, "\(bad): \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            #expect(result.stderr.hasPrefix("Error: --trace must be a trace id"), "\(result.stderr)")
+        }
+    }
+
     @Test func anUnwritableOutputIsNamedAndNothingIsLeftBehind() async throws {
         let demo = try await DemoProcess()
         let readOnly = "\(demo.directory)/read-only"
