@@ -31,7 +31,8 @@ import Testing
         _ ids: [Int], port: Int, seconds: Int = 2, headers: [String] = []
     ) async throws -> [Int: Int] {
         var arguments = [
-            "-s", "-Z", "--parallel-max", "64", "--max-time", "\(seconds)", "-w", "%{url} %{http_code}\\n",
+            "-s", "-Z", "--parallel-immediate", "--parallel-max", "64", "--max-time", "\(seconds)", "-w",
+            "%{url} %{http_code}\\n",
         ]
         for header in headers { arguments += ["-H", header] }
         for id in ids { arguments += ["-o", "/dev/null", "http://127.0.0.1:\(port)/orders/\(id)"] }
@@ -108,6 +109,10 @@ import Testing
         let diff = try JSONDecoder().decode(SnapshotDiff.self, from: Data(diffed.stdout.utf8))
         let grown = diff.changed.first { $0.spawnSite.function == Self.route && $0.reason == WaitReason.continuation }
         #expect(grown?.before == 2 && grown?.after == 4, "\(diff.changed)")
+        let diffText = try await CLI.run(["diff", before, after])
+        let grownLine = diffText.stdout.split(separator: "\n").first { $0.contains(WaitReason.continuation) }
+        #expect(grownLine?.hasPrefix("    +2       2      4") == true, "\(diffText.stdout)")
+        #expect(grownLine?.hasSuffix(Self.route) == true, "the route names the group: \(diffText.stdout)")
 
         // One definite warning, naming the stranded requests.
         let warning = try #require(new.warnings.first { $0.rule == .leakedContinuation }, "\(new.warnings)")

@@ -70,6 +70,7 @@ import Testing
         #expect(lines[header + 1].hasPrefix("  +247       3    250  db.query"))
         #expect(lines[header + 3].hasPrefix("    -4       5      1  sleep"))
         #expect(lines.contains("(1 groups unchanged)"))
+        #expect(lines[header + 1].hasSuffix("\(Self.spawn) \(Self.spawn.function ?? "")"), "with its function")
         #expect(lines.contains("NEW WARNINGS") && lines.contains("RESOLVED WARNINGS"))
         #expect(!text.contains(" \n"), "trailing spaces")
     }

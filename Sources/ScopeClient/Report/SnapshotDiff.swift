@@ -105,7 +105,9 @@ public struct SnapshotDiff: Codable, Sendable, Hashable {
             let table = changed.map { row in
                 [
                     Self.signed(row.change), "\(row.before)", "\(row.after)", row.reason ?? "(active)",
-                    row.waitSite?.description ?? "-", row.spawnSite.description,
+                    row.waitSite?.description ?? "-",
+                    // With its function, as the grouped report shows it: a request scope's is its route.
+                    "\(row.spawnSite) \(row.spawnSite.function ?? "")".trimmingCharacters(in: .whitespaces),
                 ]
             }
             lines += TextTable.render(
