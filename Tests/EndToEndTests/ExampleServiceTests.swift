@@ -133,6 +133,33 @@ import Testing
             !new.tasks.filter { $0.name == Self.route && $0.trace != nil && $0.trace != trace }.isEmpty,
             "requests without a traceparent start traces of their own")
 
+        // In the UI at 80x24: the Groups screen names the route, and `/` with the trace id's start
+        // leaves the traced request's tasks; Enter opens the request and shows its trace whole.
+        let terminal = try await Tmux(
+            width: 80, height: 24, directory: directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
+        try await terminal.waitForPrompt()
+        try await terminal.type("\(CLI.executable.path) attach \(socket)")
+        try await terminal.waitForScreen("the overview with the leak") { $0.contains("leaked-continuation") }
+        try await terminal.send("3")
+        try await terminal.waitForScreen("the route's group") {
+            $0.split(separator: "\n").contains { $0.contains("continuation") && $0.contains(Self.route) }
+        }
+        try await terminal.send("2")
+        try await terminal.send("/")
+        try await terminal.send(String(trace.prefix(12)), literal: true)
+        try await terminal.send("Enter")
+        let found = try await terminal.waitForScreen("the trace's tasks") {
+            $0.contains("of \(ofTrace.tasks.count);") && $0.contains("price lookup")
+        }
+        #expect(found.contains(Self.route))
+        try await terminal.send("g")
+        try await terminal.send("Enter")
+        try await terminal.waitForScreen("a task of the trace, its trace id whole") {
+            $0.contains("trace       \(trace)")
+        }
+        try await terminal.send("q")
+        try await terminal.close()
+
         // Prometheus sees the leaked task count rise.
         if let prometheus {
             try await eventually("Prometheus reports taskscope_leaked_tasks rising", timeout: .seconds(60)) {
