@@ -85,6 +85,9 @@ final class MetricsPublisher: Sendable {
                 rules[rule] ?? 0)
         }
         Gauge(label: "taskscope_leaked_tasks", factory: factory).record(leaked)
+        if let lag = tick.executorLag {
+            Gauge(label: "taskscope_executor_lag_seconds", factory: factory).record(lag)
+        }
     }
 
     private func grow(_ label: String, from old: UInt64, to new: UInt64) {

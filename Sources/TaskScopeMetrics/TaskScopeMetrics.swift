@@ -13,6 +13,7 @@ import TaskScope
 /// | `taskscope_tasks_spawned_total`, `…_completed_total`, `…_cancelled_total`, `…_failed_total` | | running totals |
 /// | `taskscope_warnings` | `rule` | warnings of each leak rule |
 /// | `taskscope_leaked_tasks` | | tasks that definite leaks hold for ever (the tasks of every definite warning) |
+/// | `taskscope_executor_lag_seconds` | | the cooperative pool's worst lag over the last sample (how late a job enqueued on the global executor ran) |
 /// | `taskscope_channel_blocked_tasks` | `channel` | tasks blocked on each of the channels with the most |
 ///
 /// The agent must run (`TaskScope.start()`): its sampler's tick is the clock. The warning

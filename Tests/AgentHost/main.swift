@@ -14,6 +14,8 @@
 //     TASKSCOPE_HOST_MAX_CLIENTS=N   the agent's maxClients
 //     TASKSCOPE_HOST_PROGRESS=1      print `progress spawned=N` every 100 ms, the host's own count
 //     TASKSCOPE_HOST_HOG_LEAVE=N     how many descriptors SIGUSR2 leaves free (default 0)
+//     TASKSCOPE_HOST_BLOCK_MS=N      once, a second after `ready`, block every cooperative thread
+//                                    for N ms (a synchronous sleep in async code) and print `blocked`
 // and SIGUSR2 makes the host take every descriptor it can (`hogging N`), then, on the next
 // SIGUSR2, give them back (`released`).
 
@@ -158,6 +160,19 @@ enum Host {
 }
 
 if environment["TASKSCOPE_HOST_PROGRESS"] == "1" { Host.reportProgress() }
+if let block = environment["TASKSCOPE_HOST_BLOCK_MS"].flatMap(UInt32.init) {
+    // The bug `blocked-executor` is about: synchronous blocking in async code, on every thread of
+    // the cooperative pool at once, so that every task waits.
+    Task.detached {
+        try? await Task.sleep(for: .seconds(1))
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
+                group.addTask { usleep(block * 1000) }
+            }
+        }
+        say("blocked")
+    }
+}
 let workload = Task.detached { await Host.work() }
 await withCheckedContinuation { continuation in Host.terminated.withLock { $0 = continuation } }
 await workload.value

@@ -88,6 +88,35 @@ import Testing
         }
     }
 
+    /// The cooperative pool's lag beside the task counts, when the agent measures it: now, and its
+    /// trend; a stall of a quarter second or more in the danger colour.
+    @Test(arguments: [(80, 24), (200, 50)])
+    func theOverviewShowsTheExecutorLagWhenMeasured(width: Int, height: Int) throws {
+        let unmeasured = Renderer.render(Fixtures.state(width: width, height: height))
+        #expect(unmeasured.row(containing: "executor lag") == nil, "an agent that does not measure it")
+        var state = Fixtures.state(width: width, height: height)
+        var summary = Fixtures.summary
+        summary.executorLag = 0.4
+        state.apply(.summary(summary))
+        state.apply(
+            .history(
+                Fixtures.history.enumerated().map { index, sample in
+                    var sample = sample
+                    sample.lag = index == 20 ? 0.4 : 0.002
+                    return sample
+                }))
+        let frame = Renderer.render(state)
+        let row = try #require(frame.row(containing: "executor lag"))
+        let line = frame.line(row)
+        #expect(line.contains("400ms"), "\(line)")
+        #expect(line.contains("█"), "the stall is the trend's top")
+        #expect(line.hasSuffix("0-400ms"), "\(line)")
+        let now = try #require(line.range(of: "400ms"))
+        let x = line.distance(from: line.startIndex, to: now.lowerBound)
+        #expect(frame[x, row].style.colour == .danger)
+        #expect(frame.row(containing: "waiting") ?? 0 < row && frame.text.contains("WARNINGS"), "the rest still fits")
+    }
+
     /// A long process name at 80 columns: the uptime and the interval give way, never the count
     /// of leaks (a service named as long as `taskscope-example-service` lost it).
     @Test func aLongProcessNameKeepsTheLeakCountAndDropsDetailsFirst() {

@@ -72,4 +72,15 @@ import Testing
         #expect(try metrics.expectGauge("taskscope_leaked_tasks").lastValue == 0)
         #expect(try metrics.expectGauge("taskscope_warnings", [("rule", "orphaned-channel")]).lastValue == 0)
     }
+
+    @Test func theExecutorLagIsPublishedWhenMeasured() throws {
+        let metrics = TestMetrics()
+        let publisher = MetricsPublisher(options: .init(), factory: metrics)
+        var tick = Self.tick(active: 1, waiting: 0, waits: [:], spawned: 1, completed: 0)
+        publisher.publish(tick)
+        #expect(throws: (any Error).self) { try metrics.expectGauge("taskscope_executor_lag_seconds") }
+        tick.executorLag = 0.35
+        publisher.publish(tick)
+        #expect(try metrics.expectGauge("taskscope_executor_lag_seconds").lastValue == 0.35)
+    }
 }

@@ -12,6 +12,9 @@ public struct HistorySample: Codable, Sendable, Hashable {
     public var waits: [String: Int]
     /// Live tasks of the busiest spawn sites (`file:line`) at that moment; a bounded few.
     public var sites: [String: Int]
+    /// The cooperative pool's worst lag over the sample's interval, in seconds (ms): how late a
+    /// job enqueued on the global executor ran. Absent when the agent does not measure it.
+    public var lag: Double?
 
     public init(
         time: Double, active: Int, waiting: Int, totals: Summary.Totals, waits: [String: Int],
@@ -25,7 +28,7 @@ public struct HistorySample: Codable, Sendable, Hashable {
         self.sites = sites
     }
 
-    private enum CodingKeys: String, CodingKey { case time, active, waiting, totals, waits, sites }
+    private enum CodingKeys: String, CodingKey { case time, active, waiting, totals, waits, sites, lag }
 
     /// Reads a sample; `sites` may be absent (older snapshots).
     public init(from decoder: any Decoder) throws {
@@ -36,6 +39,7 @@ public struct HistorySample: Codable, Sendable, Hashable {
         totals = try container.decode(Summary.Totals.self, forKey: .totals)
         waits = try container.decode([String: Int].self, forKey: .waits)
         sites = try container.decodeIfPresent([String: Int].self, forKey: .sites) ?? [:]
+        lag = try container.decodeIfPresent(Double.self, forKey: .lag)
     }
 }
 

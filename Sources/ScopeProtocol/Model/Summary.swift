@@ -52,10 +52,15 @@ public struct Summary: Codable, Sendable, Hashable {
     public var warnings: [String: Int]
     /// Tracked resources by kind.
     public var resources: [String: Int]
+    /// The cooperative pool's lag now, in seconds (ms): how late the agent's last probe job ran
+    /// on the global executor, or how long the one still waiting has waited. A task blocking a
+    /// cooperative thread makes it grow. Absent when the agent does not measure it.
+    public var executorLag: Double?
 
     public init(
         pid: Int32, process: String, capturedAt: Double, uptime: Double, tasks: StateCounts, totals: Totals,
-        waits: [String: Int], interval: Double, warnings: [String: Int] = [:], resources: [String: Int] = [:]
+        waits: [String: Int], interval: Double, warnings: [String: Int] = [:], resources: [String: Int] = [:],
+        executorLag: Double? = nil
     ) {
         self.pid = pid
         self.process = process
@@ -67,10 +72,11 @@ public struct Summary: Codable, Sendable, Hashable {
         self.interval = interval
         self.warnings = warnings
         self.resources = resources
+        self.executorLag = executorLag
     }
 
     private enum CodingKeys: String, CodingKey {
-        case pid, process, capturedAt, uptime, tasks, totals, waits, interval, warnings, resources
+        case pid, process, capturedAt, uptime, tasks, totals, waits, interval, warnings, resources, executorLag
     }
 
     /// Reads a summary; `warnings` and `resources` may be absent (older snapshots).
@@ -86,5 +92,6 @@ public struct Summary: Codable, Sendable, Hashable {
         interval = try container.decode(Double.self, forKey: .interval)
         warnings = try container.decodeIfPresent([String: Int].self, forKey: .warnings) ?? [:]
         resources = try container.decodeIfPresent([String: Int].self, forKey: .resources) ?? [:]
+        executorLag = try container.decodeIfPresent(Double.self, forKey: .executorLag)
     }
 }

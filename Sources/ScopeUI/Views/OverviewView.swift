@@ -2,6 +2,9 @@ import ScopeProtocol
 
 /// The first screen: counts by state with their trends, wait reasons, and the warnings.
 enum OverviewView {
+    /// A lag this long (seconds) is drawn as trouble: a quarter second without a thread.
+    static let lagWorth = 0.25
+
     static func draw(_ state: UIState, in area: Area, into buffer: inout CellBuffer) {
         let data = state.shown
         let glyphs = state.glyphs
@@ -43,6 +46,21 @@ enum OverviewView {
                 Sparkline.render(series, width: trendWidth, scale: scale, glyphs: glyphs), x: trendX, y: y,
                 style: Style(colour))
             buffer.put(scaleText, x: scaleX, y: y, style: .muted, maxWidth: area.width - scaleX)
+            y += 1
+        }
+        // How late a job runs on the cooperative pool: a task blocking one of its few threads
+        // starves every task, which no count above shows. (Agents that measure it only.)
+        if let lag = summary?.executorLag {
+            let series = history.map { sample in sample.lag.map { Int(($0 * 1000).rounded()) } }
+            let scale = max(Sparkline.scale([series], width: trendWidth), 1)
+            buffer.put("  " + Fit.pad("executor lag", 15, glyphs: glyphs), x: 0, y: y)
+            buffer.put(
+                Fit.pad(DurationText.format(lag), 7, glyphs: glyphs, right: true), x: countX, y: y,
+                style: Style(lag >= OverviewView.lagWorth ? .danger : .normal, bold: true))
+            buffer.put(
+                Sparkline.render(series, width: trendWidth, scale: scale, glyphs: glyphs), x: trendX, y: y,
+                style: Style(scale >= Int(OverviewView.lagWorth * 1000) ? .danger : .accent))
+            buffer.put("0-\(Number.format(scale))ms", x: scaleX, y: y, style: .muted, maxWidth: area.width - scaleX)
             y += 1
         }
         if let totals = summary?.totals {

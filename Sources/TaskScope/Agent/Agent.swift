@@ -41,13 +41,15 @@ final class Agent: Sendable {
     private let rulePassRunning = Atomic<Bool>(false)
     private let serverChannel: any Channel
     private let sampling: RepeatedTask
+    private let probing: RepeatedTask?
     private let socketIdentity: FileIdentity?
 
     private init(
         registry: Registry, sampler: Sampler, configuration: TaskScope.Configuration, socketPath: String,
         logger: Logger, startedAt: UInt64, group: MultiThreadedEventLoopGroup, queries: NIOThreadPool,
         clients: ClientLimit, connections: NIOLoopBoundBox<ConnectionTable>, serverChannel: any Channel,
-        sampling: RepeatedTask, socketIdentity: FileIdentity?, rules: LeakRules, rulePasses: RulePassSchedule
+        sampling: RepeatedTask, probing: RepeatedTask?, socketIdentity: FileIdentity?, rules: LeakRules,
+        rulePasses: RulePassSchedule
     ) {
         self.rules = rules
         self.rulePasses = Mutex(rulePasses)
@@ -65,6 +67,7 @@ final class Agent: Sendable {
         self.connections = connections
         self.serverChannel = serverChannel
         self.sampling = sampling
+        self.probing = probing
         self.socketIdentity = socketIdentity
         self.helloLine = Wire.line(
             Hello(
@@ -89,7 +92,9 @@ final class Agent: Sendable {
         try SocketFile.clearStale(path)
 
         let startedAt = AgentClock.precise()
-        let sampler = Sampler(capacity: configuration.historyCapacity, interval: configuration.sampleInterval)
+        let probe = configuration.executorLagInterval.map { _ in ExecutorLagProbe(clock: registry.clock) }
+        let sampler = Sampler(
+            capacity: configuration.historyCapacity, interval: configuration.sampleInterval, lagProbe: probe)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let queries = NIOThreadPool(numberOfThreads: configuration.maxConcurrentQueries)
         queries.start()
@@ -143,10 +148,16 @@ final class Agent: Sendable {
             if let agent = pending.agent, agent.isRulePassDue { agent.startRulePass() }
             if let agent = pending.agent, SamplerTicks.isObserved { SamplerTicks.notify(agent, counts: counts) }
         }
+        // The probe is sent from the event loop, which no blocked cooperative thread can hold up.
+        var probing: RepeatedTask?
+        if let probe, let every = configuration.executorLagInterval {
+            let delay = TimeAmount.nanoseconds(Int64(clamping: max(every.nanoseconds, 1_000_000)))
+            probing = loop.scheduleRepeatedTask(initialDelay: delay, delay: delay) { _ in probe.fire() }
+        }
         let agent = Agent(
             registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,
             startedAt: startedAt, group: group, queries: queries, clients: clients, connections: connections,
-            serverChannel: serverChannel, sampling: sampling,
+            serverChannel: serverChannel, sampling: sampling, probing: probing,
             socketIdentity: SocketFile.identity(path), rules: rules, rulePasses: rulePasses)
         pending.agent = agent
         agent.refreshWarnings()
@@ -158,6 +169,7 @@ final class Agent: Sendable {
     /// Closes every connection, stops sampling and removes the socket.
     func stop() {
         sampling.cancel()
+        probing?.cancel()
         SocketFile.remove(socketPath, ifStill: socketIdentity)
         ExitCleanup.unregister()
         serverChannel.close(promise: nil)
@@ -324,7 +336,8 @@ final class Agent: Sendable {
             tasks: .init(active: counts.active, waiting: counts.waiting, finished: counts.finished),
             totals: counts.totals, waits: counts.waits, interval: configuration.sampleInterval.seconds,
             warnings: Dictionary((warnings ?? cachedWarnings).map { ($0.rule.rawValue, 1) }, uniquingKeysWith: +),
-            resources: registry.resources.countsByKind())
+            resources: registry.resources.countsByKind(),
+            executorLag: sampler.lagProbe.map { milliseconds(Double($0.current(now: now)) / 1e9) })
     }
 }
 

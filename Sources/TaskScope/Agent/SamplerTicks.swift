@@ -10,6 +10,9 @@ package struct SamplerTick: Sendable {
     package var warnings: [Warning]
     /// The tracked channels, with their blocked tasks.
     package var channels: [ResourceInfo]
+    /// The cooperative pool's worst lag over the last sample's interval, in seconds (`nil` when
+    /// not measured).
+    package var executorLag: Double?
 }
 
 /// Observers of the sampler's ticks. Package-internal: what is observed is the agent's business.
@@ -38,8 +41,10 @@ package enum SamplerTicks {
 
     static func tick(of agent: Agent, counts: Counts? = nil) -> SamplerTick {
         let channels = agent.registry.resources.reports(agent.registry.reportContext()).filter { $0.kind == .channel }
+        let summary = agent.summary(counts: counts)
         return SamplerTick(
-            summary: agent.summary(counts: counts), warnings: agent.cachedWarnings, channels: channels)
+            summary: summary, warnings: agent.cachedWarnings, channels: channels,
+            executorLag: agent.sampler.latest?.lag ?? summary.executorLag)
     }
 
     /// Tells every observer about the agent's latest tick (made of `counts`, which the sampler

@@ -1,0 +1,82 @@
+import Synchronization
+import Testing
+
+@testable import TaskScope
+
+/// The cooperative pool's lag: how late the probe's job runs, one probe out at a time, a probe
+/// still waiting counted from when it was sent, and each sample taking the worst since the last.
+@Suite struct ExecutorLagProbeTests {
+    /// A queue of jobs that run only when the test says: a pool whose threads are all blocked.
+    final class HeldQueue: Sendable {
+        private let jobs = Mutex<[@Sendable () -> Void]>([])
+        var count: Int { jobs.withLock { $0.count } }
+        func enqueue(_ job: @escaping @Sendable () -> Void) { jobs.withLock { $0.append(job) } }
+        func runAll() {
+            for job in jobs.withLock({ jobs in
+                defer { jobs = [] }; return jobs
+            }) { job() }
+        }
+    }
+
+    static let millisecond: UInt64 = 1_000_000
+
+    @Test func aStalledPoolGetsOneProbeWhoseWaitIsTheLag() {
+        let time = ManualTime(start: 1_000 * Self.millisecond)
+        let queue = HeldQueue()
+        let probe = ExecutorLagProbe(clock: AgentClock(manual: time), enqueue: queue.enqueue)
+        probe.fire()
+        for _ in 0..<9 {  // a second of 100 ms ticks with the pool stalled
+            time.advance(by: 100 * Self.millisecond)
+            probe.fire()
+        }
+        #expect(probe.sent == 1, "one probe out at a time, not one per tick")
+        #expect(queue.count == 1)
+        #expect(probe.current(now: time.now) == 900 * Self.millisecond, "the waiting probe's age")
+        #expect(probe.takeWorst(now: time.now) == 900 * Self.millisecond)
+
+        time.advance(by: 100 * Self.millisecond)
+        queue.runAll()  // the pool is free again: the probe ran a second late
+        #expect(probe.current(now: time.now) == 1_000 * Self.millisecond)
+        #expect(probe.takeWorst(now: time.now) == 1_000 * Self.millisecond)
+
+        // A free pool: the next probes run at once, and each sample starts from zero.
+        probe.fire()
+        queue.runAll()
+        #expect(probe.sent == 2)
+        #expect(probe.takeWorst(now: time.now) == 0)
+        #expect(probe.current(now: time.now) == 0)
+    }
+
+    @Test func aSampleKeepsTheWorstLagOfItsInterval() {
+        let time = ManualTime(start: 1_000 * Self.millisecond)
+        let queue = HeldQueue()
+        let probe = ExecutorLagProbe(clock: AgentClock(manual: time), enqueue: queue.enqueue)
+        for lag in [5, 300, 20] as [UInt64] {
+            probe.fire()
+            time.advance(by: lag * Self.millisecond)
+            queue.runAll()
+        }
+        #expect(probe.current(now: time.now) == 20 * Self.millisecond, "now: the last probe's")
+        #expect(probe.takeWorst(now: time.now) == 300 * Self.millisecond, "the sample: the worst of its interval")
+        #expect(probe.takeWorst(now: time.now) == 0, "taken once")
+    }
+
+    @Test func theSamplerRecordsTheLagInEachSample() {
+        let time = ManualTime(start: 1_000 * Self.millisecond)
+        let queue = HeldQueue()
+        let registry = Registry(clock: AgentClock(manual: time))
+        let probe = ExecutorLagProbe(clock: registry.clock, enqueue: queue.enqueue)
+        let sampler = Sampler(capacity: 10, interval: .seconds(1), lagProbe: probe)
+        probe.fire()
+        time.advance(by: 250 * Self.millisecond)
+        sampler.sample(registry)
+        queue.runAll()
+        sampler.sample(registry)
+        #expect(sampler.samples.map(\.lag) == [0.25, 0.25], "waiting, then ran: 250 ms late")
+        sampler.sample(registry)
+        #expect(sampler.samples.last?.lag == 0)
+        let unmeasured = Sampler(capacity: 1, interval: .seconds(1))
+        unmeasured.sample(registry)
+        #expect(unmeasured.samples.count == 1 && unmeasured.samples[0].lag == nil, "no probe, no lag")
+    }
+}
