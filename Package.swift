@@ -164,6 +164,7 @@ let package = Package(
             dependencies: [
                 "TaskScope", "ScopeProtocol", "TestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict),
         .testTarget(

@@ -71,13 +71,16 @@ if arguments.count >= 3, arguments[1] == "--profile" {
     }
     exit(0)
 }
-// The idle agent: `--idle-child SECONDS [TASKS]` prints the share of a core it used.
+// The idle agent: `--idle-child SECONDS [TASKS [no-lag-probe]]` prints the share of a core it used.
 if arguments.count >= 3, arguments[1] == "--idle-child" {
     let seconds = Double(arguments[2]) ?? 10
     let tasks = arguments.count >= 4 ? Int(arguments[3]) ?? 10_000 : 10_000
     let parking = Parking()
     let directory = "/tmp/taskscope-bench-idle-\(getpid())"
-    _ = try TaskScope.start(TaskScope.Configuration(socketPath: "\(directory)/agent.sock"))
+    var configuration = TaskScope.Configuration(socketPath: "\(directory)/agent.sock")
+    // `--idle-child SECONDS TASKS no-lag-probe`: the same without the executor lag probe, to price it.
+    if arguments.count >= 5, arguments[4] == "no-lag-probe" { configuration.executorLagInterval = nil }
+    _ = try TaskScope.start(configuration)
     Population.spawnTracked(tasks, parking: parking)
     await Population.waitUntilParked(tasks, parking: parking)
     try await Task.sleep(for: .seconds(2))

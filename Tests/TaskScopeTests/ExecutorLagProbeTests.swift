@@ -1,3 +1,5 @@
+import NIOCore
+import NIOEmbedded
 import Synchronization
 import Testing
 
@@ -78,5 +80,39 @@ import Testing
         let unmeasured = Sampler(capacity: 1, interval: .seconds(1))
         unmeasured.sample(registry)
         #expect(unmeasured.samples.count == 1 && unmeasured.samples[0].lag == nil, "no probe, no lag")
+    }
+
+    /// A healthy pool is probed once a tick (a second); a busy one every interval until it is
+    /// healthy again: the probe's wake-ups are what it costs an idle process.
+    @Test func probesComeEveryIntervalOnlyWhileThePoolIsBusy() {
+        let time = ManualTime(start: 1_000 * Self.millisecond)
+        let queue = HeldQueue()
+        let probe = ExecutorLagProbe(clock: AgentClock(manual: time), enqueue: queue.enqueue)
+        let loop = EmbeddedEventLoop()
+        let interval = TimeAmount.milliseconds(100)
+
+        probe.tick(on: loop, every: interval)
+        queue.runAll()  // at once: a healthy pool
+        loop.advanceTime(by: .seconds(1))
+        #expect(probe.sent == 1, "healthy: nothing between ticks")
+
+        probe.tick(on: loop, every: interval)
+        time.advance(by: 5 * Self.millisecond)
+        queue.runAll()  // 5 ms late: the pool is busy, which the next tick sees
+        probe.tick(on: loop, every: interval)
+        time.advance(by: 5 * Self.millisecond)
+        queue.runAll()
+        for _ in 0..<3 {
+            loop.advanceTime(by: interval)
+            time.advance(by: 5 * Self.millisecond)
+            queue.runAll()
+        }
+        #expect(probe.sent == 6, "busy: one every interval")
+        loop.advanceTime(by: interval)
+        queue.runAll()  // on time again
+        #expect(probe.sent == 7)
+        loop.advanceTime(by: interval)
+        loop.advanceTime(by: .seconds(1))
+        #expect(probe.sent == 7, "healthy again: back to the tick")
     }
 }

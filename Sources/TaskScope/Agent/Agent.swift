@@ -41,15 +41,13 @@ final class Agent: Sendable {
     private let rulePassRunning = Atomic<Bool>(false)
     private let serverChannel: any Channel
     private let sampling: RepeatedTask
-    private let probing: RepeatedTask?
     private let socketIdentity: FileIdentity?
 
     private init(
         registry: Registry, sampler: Sampler, configuration: TaskScope.Configuration, socketPath: String,
         logger: Logger, startedAt: UInt64, group: MultiThreadedEventLoopGroup, queries: NIOThreadPool,
         clients: ClientLimit, connections: NIOLoopBoundBox<ConnectionTable>, serverChannel: any Channel,
-        sampling: RepeatedTask, probing: RepeatedTask?, socketIdentity: FileIdentity?, rules: LeakRules,
-        rulePasses: RulePassSchedule
+        sampling: RepeatedTask, socketIdentity: FileIdentity?, rules: LeakRules, rulePasses: RulePassSchedule
     ) {
         self.rules = rules
         self.rulePasses = Mutex(rulePasses)
@@ -67,7 +65,6 @@ final class Agent: Sendable {
         self.connections = connections
         self.serverChannel = serverChannel
         self.sampling = sampling
-        self.probing = probing
         self.socketIdentity = socketIdentity
         self.helloLine = Wire.line(
             Hello(
@@ -143,21 +140,20 @@ final class Agent: Sendable {
         sampler.sample(registry)
         // The rules visit every live task, so the sampler runs them when `rulePasses` says
         // (about every tick, less often with very many tasks); a client that asks gets them fresh.
+        let probeInterval = configuration.executorLagInterval.map {
+            TimeAmount.nanoseconds(Int64(clamping: max($0.nanoseconds, 1_000_000)))
+        }
         let sampling = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let counts = sampler.sample(registry)
+            // The probe goes out from the event loop, which no blocked cooperative thread holds up.
+            if let probe = sampler.lagProbe, let probeInterval { probe.tick(on: loop, every: probeInterval) }
             if let agent = pending.agent, agent.isRulePassDue { agent.startRulePass() }
             if let agent = pending.agent, SamplerTicks.isObserved { SamplerTicks.notify(agent, counts: counts) }
-        }
-        // The probe is sent from the event loop, which no blocked cooperative thread can hold up.
-        var probing: RepeatedTask?
-        if let probe, let every = configuration.executorLagInterval {
-            let delay = TimeAmount.nanoseconds(Int64(clamping: max(every.nanoseconds, 1_000_000)))
-            probing = loop.scheduleRepeatedTask(initialDelay: delay, delay: delay) { _ in probe.fire() }
         }
         let agent = Agent(
             registry: registry, sampler: sampler, configuration: configuration, socketPath: path, logger: logger,
             startedAt: startedAt, group: group, queries: queries, clients: clients, connections: connections,
-            serverChannel: serverChannel, sampling: sampling, probing: probing,
+            serverChannel: serverChannel, sampling: sampling,
             socketIdentity: SocketFile.identity(path), rules: rules, rulePasses: rulePasses)
         pending.agent = agent
         agent.refreshWarnings()
@@ -169,7 +165,6 @@ final class Agent: Sendable {
     /// Closes every connection, stops sampling and removes the socket.
     func stop() {
         sampling.cancel()
-        probing?.cancel()
         SocketFile.remove(socketPath, ifStill: socketIdentity)
         ExitCleanup.unregister()
         serverChannel.close(promise: nil)

@@ -58,9 +58,10 @@ extension TaskScope {
         /// snapshot holds a reference to each task it captured (8 bytes a task) until it is
         /// sent; one more gets a `busy` error reply, and the client may ask again later.
         public var maxConcurrentSnapshots: Int = 4
-        /// How often the agent measures the cooperative pool's lag (default every 100 ms; `nil`
-        /// measures nothing): a job enqueued on the global executor notes how late it ran (see
-        /// `Summary.executorLag`). Cost: one tiny task per interval, at most one waiting at a time.
+        /// How often the agent measures the cooperative pool's lag while the pool is busy (default
+        /// every 100 ms; once a sample interval while it is healthy; `nil` measures nothing): a job
+        /// enqueued on the global executor notes how late it ran (see `Summary.executorLag`).
+        /// Cost: one tiny task per probe, at most one waiting at a time.
         public var executorLagInterval: Duration? = .milliseconds(100)
         /// How long a connection doing nothing keeps its place when another client wants it
         /// (shorter in tests, which cannot wait ten seconds per case).
