@@ -33,10 +33,11 @@ import Testing
         let warnings = LeakRule.allCases.map { rule in
             Warning(rule: rule, name: "n", tasks: 1, taskIDs: [1], message: "m", hint: "h")
         }
-        publisher.publish(
-            MetricsPublisherTests.tick(
-                active: 1, waiting: 1, waits: ["sleep": 1], spawned: 3, completed: 1, warnings: warnings,
-                channels: [("jobs", 1)]))
+        var tick = MetricsPublisherTests.tick(
+            active: 1, waiting: 1, waits: ["sleep": 1], spawned: 3, completed: 1, warnings: warnings,
+            channels: [("jobs", 1)])
+        tick.executorLag = 0.001
+        publisher.publish(tick)
         return Set(metrics.recorders.map(\.label) + metrics.counters.map(\.label))
     }
 
