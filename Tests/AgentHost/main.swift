@@ -165,9 +165,9 @@ if let block = environment["TASKSCOPE_HOST_BLOCK_MS"].flatMap(UInt32.init) {
     // the cooperative pool at once, so that every task waits.
     Task.detached {
         try? await Task.sleep(for: .seconds(1))
-        await withTrackedTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
-                group.addTask("blocker") { usleep(block * 1000) }
+                group.addTask { usleep(block * 1000) }
             }
         }
         say("blocked")

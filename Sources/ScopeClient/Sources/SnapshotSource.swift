@@ -205,7 +205,7 @@ enum LocalQuery {
     static func holds(_ scope: RuleScope, for task: TaskInfo, in context: Context) -> Bool {
         guard task.state != .finished, !context.rules.disabled.contains(scope.rule) else { return false }
         switch scope.rule {
-        case .deadlock, .blockedForever, .blockedExecutor:
+        case .deadlock, .blockedForever:
             return scope.names(task: task.id)
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
             guard let resource = task.resource, let reason = task.wait else { return false }
