@@ -165,7 +165,7 @@ enum LocalQuery {
                 else { return false }
             }
             if let ids = query.ids, !ids.contains(task.id) { return false }
-            if let trace = query.trace, task.trace?.lowercased() != trace.lowercased() { return false }
+            if let trace = query.trace, task.trace != trace { return false }
             if let text {
                 let found = text.matches(
                     id: task.id, name: task.name, spawnFile: task.spawnSite.file, spawnLine: task.spawnSite.line,

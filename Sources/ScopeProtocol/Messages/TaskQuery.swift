@@ -66,8 +66,13 @@ public struct TaskQuery: Sendable, Hashable {
     /// or site a ``Warning`` names (see ``TaskQuery/init(tasksOf:)``), exactly that warning's tasks.
     public var rule: LeakRule?
     /// Keep only tasks started inside a span of this trace (its id, case-insensitive: see
-    /// ``TaskInfo/trace``).
-    public var trace: String?
+    /// ``TaskInfo/trace``). Kept lowercased, as trace ids are recorded, so that a query over a
+    /// million tasks compares without lowercasing per task.
+    public var trace: String? {
+        didSet {
+            if let trace, trace.utf8.contains(where: { (65...90).contains($0) }) { self.trace = trace.lowercased() }
+        }
+    }
 
     public init(
         state: StateFilter? = nil, wait: String? = nil, text: String? = nil, minWait: Double? = nil,

@@ -117,7 +117,7 @@ extension Registry {
             guard let resource = record.wait?.resource, madeAt?.contains(resource) == true else { return false }
         }
         if let ids = query.ids, !ids.contains(record.id) { return false }
-        if let trace = query.trace, record.traceID != trace.lowercased() { return false }
+        if let trace = query.trace, record.traceID != trace { return false }
         if let minWaitNanos {
             let phase = record.phase
             guard phase.isWaiting, now &- min(phase.since, now) >= minWaitNanos else { return false }
