@@ -47,10 +47,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "ScopeProtocol", swiftSettings: strict),
+        // Signal-safe reads of the process's own memory and stacks: the async stacks of waiting
+        // tasks, and the frames of threads that block the cooperative pool.
+        .target(name: "CTaskScopeNative"),
         .target(
             name: "TaskScope",
             dependencies: [
-                "ScopeProtocol",
+                "ScopeProtocol", "CTaskScopeNative",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -16,6 +16,8 @@
 //     TASKSCOPE_HOST_HOG_LEAVE=N     how many descriptors SIGUSR2 leaves free (default 0)
 //     TASKSCOPE_HOST_BLOCK_MS=N      once, a second after `ready`, block every cooperative thread
 //                                    for N ms (a synchronous sleep in async code) and print `blocked`
+//     TASKSCOPE_HOST_PARK=N          park N tracked tasks three async calls deep (Shop.checkout ->
+//                                    reserveStock -> queryDatabase, waiting on "db.query"), for good
 // and SIGUSR2 makes the host take every descriptor it can (`hogging N`), then, on the next
 // SIGUSR2, give them back (`released`).
 
@@ -165,13 +167,37 @@ if let block = environment["TASKSCOPE_HOST_BLOCK_MS"].flatMap(UInt32.init) {
     // the cooperative pool at once, so that every task waits.
     Task.detached {
         try? await Task.sleep(for: .seconds(1))
-        await withTaskGroup(of: Void.self) { group in
+        await withTrackedTaskGroup(of: Void.self) { group in
             for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
-                group.addTask { usleep(block * 1000) }
+                group.addTask("blocker") { usleep(block * 1000) }
             }
         }
         say("blocked")
     }
+}
+/// Where the parked tasks wait, three async calls deep, in functions a stack must name in order.
+enum Shop {
+    static let (never, neverEnds) = AsyncStream<Int>.makeStream()
+
+    @inline(never) static func checkout(_ order: Int) async -> Int {
+        let stock = await reserveStock(order)
+        return stock + 1
+    }
+
+    @inline(never) static func reserveStock(_ order: Int) async -> Int {
+        let rows = await queryDatabase(order)
+        return rows + 1
+    }
+
+    @inline(never) static func queryDatabase(_ order: Int) async -> Int {
+        await TaskScope.waiting(on: "db.query") {
+            for await value in never { return value + order }
+            return order
+        }
+    }
+}
+if let park = environment["TASKSCOPE_HOST_PARK"].flatMap(Int.init) {
+    for order in 0..<park { Task.tracked("checkout") { _ = await Shop.checkout(order) } }
 }
 let workload = Task.detached { await Host.work() }
 await withCheckedContinuation { continuation in Host.terminated.withLock { $0 = continuation } }

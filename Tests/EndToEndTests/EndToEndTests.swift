@@ -110,6 +110,12 @@ import Testing
         }
         let orphans = (document?.resources ?? []).filter(\.orphaned)
         #expect(Set(orphans.map(\.name)).isSuperset(of: ["unanswered-results", "log-lines", "session-heartbeat"]))
+        // blocked-executor names the resizes that block their threads, not the fixed ones that await.
+        let stall = try #require(warnings.first { $0.rule == .blockedExecutor })
+        #expect(!stall.taskIDs.isEmpty && stall.message.contains("\"image-resize-"), "\(stall.message)")
+        #expect(!stall.message.contains("async-resize"), "\(stall.message)")
+        // Sampled from the blocked threads themselves: the frame each one is blocked in.
+        #expect(stall.message.contains("blocked in ") && stall.message.contains("resizeBlocking"), "\(stall.message)")
         #expect(try await demo.interrupt() == 0)
     }
 

@@ -25,6 +25,13 @@ import Testing
         try await eventually("the lag falls once the threads are free", timeout: .seconds(20)) {
             (try await connection.summary().executorLag ?? 1) < 0.2
         }
+        // blocked-executor reports the stall for a minute after it, with how long it lasted.
+        let warning = try #require(try await connection.warnings().first { $0.rule == .blockedExecutor })
+        #expect(warning.severity == .suspect)
+        #expect(warning.message.hasPrefix("the cooperative pool stalled for "), "\(warning.message)")
+        #expect(warning.tasks == warning.taskIDs.count && warning.tasks <= ProcessInfo.processInfo.activeProcessorCount)
+        // The tasks that ran through it without a wait, the oldest first: here, the blockers.
+        #expect(warning.message.contains("\"blocker\" (spawned at"), "\(warning.message)")
         _ = try await host.process.stop(with: SIGTERM)
     }
 }

@@ -124,6 +124,22 @@ import Testing
         }
         let runawaySite = SourceSite(file: #fileID, line: runawayLine)
 
+        // blocked-executor: a stall of the pool is noted as the lag probe notes one (blocking this
+        // process's cooperative threads would starve every other test), naming a task running
+        // through it without a wait.
+        let blockerName = Self.unique("rule-blocker")
+        Task.tracked(blockerName) { for await _ in ending {} }
+        try await eventually("the blocker runs") { !TaskScope.registry.records { $0.name == blockerName }.isEmpty }
+        let blocker = try #require(TaskScope.registry.records { $0.name == blockerName }.first)
+        let stallBegan = TaskScope.registry.clock.now() &- 1_000_000_000
+        agent.stalls.began(
+            stallBegan,
+            tasks: [
+                StallLog.StalledTask(
+                    id: blocker.id, name: blockerName,
+                    spawnSite: SourceSite(file: blocker.spawnFile, line: blocker.spawnLine), activeSince: stallBegan)
+            ])
+
         let connection = try await ScopeConnection.connect(to: agent.socketPath)
         defer { connection.close() }
         func ours(_ warnings: [Warning]) -> [LeakRule: Warning] {
@@ -137,6 +153,7 @@ import Testing
                     || (warning.rule == .abandonedChannel && warning.name == abandoned)
                     || (warning.rule == .deadlock && warning.name?.hasPrefix("rule-deadlock") == true)
                     || (warning.rule == .blockedForever && warning.name?.hasPrefix("rule-blocked") == true)
+                    || (warning.rule == .blockedExecutor && warning.taskIDs == [blocker.id])
                 if mine { found[warning.rule] = warning }
             }
             return found
@@ -162,6 +179,7 @@ import Testing
         #expect(warnings[.abandonedChannel]?.tasks == 1)
         #expect(warnings[.deadlock]?.tasks == 2)
         #expect(warnings[.blockedForever]?.tasks == 1)
+        #expect(warnings[.blockedExecutor]?.tasks == 1)
         // A third task at the stuck site, waiting for less than the threshold: not the warning's.
         Self.waiter(reason, until: ending)
         try await eventually("the third waits") {

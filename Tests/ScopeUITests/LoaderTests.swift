@@ -43,6 +43,11 @@ final class RecordingSource: ScopeSource {
         record("groups wait \(query.wait ?? "-")")
         return Fixtures.groups
     }
+
+    func stacks(_ query: StackQuery) async throws(ScopeClientError) -> StackList {
+        record("stacks ids \(query.ids)")
+        return StackList(unavailable: "recorded")
+    }
     func tasks(_ query: TaskQuery) async throws(ScopeClientError) -> TaskPage {
         record("tasks offset \(query.offset)")
         return Fixtures.page

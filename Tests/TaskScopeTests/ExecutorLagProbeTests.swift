@@ -115,4 +115,38 @@ import Testing
         loop.advanceTime(by: .seconds(1))
         #expect(probe.sent == 7, "healthy again: back to the tick")
     }
+
+    /// A stall shorter than the tick, in a pool that was idle: seen while it lasts, once the probe
+    /// sent into it has waited the threshold, not only if a tick happens to come by then.
+    @Test func aStallShorterThanATickIsSeenWhenTheProbeHasWaitedTheThreshold() {
+        let time = ManualTime(start: 1_000 * Self.millisecond)
+        let queue = HeldQueue()
+        let probe = ExecutorLagProbe(clock: AgentClock(manual: time), enqueue: queue.enqueue)
+        let loop = EmbeddedEventLoop()
+        let began = Mutex<[UInt64]>([])
+        let ended = Mutex<[UInt64]>([])
+        probe.watchStalls(
+            threshold: .milliseconds(250), began: { at in began.withLock { $0.append(at) } },
+            ended: { _, at in ended.withLock { $0.append(at) } })
+
+        probe.tick(on: loop, every: .milliseconds(100))  // sent into a stall
+        let sent = time.now
+        time.advance(by: 249 * Self.millisecond)
+        loop.advanceTime(by: .milliseconds(249))
+        #expect(began.withLock { $0 }.isEmpty, "not yet the threshold")
+        time.advance(by: 1 * Self.millisecond)
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(began.withLock { $0 } == [sent], "seen at the threshold, with when the probe was sent")
+        time.advance(by: 150 * Self.millisecond)
+        queue.runAll()
+        #expect(ended.withLock { $0 } == [time.now], "and its end when the probe ran")
+
+        // A probe that waits less than the threshold is no stall.
+        loop.advanceTime(by: .seconds(1))
+        probe.tick(on: loop, every: .milliseconds(100))
+        time.advance(by: 200 * Self.millisecond)
+        queue.runAll()
+        loop.advanceTime(by: .milliseconds(300))
+        #expect(began.withLock { $0 }.count == 1)
+    }
 }

@@ -166,6 +166,12 @@ public final class ScopeConnection: Sendable {
         try await request(.groups(query))
     }
 
+    /// The async call stacks of waiting tasks, grouped by stack and wait reason, largest first.
+    /// Read by the agent when asked: a pass over the waiting tasks and a read of each one's chain.
+    public func stacks(_ query: StackQuery = StackQuery()) async throws(ScopeClientError) -> StackList {
+        try await request(.stacks(query))
+    }
+
     /// The leak warnings, evaluated by the agent now.
     public func warnings() async throws(ScopeClientError) -> [Warning] {
         let list: WarningList = try await request(.warnings)

@@ -65,6 +65,10 @@ public final class LiveSource: ScopeSource {
         try await using { connection throws(ScopeClientError) in try await connection.groups(query).groups }
     }
 
+    public func stacks(_ query: StackQuery) async throws(ScopeClientError) -> StackList {
+        try await using { connection throws(ScopeClientError) in try await connection.stacks(query) }
+    }
+
     public func tasks(_ query: TaskQuery) async throws(ScopeClientError) -> TaskPage {
         try await using { connection throws(ScopeClientError) in try await connection.tasks(query) }
     }

@@ -14,6 +14,8 @@ public protocol ScopeSource: Sendable {
     func warnings() async throws(ScopeClientError) -> [Warning]
     func resources() async throws(ScopeClientError) -> [ResourceInfo]
     func groups(_ query: GroupQuery) async throws(ScopeClientError) -> [SiteGroup]
+    /// Waiting tasks' async call stacks, grouped (a snapshot file has none).
+    func stacks(_ query: StackQuery) async throws(ScopeClientError) -> StackList
     func tasks(_ query: TaskQuery) async throws(ScopeClientError) -> TaskPage
     func task(id: UInt64) async throws(ScopeClientError) -> TaskDetail
     /// Writes a snapshot document to `path`, atomically.

@@ -74,6 +74,10 @@ public final class SnapshotSource: ScopeSource {
         document.resources.sorted { lhs, rhs in lhs.orphaned != rhs.orphaned ? lhs.orphaned : lhs.id < rhs.id }
     }
 
+    public func stacks(_ query: StackQuery) async throws(ScopeClientError) -> StackList {
+        StackList(unavailable: "a snapshot file holds no async stacks; attach to the process to read them")
+    }
+
     public func groups(_ query: GroupQuery) async throws(ScopeClientError) -> [SiteGroup] {
         var report = GroupedReport()
         for task in document.tasks where query.wait == nil || task.wait == query.wait { report.add(task) }
@@ -205,7 +209,7 @@ enum LocalQuery {
     static func holds(_ scope: RuleScope, for task: TaskInfo, in context: Context) -> Bool {
         guard task.state != .finished, !context.rules.disabled.contains(scope.rule) else { return false }
         switch scope.rule {
-        case .deadlock, .blockedForever:
+        case .deadlock, .blockedForever, .blockedExecutor:
             return scope.names(task: task.id)
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
             guard let resource = task.resource, let reason = task.wait else { return false }

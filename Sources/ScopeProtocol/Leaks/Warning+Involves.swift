@@ -2,7 +2,7 @@ extension Warning {
     /// Whether this warning names `task`, judged from the task's own record: the rule's
     /// resource for the channel, timer and continuation rules (and, for a channel, the
     /// direction the task is blocked in), the wait reason and wait site for `stuck-wait`,
-    /// the spawn site for `runaway-spawn`, the tasks named for `deadlock` and `blocked-forever`, and a cancellation plus the spawn site for
+    /// the spawn site for `runaway-spawn`, the tasks named for `deadlock`, `blocked-forever` and `blocked-executor`, and a cancellation plus the spawn site for
     /// `ignored-cancellation`. Sites compare by file and line. Finished tasks are named by
     /// none. Cost: a few comparisons; a UI marks every row of a page with it.
     ///
@@ -11,7 +11,7 @@ extension Warning {
     public func involves(_ task: TaskInfo) -> Bool {
         guard task.state != .finished else { return false }
         switch rule {
-        case .deadlock, .blockedForever:
+        case .deadlock, .blockedForever, .blockedExecutor:
             return taskIDs.contains(task.id)
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
             guard task.state == .waiting else { return false }

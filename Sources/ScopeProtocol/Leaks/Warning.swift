@@ -22,6 +22,9 @@ public enum LeakRule: String, Codable, Sendable, Hashable, CaseIterable {
     case blockedForever = "blocked-forever"
     /// Tasks blocked on a channel whose other side no live task has used since its last user finished.
     case abandonedChannel = "abandoned-channel"
+    /// The cooperative pool stalled (a job waited a threshold or more for a thread): names the
+    /// tracked tasks that were running without a wait through the stall, which likely blocked it.
+    case blockedExecutor = "blocked-executor"
 
     /// Whether the rule proves a leak (`definite`) or points at a likely one (`suspect`).
     public var severity: Severity {
@@ -29,7 +32,7 @@ public enum LeakRule: String, Codable, Sendable, Hashable, CaseIterable {
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .deadlock,
             .blockedForever:
             .definite
-        case .stuckWait, .ignoredCancellation, .runawaySpawn, .abandonedChannel: .suspect
+        case .stuckWait, .ignoredCancellation, .runawaySpawn, .abandonedChannel, .blockedExecutor: .suspect
         }
     }
 

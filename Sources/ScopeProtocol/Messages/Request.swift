@@ -18,6 +18,8 @@ public enum Request: Sendable, Hashable {
     case warnings
     /// Live tasks grouped by wait reason, wait site and spawn site.
     case groups(GroupQuery)
+    /// The async call stacks of waiting tasks, grouped by stack and wait reason.
+    case stacks(StackQuery)
     /// The whole snapshot document, streamed in chunks.
     case snapshot(SnapshotOptions)
     /// Push a summary every `interval` seconds (the sampler's interval when `nil`).
@@ -36,6 +38,7 @@ public enum Request: Sendable, Hashable {
         case .resources: "resources"
         case .warnings: "warnings"
         case .groups: "groups"
+        case .stacks: "stacks"
         case .snapshot: "snapshot"
         case .subscribe: "subscribe"
         case .unsubscribe: "unsubscribe"
@@ -44,8 +47,8 @@ public enum Request: Sendable, Hashable {
 
     /// Every operation name of protocol v1.
     public static let operations = [
-        "hello", "summary", "tasks", "task", "history", "resources", "warnings", "groups", "snapshot", "subscribe",
-        "unsubscribe",
+        "hello", "summary", "tasks", "task", "history", "resources", "warnings", "groups", "stacks", "snapshot",
+        "subscribe", "unsubscribe",
     ]
 
     /// The shortest interval a subscription may ask for, in seconds.
@@ -84,6 +87,11 @@ public enum Request: Sendable, Hashable {
             if let trace = query.trace { fields["trace"] = .string(trace) }
         case .groups(let query):
             if let wait = query.wait { fields["wait"] = .string(wait) }
+            fields["limit"] = .integer(Int64(query.limit))
+        case .stacks(let query):
+            if !query.ids.isEmpty { fields["ids"] = .array(query.ids.map { .integer(Int64(clamping: $0)) }) }
+            if let wait = query.wait { fields["wait"] = .string(wait) }
+            if let depth = query.depth { fields["depth"] = .integer(Int64(depth)) }
             fields["limit"] = .integer(Int64(query.limit))
         case .task(let taskID):
             fields["task"] = .integer(Int64(clamping: taskID))
@@ -258,6 +266,13 @@ extension RequestLine {
             query.wait = try fields.string("wait")
             query.limit = try fields.integer("limit", in: 1...TaskQuery.maxLimit) ?? TaskQuery.defaultLimit
             return .groups(query)
+        case "stacks":
+            var query = StackQuery()
+            query.ids = try fields.ids("ids", limit: StackQuery.maxIDs) ?? []
+            query.wait = try fields.string("wait")
+            query.depth = try fields.integer("depth", in: 1...StackQuery.maxDepth)
+            query.limit = try fields.integer("limit", in: 1...TaskQuery.maxLimit) ?? TaskQuery.defaultLimit
+            return .stacks(query)
         case "task":
             guard let taskID = try fields.integer("task", in: 1...Int.max) else {
                 throw .init(.invalidField, "\"task\" (the task id) is required")
@@ -358,15 +373,15 @@ struct FieldReader {
         return value
     }
 
-    /// A short list of task ids (at most ``ResourceInfo/idLimit``).
-    mutating func ids(_ key: String) throws(ProtocolError) -> [UInt64]? {
+    /// A short list of task ids (at most `limit`, ``ResourceInfo/idLimit`` by default).
+    mutating func ids(_ key: String, limit: Int = ResourceInfo.idLimit) throws(ProtocolError) -> [UInt64]? {
         consumed.insert(key)
         let error = ProtocolError(
-            .invalidField, "\"\(key)\" must be a list of at most \(ResourceInfo.idLimit) task ids")
+            .invalidField, "\"\(key)\" must be a list of at most \(limit) task ids")
         switch object[key] {
         case nil, .null?: return nil
         case .array(let values)?:
-            guard values.count <= ResourceInfo.idLimit else { throw error }
+            guard values.count <= limit else { throw error }
             return try values.map { (value: JSONValue) throws(ProtocolError) -> UInt64 in
                 guard case .integer(let raw) = value, raw >= 1 else { throw error }
                 return UInt64(raw)

@@ -7,7 +7,7 @@
 ///   warning of the rule names, for the reason the warning gives (a channel's send and receive
 ///   sides are separate warnings).
 /// - `leaked-permit`, `abandoned-channel`: tasks waiting on a resource a warning names, for its reason.
-/// - `deadlock`, `blocked-forever`: the tasks a warning names (its first ids).
+/// - `deadlock`, `blocked-forever`, `blocked-executor`: the tasks a warning names (its first ids).
 /// - `runaway-spawn`: live tasks of a spawn site a warning names.
 /// - `stuck-wait` and `ignored-cancellation` are decided per task, by their thresholds.
 ///
@@ -40,7 +40,9 @@ public struct RuleScope: Sendable {
         var tasks: Set<UInt64> = []
         var folded: Set<FoldedWait> = []
         for warning in warnings where warning.rule == rule {
-            if rule == .deadlock || rule == .blockedForever { tasks.formUnion(warning.taskIDs) }
+            if rule == .deadlock || rule == .blockedForever || rule == .blockedExecutor {
+                tasks.formUnion(warning.taskIDs)
+            }
             if let resource = warning.resource, let reason = warning.reason {
                 resources.insert(ResourceWait(resource: resource, reason: reason))
             } else if let site = warning.site, let reason = warning.reason, rule.isPerResource {
@@ -56,7 +58,7 @@ public struct RuleScope: Sendable {
         self.folded = folded
     }
 
-    /// Whether a warning of `deadlock` or `blocked-forever` names the task `id`.
+    /// Whether a warning of `deadlock`, `blocked-forever` or `blocked-executor` names the task `id`.
     public func names(task id: UInt64) -> Bool { tasks.contains(id) }
 
     /// Whether a task waiting on `resource` for `reason` is one of a resource rule's warnings' tasks.

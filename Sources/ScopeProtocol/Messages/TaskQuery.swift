@@ -107,7 +107,7 @@ public struct TaskQuery: Sendable, Hashable {
                 // One warning for many resources made at one place (a leak per request).
                 resourceSite = warning.site
             }
-        case .deadlock, .blockedForever:
+        case .deadlock, .blockedForever, .blockedExecutor:
             ids = warning.taskIDs
         case .stuckWait:
             wait = warning.reason

@@ -202,3 +202,20 @@ extension SnapshotDocument: WireValidatable {
         try tasks.validate(at: check.field("tasks"))
     }
 }
+
+extension StackGroup: WireValidatable {
+    public func validate(at path: String) throws(WireValueError) {
+        let check = WireCheck(path)
+        try check.count(count, "count")
+        try check.duration(longest, "longest")
+    }
+}
+
+extension StackList: WireValidatable {
+    public func validate(at path: String) throws(WireValueError) {
+        let check = WireCheck(path)
+        try check.count(total, "total")
+        try check.count(unreadable, "unreadable")
+        try groups.validate(at: check.field("groups"))
+    }
+}

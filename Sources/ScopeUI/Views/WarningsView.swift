@@ -89,7 +89,7 @@ enum WarningsView {
         guard let site = warning.site else { return nil }
         switch warning.rule {
         case .stuckWait, .deadlock, .blockedForever: return "wait site: \(site)"
-        case .runawaySpawn, .ignoredCancellation:
+        case .runawaySpawn, .ignoredCancellation, .blockedExecutor:
             return "spawn site: \(site)\(site.function.map { " \($0)" } ?? "")"
         case .orphanedChannel, .orphanedTimer, .leakedContinuation, .leakedWaitGroup, .leakedPermit, .abandonedChannel:
             return "site: \(site)"

@@ -29,6 +29,10 @@ final class Agent: Sendable {
     private let group: MultiThreadedEventLoopGroup
     /// Where heavy requests and rule passes run, off the event loop, `maxConcurrentQueries` at once.
     let queries: NIOThreadPool
+    /// The last stall of the cooperative pool, for `blocked-executor`.
+    let stalls = StallLog()
+    /// The async stacks of waiting tasks, read when asked; nil when turned off.
+    let stacks: AsyncStacks?
     /// The clients served now, and how many may be.
     let clients: ClientLimit
     /// The connections served, for a new client to take the place of one doing nothing with it.
@@ -61,6 +65,7 @@ final class Agent: Sendable {
         self.startedAt = startedAt
         self.group = group
         self.queries = queries
+        self.stacks = configuration.stackDepth.map { AsyncStacks(depth: $0) }
         self.clients = clients
         self.connections = connections
         self.serverChannel = serverChannel
@@ -156,6 +161,21 @@ final class Agent: Sendable {
             serverChannel: serverChannel, sampling: sampling,
             socketIdentity: SocketFile.identity(path), rules: rules, rulePasses: rulePasses)
         pending.agent = agent
+        agent.stacks?.startSelfTest(logger: logger)
+        // A stall's tasks are read on the query threads: no cooperative thread is free then.
+        let stalls = agent.stalls
+        let symbolicator = agent.stacks?.symbolicator
+        probe?.watchStalls(
+            threshold: rules.settings.blockedExecutor,
+            began: { began in
+                queries.submit { state in
+                    if case .active = state {
+                        stalls.began(
+                            began, tasks: StallLog.capture(registry, began: began, symbolicator: symbolicator))
+                    }
+                }
+            },
+            ended: { began, ended in stalls.ended(began, at: ended) })
         agent.refreshWarnings()
         ExitCleanup.register(path: path, identity: agent.socketIdentity)
         logger.info("taskscope agent serving", metadata: ["socket": "\(path)"])
@@ -267,7 +287,8 @@ final class Agent: Sendable {
             // Unfolded: a warning folding many resources names each of them here.
             warnings = rules.evaluate(
                 registry: registry, samples: sampler.samples, observingCancellation: false, folding: false)
-        case .runawaySpawn, .leakedWaitGroup, .leakedPermit, .deadlock, .blockedForever, .abandonedChannel:
+        case .runawaySpawn, .leakedWaitGroup, .leakedPermit, .deadlock, .blockedForever, .abandonedChannel,
+            .blockedExecutor:
             warnings = currentWarnings()
         }
         let filter = RuleFilter(
@@ -277,7 +298,13 @@ final class Agent: Sendable {
 
     /// The leak warnings, evaluated now.
     func evaluateWarnings(observingCancellation: Bool) -> [Warning] {
-        rules.evaluate(registry: registry, samples: sampler.samples, observingCancellation: observingCancellation)
+        var warnings = rules.evaluate(
+            registry: registry, samples: sampler.samples, observingCancellation: observingCancellation)
+        if sampler.lagProbe != nil, rules.settings.isOn(.blockedExecutor) {
+            warnings += BlockedExecutorRule(threshold: rules.settings.blockedExecutor).warnings(
+                stalls, clock: registry.clock, now: registry.clock.now())
+        }
+        return warnings
     }
 
     /// The leak warnings for a request, evaluated now. It uses the cancellations the last pass

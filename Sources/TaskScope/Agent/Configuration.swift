@@ -63,6 +63,11 @@ extension TaskScope {
         /// enqueued on the global executor notes how late it ran (see `Summary.executorLag`).
         /// Cost: one tiny task per probe, at most one waiting at a time.
         public var executorLagInterval: Duration? = .milliseconds(100)
+        /// How many frames of a waiting task's async call stack the agent reads when asked
+        /// (default 32, at most 128; `nil` turns stacks off). Nothing is read before a client asks
+        /// (a `stacks` request, a snapshot with stacks). At start the agent parks a probe task to
+        /// check that it can read this runtime's stacks, and turns them off, logging why, if not.
+        public var stackDepth: Int? = 32
         /// How long a connection doing nothing keeps its place when another client wants it
         /// (shorter in tests, which cannot wait ten seconds per case).
         var placeThresholds = ConnectionTable.Thresholds()

@@ -69,7 +69,7 @@ struct RuleFilter: Sendable {
         case .leakedPermit, .abandonedChannel:
             guard let wait = record.wait(in: phase), wait.resource != 0 else { return false }
             return scope.names(resource: wait.resource, reason: wait.reason)
-        case .deadlock, .blockedForever:
+        case .deadlock, .blockedForever, .blockedExecutor:
             return scope.names(task: record.id)
         case .runawaySpawn:
             return scope.names(spawnFile: record.spawnFile, line: record.spawnLine)

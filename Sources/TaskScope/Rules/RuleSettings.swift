@@ -7,7 +7,7 @@ extension TaskScope {
     /// Each can also be set by an environment variable, which wins over code so
     /// that an operator can tune a running service's next start without a
     /// rebuild: `TASKSCOPE_STUCK_WAIT`, `TASKSCOPE_STUCK_GROWTH_WINDOW`,
-    /// `TASKSCOPE_IGNORED_CANCELLATION` and `TASKSCOPE_ABANDONED_CHANNEL` (seconds),
+    /// `TASKSCOPE_IGNORED_CANCELLATION`, `TASKSCOPE_ABANDONED_CHANNEL` and `TASKSCOPE_BLOCKED_EXECUTOR` (seconds),
     /// `TASKSCOPE_STUCK_GROWTH` (tasks), `TASKSCOPE_RUNAWAY_WINDOW` (samples), `TASKSCOPE_RUNAWAY_GROWTH`
     /// (tasks), `TASKSCOPE_RULES_OFF` (rule names, comma-separated).
     public struct RuleSettings: Sendable, Hashable {
@@ -33,6 +33,9 @@ extension TaskScope {
         public var abandonedChannel: Duration
         /// Rules switched off.
         public var disabled: Set<LeakRule>
+        /// How long a job may wait for a cooperative thread before `blocked-executor` fires
+        /// (default 250 ms; the agent measures it with its executor lag probe).
+        public var blockedExecutor: Duration = .milliseconds(250)
 
         public init(
             stuckWait: Duration = .seconds(1_800), ignoredCancellation: Duration = .seconds(10),
@@ -65,6 +68,11 @@ extension TaskScope {
                 seconds >= 0
             {
                 settings.abandonedChannel = .seconds(min(seconds, 1e9))
+            }
+            if let seconds = environment["TASKSCOPE_BLOCKED_EXECUTOR"].flatMap(Double.init), seconds.isFinite,
+                seconds >= 0.001
+            {
+                settings.blockedExecutor = .seconds(min(seconds, 1e9))
             }
             if let growth = environment["TASKSCOPE_STUCK_GROWTH"].flatMap(Int.init), growth >= 2 {
                 settings.stuckGrowth = growth

@@ -28,6 +28,8 @@ final class ExecutorLagProbe: Sendable {
         var sent = 0
         /// Whether probes are sent every interval (the pool is busy).
         var fast = false
+        /// The send time of the probe a stall was last reported for.
+        var stallReported: UInt64 = 0
 
         /// Whether the last probe ran late, or one has waited long enough to say so.
         func isBusy(now: UInt64) -> Bool {
@@ -37,6 +39,35 @@ final class ExecutorLagProbe: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Told (on the event loop) when a probe has waited `threshold`, with when it was sent; and
+    /// (on the pool) when that probe ran.
+    private let stallWatch = Mutex<StallWatch?>(nil)
+
+    private typealias StallWatch = (
+        threshold: UInt64, began: @Sendable (UInt64) -> Void, ended: @Sendable (UInt64, UInt64) -> Void
+    )
+
+    /// Reports stalls of `threshold` or more: `began` with the waiting probe's send time (once
+    /// per probe), `ended` with it and when it ran.
+    func watchStalls(
+        threshold: Duration, began: @escaping @Sendable (UInt64) -> Void,
+        ended: @escaping @Sendable (UInt64, UInt64) -> Void
+    ) {
+        stallWatch.withLock { $0 = (UInt64(clamping: threshold.nanoseconds), began, ended) }
+    }
+
+    /// Reports a probe that has waited the stall threshold (once). On the event loop.
+    private func checkStall(now: UInt64) {
+        guard let watch = stallWatch.withLock({ $0 }) else { return }
+        let began = state.withLock { state -> UInt64? in
+            guard state.pendingSince != 0, state.stallReported != state.pendingSince,
+                now &- min(state.pendingSince, now) >= watch.threshold
+            else { return nil }
+            state.stallReported = state.pendingSince
+            return state.pendingSince
+        }
+        if let began { watch.began(began) }
+    }
     private let clock: AgentClock
     /// Runs a probe's job: on the global executor, as any task's job (tests give another queue).
     private let enqueue: @Sendable (@escaping @Sendable () -> Void) -> Void
@@ -49,8 +80,10 @@ final class ExecutorLagProbe: Sendable {
         self.enqueue = enqueue
     }
 
-    /// Sends a probe unless one is still waiting. Called on the agent's event loop.
-    func fire() {
+    /// Sends a probe unless one is still waiting. Called on the agent's event loop; given the
+    /// loop, and stalls being watched, it also looks again when the probe has waited the stall
+    /// threshold, so a stall shorter than the probe's period is seen while it lasts.
+    func fire(on loop: (any EventLoop)? = nil) {
         let sentAt = clock.now()
         let send = state.withLock { state -> Bool in
             guard state.pendingSince == 0 else { return false }
@@ -60,16 +93,21 @@ final class ExecutorLagProbe: Sendable {
         }
         guard send else { return }
         enqueue { [self] in ran(sentAt: max(sentAt, 1)) }
+        if let loop, let threshold = stallWatch.withLock({ $0?.threshold }) {
+            loop.scheduleTask(in: .nanoseconds(Int64(clamping: threshold))) { [self] in checkStall(now: clock.now()) }
+        }
     }
 
     private func ran(sentAt: UInt64) {
         let now = clock.now()
         let lag = now &- min(sentAt, now)
-        state.withLock { state in
+        let reported = state.withLock { state -> Bool in
             state.pendingSince = 0
             state.worst = max(state.worst, lag)
             state.last = lag
+            return state.stallReported == sentAt
         }
+        if reported, let watch = stallWatch.withLock({ $0 }) { watch.ended(sentAt, now) }
     }
 
     /// The longest lag since the last call (a probe still waiting counts from when it was sent),
@@ -99,7 +137,8 @@ final class ExecutorLagProbe: Sendable {
             state.fast = true
             return true
         }
-        fire()
+        checkStall(now: now)
+        fire(on: loop)
         if start { probeFast(on: loop, every: interval) }
     }
 
@@ -111,7 +150,8 @@ final class ExecutorLagProbe: Sendable {
                 return state.fast
             }
             guard busy else { return }
-            fire()
+            checkStall(now: now)
+            fire(on: loop)
             probeFast(on: loop, every: interval)
         }
     }

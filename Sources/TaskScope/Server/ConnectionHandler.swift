@@ -312,6 +312,13 @@ final class ConnectionHandler: ChannelInboundHandler {
             runQuery(context: context) { Wire.line(Reply(id: id, result: $0.resources(query))) }
         case .groups(let query):
             runQuery(context: context) { Wire.line(Reply(id: id, result: $0.registry.groups(query))) }
+        case .stacks(let query):
+            runQuery(context: context) { agent in
+                let list =
+                    agent.stacks?.list(agent.registry, query)
+                    ?? StackList(unavailable: "stacks are turned off (Configuration.stackDepth is nil)")
+                return Wire.line(Reply(id: id, result: list))
+            }
         case .warnings:
             runQuery(context: context) { Wire.line(Reply(id: id, result: WarningList(warnings: $0.currentWarnings()))) }
         case .history(let limit):

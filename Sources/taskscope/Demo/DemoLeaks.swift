@@ -18,6 +18,7 @@ enum DemoLeaks {
                 group.addTask { await waitGroups() }
                 group.addTask { await cancellation() }
                 group.addTask { await spawning(pace) }
+                group.addTask { await blockingWork() }
             }
         }
     }

@@ -1,0 +1,141 @@
+import Foundation
+import ScopeProtocol
+import Synchronization
+
+/// The last stall of the cooperative pool the executor lag probe saw, with the tracked tasks
+/// that were running without a wait through it, for `blocked-executor`.
+///
+/// A probe that has waited the rule's threshold starts one capture on the agent's query threads
+/// (no cooperative thread is needed, none being free): the tracked tasks active since before the
+/// probe was sent, longest first, as many as the pool has threads. Tasks queued for a thread look
+/// the same as tasks holding one (taskscope sees waits, not threads), so the oldest are named:
+/// a task that has run without a wait since before the stall began is the likeliest to block it.
+final class StallLog: Sendable {
+    struct StalledTask: Sendable, Equatable {
+        var id: UInt64
+        var name: String
+        var spawnSite: SourceSite
+        /// Monotonic nanoseconds since when it had been running without a wait.
+        var activeSince: UInt64
+        /// The native frames its thread was blocked in, innermost first, when sampled.
+        var blockedIn: [String] = []
+    }
+
+    struct Stall: Sendable {
+        /// When the probe that waited was sent (monotonic nanoseconds).
+        var began: UInt64
+        /// When it ran, once it has.
+        var ended: UInt64?
+        var tasks: [StalledTask] = []
+    }
+
+    private let last = Mutex<Stall?>(nil)
+
+    /// How many tasks a stall names at most: the pool's threads.
+    static let taskLimit = max(1, min(16, ProcessInfo.processInfo.activeProcessorCount))
+
+    var stall: Stall? { last.withLock { $0 } }
+
+    /// Notes a stall that began at `began`, with the tasks running through it (the capture).
+    func began(_ began: UInt64, tasks: [StalledTask]) {
+        last.withLock { last in
+            guard last?.began != began else { return }
+            last = Stall(began: began, ended: nil, tasks: tasks)
+        }
+    }
+
+    /// Notes that the probe sent at `began` ran at `ended`.
+    func ended(_ began: UInt64, at ended: UInt64) {
+        last.withLock { last in
+            if last?.began == began { last?.ended = ended }
+        }
+    }
+
+    /// The tasks that hold the cooperative threads through the stall that began at `began`:
+    /// sampled from the threads themselves where the agent can (``CooperativeThreads``), else
+    /// the tracked tasks active since `began` or before, oldest first, at most ``taskLimit``.
+    static func capture(_ registry: Registry, began: UInt64, symbolicator: Symbolicator?) -> [StalledTask] {
+        if let symbolicator {
+            var keys = Set<UInt>()
+            registry.forEachRecord(live: true, finished: false) { record in
+                let key = record.taskKey.load(ordering: .relaxed)
+                if key != 0 { keys.insert(UInt(bitPattern: key)) }
+                return true
+            }
+            if let running = CooperativeThreads.sample(symbolicator: symbolicator, taskKeys: keys) {
+                return named(registry, running: running)
+            }
+        }
+        var found: [StalledTask] = []
+        registry.forEachRecord(live: true, finished: false) { record in
+            let phase = record.phase
+            if !record.adopted, phase.isActive, phase.since <= began {
+                found.append(stalled(record, since: phase.since))
+            }
+            return true
+        }
+        return Array(found.sorted { $0.activeSince < $1.activeSince }.prefix(taskLimit))
+    }
+
+    /// The tracked or adopted tasks among those the threads were running, with their frames.
+    static func named(_ registry: Registry, running: [CooperativeThreads.Running]) -> [StalledTask] {
+        let byTask = Dictionary(running.map { (Int(bitPattern: $0.task), $0) }, uniquingKeysWith: { first, _ in first })
+        var found: [StalledTask] = []
+        registry.forEachRecord(live: true, finished: false) { record in
+            let key = record.taskKey.load(ordering: .relaxed)
+            if let thread = byTask[key], record.isOwned(byTaskKey: key) {
+                var task = stalled(record, since: record.phase.since)
+                task.blockedIn = thread.frames
+                found.append(task)
+            }
+            return true
+        }
+        return Array(found.sorted { $0.activeSince < $1.activeSince }.prefix(taskLimit))
+    }
+
+    private static func stalled(_ record: TaskRecord, since: UInt64) -> StalledTask {
+        StalledTask(
+            id: record.id, name: record.name,
+            spawnSite: SourceSite(
+                file: record.spawnFile, line: record.spawnLine,
+                function: record.spawnFunction.isEmpty ? nil : record.spawnFunction),
+            activeSince: since)
+    }
+}
+
+/// `blocked-executor`, a suspect: the cooperative pool stalled (a job waited the threshold or
+/// more for a thread, 250 ms by default), reported while the stall lasts and for a minute after,
+/// naming the tracked tasks that ran without a wait through it.
+struct BlockedExecutorRule {
+    let threshold: Duration
+    /// How long after its end a stall is still reported.
+    static let memory: UInt64 = 60_000_000_000
+
+    func warnings(_ log: StallLog, clock: AgentClock, now: UInt64) -> [Warning] {
+        guard let stall = log.stall else { return [] }
+        let end = stall.ended ?? now
+        let lasted = end &- min(stall.began, end)
+        guard lasted >= threshold.nanoseconds, stall.ended.map({ now &- min($0, now) < Self.memory }) ?? true
+        else { return [] }
+        let how = DurationText.format(Double(lasted) / 1e9)
+        let when = stall.ended == nil ? "has stalled for \(how) and still is" : "stalled for \(how)"
+        let named = stall.tasks.map { task in
+            let running = DurationText.format(Double(end &- min(task.activeSince, end)) / 1e9)
+            let frames = task.blockedIn.isEmpty ? "" : ", blocked in " + task.blockedIn.joined(separator: " <- ")
+            return "task \(task.id) \"\(task.name)\" (spawned at \(task.spawnSite)) ran \(running) without a wait"
+                + frames
+        }
+        let who =
+            named.isEmpty
+            ? "no tracked task was running through it (untracked code blocked it)"
+            : named.joined(separator: "; ")
+        return [
+            Warning(
+                rule: .blockedExecutor, site: stall.tasks.first?.spawnSite, tasks: stall.tasks.count,
+                taskIDs: stall.tasks.map(\.id), since: clock.wall(stall.began),
+                message: "the cooperative pool \(when) (a job waited that long for a thread): \(who)",
+                hint: "do not block in async code (DispatchSemaphore.wait, sleep, synchronous I/O, long loops "
+                    + "without a yield): await instead, or move the blocking work to a thread of its own")
+        ]
+    }
+}

@@ -1,0 +1,164 @@
+import Logging
+import ScopeProtocol
+import Synchronization
+
+/// The async stacks of the agent's waiting tasks, read when asked: the `stacks` request and
+/// snapshots with stacks. Identical stacks are interned, so a million tasks stuck at one place
+/// are one stack and a reference each.
+///
+/// Cost when no one asks: nothing. A request reads each asked-for task's chain (see
+/// ``AsyncStackReader``) in batches of 4,096 tasks, holding no lock while it reads, and names
+/// only the distinct stacks' addresses (``Symbolicator``, cached).
+final class AsyncStacks: Sendable {
+    /// Frames per stack unless asked otherwise.
+    let depth: Int
+    let symbolicator: Symbolicator
+    private let check: StackSelfTest
+
+    init(depth: Int, symbolicator: Symbolicator = Symbolicator()) {
+        self.depth = max(1, min(depth, StackQuery.maxDepth))
+        self.symbolicator = symbolicator
+        self.check = StackSelfTest.shared
+    }
+
+    /// Starts the self-test (a probe task parked three calls deep), unless it has run.
+    func startSelfTest(logger: Logger? = nil) {
+        check.start(logger: logger)
+    }
+
+    /// Why stacks cannot be read here, or nil when they can (waits for the self-test, two seconds
+    /// at most).
+    var unavailable: String? {
+        check.start()
+        return check.failure(waiting: .seconds(2))
+    }
+
+    /// One waiting task to read: its record, and its phase word when gathered (it must be the
+    /// same after the read, or the task resumed meanwhile).
+    struct Candidate {
+        var record: TaskRecord
+        var phaseWord: UInt64
+        var taskKey: Int
+    }
+
+    /// The waiting tasks `query` asks for.
+    static func candidates(_ registry: Registry, _ query: StackQuery) -> [Candidate] {
+        var found: [Candidate] = []
+        let wanted = Set(query.ids)
+        let take: (TaskRecord) -> Void = { record in
+            let phase = record.phaseWord.load(ordering: .acquiring)
+            guard TaskPhase(word: phase).isWaiting else { return }
+            if let wait = query.wait, record.wait?.reason != wait { return }
+            let key = record.taskKey.load(ordering: .relaxed)
+            guard key != 0 else { return }
+            found.append(Candidate(record: record, phaseWord: phase, taskKey: key))
+        }
+        if wanted.isEmpty {
+            registry.forEachRecord(live: true, finished: false) { record in
+                take(record)
+                return true
+            }
+        } else {
+            for id in wanted { if let record = registry.record(id: id) { take(record) } }
+        }
+        return found
+    }
+
+    /// The chains of `candidates`, interned: each candidate's stack index in `chains` (nil when
+    /// unreadable).
+    func read(_ candidates: [Candidate], depth: Int? = nil) -> (ids: [Int?], chains: [AsyncStackReader.Chain]) {
+        let reader = AsyncStackReader(
+            depth: max(1, min(depth ?? self.depth, StackQuery.maxDepth)),
+            image: ProcessImage.current())
+        var interned: [AsyncStackReader.Chain: Int] = [:]
+        var chains: [AsyncStackReader.Chain] = []
+        var ids: [Int?] = []
+        ids.reserveCapacity(candidates.count)
+        var start = 0
+        while start < candidates.count {
+            let batch = candidates[start..<min(start + 4_096, candidates.count)]
+            let read = reader.read(batch.map { UInt(bitPattern: $0.taskKey) })
+            for (candidate, chain) in zip(batch, read) {
+                // Still in the same wait: then it was suspended there all the while it was read.
+                guard let chain, candidate.record.phaseWord.load(ordering: .acquiring) == candidate.phaseWord else {
+                    ids.append(nil)
+                    continue
+                }
+                if let id = interned[chain] {
+                    ids.append(id)
+                } else {
+                    interned[chain] = chains.count
+                    ids.append(chains.count)
+                    chains.append(chain)
+                }
+            }
+            start += batch.count
+        }
+        return (ids, chains)
+    }
+
+    /// Names a chain's functions.
+    func stack(_ chain: AsyncStackReader.Chain, id: Int) -> StackInfo {
+        StackInfo(id: id, frames: symbolicator.frames(chain.functions), truncated: chain.truncated)
+    }
+
+    /// The `stacks` reply.
+    func list(_ registry: Registry, _ query: StackQuery) -> StackList {
+        if let reason = unavailable { return StackList(unavailable: reason) }
+        let now = registry.clock.now()
+        let candidates = Self.candidates(registry, query)
+        let (ids, chains) = read(candidates, depth: query.depth)
+        struct Key: Hashable {
+            var stack: Int
+            var reason: String?
+        }
+        var groups: [Key: StackGroup] = [:]
+        var unreadable = 0
+        var tasks: [String: Int] = [:]
+        for (candidate, id) in zip(candidates, ids) {
+            guard let id else {
+                unreadable += 1
+                continue
+            }
+            let record = candidate.record
+            let key = Key(stack: id, reason: record.wait?.reason)
+            var group = groups[key] ?? StackGroup(stack: id, reason: key.reason)
+            let waited = record.inState(TaskPhase(word: candidate.phaseWord), clock: registry.clock, now: now)
+            group.count += 1
+            group.longest = max(group.longest, waited)
+            if group.sampleIDs.count < SiteGroup.sampleLimit || record.id < group.sampleIDs[group.sampleIDs.count - 1] {
+                group.sampleIDs.append(record.id)
+                group.sampleIDs.sort()
+                if group.sampleIDs.count > SiteGroup.sampleLimit { group.sampleIDs.removeLast() }
+            }
+            groups[key] = group
+            if !query.ids.isEmpty { tasks[String(record.id)] = id }
+        }
+        let sorted = groups.values.sorted { lhs, rhs in
+            if lhs.count != rhs.count { return lhs.count > rhs.count }
+            if lhs.longest != rhs.longest { return lhs.longest > rhs.longest }
+            return (lhs.stack, lhs.reason ?? "") < (rhs.stack, rhs.reason ?? "")
+        }
+        let shown = Array(sorted.prefix(query.limit))
+        // Renumbered in the order shown; only the stacks shown are named.
+        var renumbered: [Int: Int] = [:]
+        var stacks: [StackInfo] = []
+        for group in shown where renumbered[group.stack] == nil {
+            renumbered[group.stack] = stacks.count + 1
+            stacks.append(stack(chains[group.stack], id: stacks.count + 1))
+        }
+        for id in Set(tasks.values).sorted() where renumbered[id] == nil {
+            renumbered[id] = stacks.count + 1
+            stacks.append(stack(chains[id], id: stacks.count + 1))
+        }
+        tasks = tasks.mapValues { renumbered[$0]! }
+        return StackList(
+            total: sorted.count,
+            groups: shown.map { group in
+                var group = group
+                group.stack = renumbered[group.stack]!
+                return group
+            },
+            stacks: stacks, tasks: query.ids.isEmpty ? nil : tasks, unreadable: unreadable)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// The code mapped into this process: each module's executable ranges and load base, read from
+/// `/proc/self/maps`. Used to check that an address read from a task is code before following
+/// or naming it, and to find the module an address belongs to.
+///
+/// Cost: one read of `/proc/self/maps` (a few hundred lines); lookups are a binary search.
+/// Bounded: at most ``maxRanges`` executable ranges are kept.
+struct ProcessImage: Sendable {
+    struct Module: Sendable, Hashable {
+        /// The file's path, as mapped.
+        var path: String
+        /// The lowest address the file is mapped at (its first mapping, file offset 0).
+        var base: UInt
+    }
+
+    struct CodeRange: Sendable {
+        var start: UInt
+        var end: UInt
+        var module: Int
+    }
+
+    static let maxRanges = 4_096
+
+    private(set) var modules: [Module] = []
+    private(set) var code: [CodeRange] = []
+
+    /// Reads the current mappings; empty when `/proc/self/maps` cannot be read.
+    static func current() -> ProcessImage {
+        // Read to its end by hand: a proc file reports no size, and a one-shot read stops at a page.
+        let descriptor = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return ProcessImage() }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while bytes.count < 16 << 20 {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        return ProcessImage(maps: String(decoding: bytes, as: UTF8.self))
+    }
+
+    init() {}
+
+    /// Parses the text of a `/proc/PID/maps` file.
+    init(maps: String) {
+        var bases: [String: UInt] = [:]
+        var index: [String: Int] = [:]
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, let dash = fields[0].firstIndex(of: "-"),
+                let start = UInt(fields[0][..<dash], radix: 16),
+                let end = UInt(fields[0][fields[0].index(after: dash)...], radix: 16),
+                let offset = UInt(fields[2], radix: 16)
+            else { continue }
+            let path = fields[5].trimmingCharacters(in: .whitespaces)
+            guard path.hasPrefix("/") else { continue }
+            if offset == 0, bases[path] == nil { bases[path] = start }
+            guard fields[1].contains("x"), code.count < Self.maxRanges else { continue }
+            let module: Int
+            if let known = index[path] {
+                module = known
+            } else {
+                module = modules.count
+                index[path] = module
+                modules.append(Module(path: path, base: bases[path] ?? start &- offset))
+            }
+            code.append(CodeRange(start: start, end: end, module: module))
+        }
+        for (path, module) in index { modules[module].base = bases[path] ?? modules[module].base }
+        code.sort { $0.start < $1.start }
+    }
+
+    /// The module whose code holds `address`, or nil when it is not code.
+    func module(of address: UInt) -> Int? {
+        var low = 0
+        var high = code.count
+        while low < high {
+            let middle = (low + high) / 2
+            if code[middle].end <= address { low = middle + 1 } else { high = middle }
+        }
+        guard low < code.count, code[low].start <= address, address < code[low].end else { return nil }
+        return code[low].module
+    }
+
+    /// Whether `address` is in mapped code.
+    func isCode(_ address: UInt) -> Bool { module(of: address) != nil }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import ScopeProtocol
+import Synchronization
+
+@_silgen_name("swift_demangle")
+private func swiftDemangle(
+    _ mangledName: UnsafePointer<CChar>?, _ mangledNameLength: Int, _ outputBuffer: UnsafeMutablePointer<CChar>?,
+    _ outputBufferSize: UnsafeMutablePointer<Int>?, _ flags: UInt32
+) -> UnsafeMutablePointer<CChar>?
+
+/// Names code addresses of this process: demangled Swift names from each module's symbol table,
+/// with `file:line` where the module has DWARF line tables, else the module and offset.
+///
+/// Only asked when someone looks (a `stacks` request, a snapshot with stacks): nothing is loaded
+/// before. Cost: a module's symbol table (16 bytes a function) and line table (about 12 bytes a
+/// row) are built the first time one of its addresses is named and kept; each address named is
+/// cached, at most ``cacheLimit`` of them (the cache starts over when full).
+final class Symbolicator: Sendable {
+    static let cacheLimit = 65_536
+
+    private struct Loaded {
+        var image = ProcessImage()
+        var symbols: [String: SymbolTable?] = [:]
+        var lines: [String: LineTable?] = [:]
+        var cache: [UInt: StackFrame] = [:]
+    }
+
+    private let state = Mutex(Loaded())
+    /// Whether to read DWARF line tables (tests of the slow path turn it off).
+    let readsLineTables: Bool
+
+    init(readsLineTables: Bool = true) {
+        self.readsLineTables = readsLineTables
+    }
+
+    /// The process's code ranges, read on first use and again when an address is in none of them
+    /// (a library loaded since).
+    func image(covering address: UInt) -> ProcessImage {
+        state.withLock { state in
+            if state.image.code.isEmpty || !state.image.isCode(address) { state.image = ProcessImage.current() }
+            return state.image
+        }
+    }
+
+    /// The frames for `addresses`; an address that is a return address (`isReturn`) is named by
+    /// the instruction before it, the call.
+    func frames(_ addresses: [UInt], returnAddresses: Bool = false) -> [StackFrame] {
+        addresses.map { frame($0, isReturn: returnAddresses) }
+    }
+
+    /// The frame for one address; `withLines: false` names it without reading line tables (and
+    /// without caching).
+    func frame(_ address: UInt, isReturn: Bool = false, withLines: Bool = true) -> StackFrame {
+        let key = isReturn ? address &- 1 : address
+        let withLines = withLines && readsLineTables
+        if withLines, let cached = state.withLock({ $0.cache[key] }) { return cached }
+        let image = image(covering: key)
+        guard let moduleIndex = image.module(of: key) else {
+            return StackFrame(function: nil, module: "?", offset: UInt64(key))
+        }
+        let module = image.modules[moduleIndex]
+        let moduleName = module.path.split(separator: "/").last.map(String.init) ?? module.path
+        let symbols = symbolTable(for: module.path)
+        let lines = withLines ? lineTable(for: module.path) : nil
+        let linkAddress = UInt64(key &- module.base) &+ (symbols?.linkBase ?? 0)
+        var frame = StackFrame(function: nil, module: moduleName, offset: UInt64(key &- module.base))
+        if let symbol = symbols?.symbol(at: linkAddress) {
+            frame.function = Self.readable(Self.demangle(symbol.name))
+        }
+        if let location = lines?.location(of: linkAddress) {
+            frame.file = location.file
+            frame.line = location.line
+        }
+        guard withLines else { return frame }
+        state.withLock { state in
+            if state.cache.count >= Self.cacheLimit { state.cache.removeAll(keepingCapacity: true) }
+            state.cache[key] = frame
+        }
+        return frame
+    }
+
+    // Tables are built outside the lock (milliseconds to a second); two callers may each build
+    // the same one, and the second is kept.
+    private func symbolTable(for path: String) -> SymbolTable? {
+        if let known = state.withLock({ $0.symbols[path] }) { return known }
+        let table = SymbolTable(path: path)
+        state.withLock { $0.symbols[path] = table }
+        return table
+    }
+
+    private func lineTable(for path: String) -> LineTable? {
+        if let known = state.withLock({ $0.lines[path] }) { return known }
+        let table = LineTable(elfPath: path)
+        state.withLock { $0.lines[path] = table }
+        return table
+    }
+
+    /// A Swift symbol demangled; any other returned as it is.
+    static func demangle(_ name: String) -> String {
+        guard name.hasPrefix("$s") || name.hasPrefix("_$s") || name.hasPrefix("$S") || name.hasPrefix("_T0") else {
+            return name
+        }
+        return name.withCString { pointer in
+            guard let demangled = swiftDemangle(pointer, strlen(pointer), nil, nil, 0) else { return name }
+            defer { free(demangled) }
+            return String(cString: demangled)
+        }
+    }
+
+    /// A demangled async function's name without what says which part of it resumes:
+    /// `(1) await resume partial function for Shop.charge(order:) async -> ()` is
+    /// `Shop.charge(order:) async -> ()`.
+    static func readable(_ demangled: String) -> String {
+        var name = Substring(demangled)
+        if name.hasPrefix("("), let close = name.firstIndex(of: ")") {
+            let rest = name[name.index(after: close)...].drop { $0 == " " }
+            for prefix in ["await resume partial function for ", "suspend resume partial function for "]
+            where rest.hasPrefix(prefix) {
+                name = rest.dropFirst(prefix.count)
+            }
+        }
+        return withoutDiscriminators(String(name))
+    }
+
+    /// A private declaration's name without the file discriminator Swift mangles into it:
+    /// `Shop.(charge in _B1FC0D6F367C3231)(order:)` is `Shop.charge(order:)`.
+    static func withoutDiscriminators(_ name: String) -> String {
+        guard name.contains(" in _") else { return name }
+        var result = ""
+        var rest = Substring(name)
+        while let open = rest.firstIndex(of: "(") {
+            result += rest[..<open]
+            let inner = rest[rest.index(after: open)...]
+            if let close = inner.firstIndex(of: ")"), let marker = inner[..<close].range(of: " in _"),
+                inner[marker.upperBound..<close].allSatisfy(\.isHexDigit),
+                !inner[..<marker.lowerBound].contains(where: { $0 == "(" || $0 == " " })
+            {
+                result += inner[..<marker.lowerBound]
+                rest = inner[inner.index(after: close)...]
+            } else {
+                result += "("
+                rest = inner
+            }
+        }
+        return result + rest
+    }
+}

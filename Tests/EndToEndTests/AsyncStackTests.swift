@@ -1,0 +1,63 @@
+import Foundation
+import ScopeClient
+import ScopeProtocol
+import TestSupport
+import Testing
+
+/// The async call stacks of waiting tasks, read from a real process over the socket: tasks parked
+/// three async calls deep (`Shop.checkout` -> `reserveStock` -> `queryDatabase`, waiting on
+/// `db.query`) show those three functions in order, as one stack shared by all of them, in the
+/// debug build and in the release build the agent ships in.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct AsyncStackTests {
+    static let parked = 50
+
+    @Test func waitingTasksShowTheirAsyncCallersInOrderInADebugBuild() async throws {
+        try await checkStacks(executable: HostProcess.executable, build: "debug")
+    }
+
+    @Test(.enabled(if: HostProcess.releaseExecutable != nil, "scripts/test builds the release host"))
+    func waitingTasksShowTheirAsyncCallersInOrderInAReleaseBuild() async throws {
+        try await checkStacks(executable: try #require(HostProcess.releaseExecutable), build: "release")
+    }
+
+    func checkStacks(executable: String, build: String) async throws {
+        let host = try await HostProcess(
+            environment: ["TASKSCOPE_HOST_PARK": "\(Self.parked)"], executable: executable)
+        let connection = try await ScopeConnection.connect(to: host.socket)
+        defer { connection.close() }
+        var list = StackList()
+        try await eventually("every parked task's stack is read (\(build))", timeout: .seconds(20)) {
+            list = try await connection.stacks(StackQuery(wait: "db.query"))
+            return list.groups.first?.count == Self.parked || list.unavailable != nil
+        }
+        #expect(list.unavailable == nil, "\(list.unavailable ?? "")")
+        // One stack for all of them: interned, sent once.
+        #expect(list.total == 1 && list.groups.count == 1 && list.stacks.count == 1, "\(list)")
+        let group = try #require(list.groups.first)
+        #expect(group.reason == "db.query")
+        #expect(group.sampleIDs.count == SiteGroup.sampleLimit)
+        let frames = try #require(list.stack(group.stack)).frames
+        let names = frames.map { $0.function ?? "?" }
+        let expected = ["Shop.queryDatabase", "Shop.reserveStock", "Shop.checkout"]
+        var rest = names[...]
+        for name in expected {
+            let found = try #require(rest.firstIndex { $0.contains(name) }, "\(name) missing in order from \(names)")
+            rest = rest[(found + 1)...]
+        }
+        // Demangled, without the resume-function prefix, with the module named.
+        let checkout = try #require(frames.first { $0.function?.contains("Shop.checkout") == true })
+        #expect(checkout.function?.contains("partial function") == false, "\(checkout)")
+        #expect(checkout.module == "taskscope-agent-host")
+
+        // By id: a task's own stack, and the others' not asked.
+        let one = group.sampleIDs[0]
+        let byID = try await connection.stacks(StackQuery(ids: [one]))
+        #expect(byID.tasks == [String(one): 1], "\(String(describing: byID.tasks))")
+        #expect(byID.stack(1)?.frames.map(\.function) == frames.map(\.function))
+
+        // A shallower read: the depth asked, and said to be cut.
+        let shallow = try await connection.stacks(StackQuery(wait: "db.query", depth: 2))
+        #expect(shallow.stacks.first?.frames.count == 2 && shallow.stacks.first?.truncated == true)
+        _ = try await host.process.stop(with: SIGTERM)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import TaskScope
+
+/// The async stack reader in process: a task parked three calls deep reads as those three
+/// functions in order; memory that is not mapped reads as nothing rather than faulting.
+@Suite struct AsyncStackReaderTests {
+    @Test func theSelfTestPassesOnThisRuntime() async throws {
+        let check = StackSelfTest(symbolicator: Symbolicator(readsLineTables: false))
+        check.start()
+        // Given time: tests beside it may keep the cooperative pool busy.
+        try await eventually("the self-test ends", timeout: .seconds(60)) { check.isDone }
+        #expect(check.failure(waiting: .zero) == nil)
+    }
+
+    @Test func unmappedMemoryFailsTheReadInsteadOfFaulting() {
+        let reader = AsyncStackReader(depth: 8, image: ProcessImage.current())
+        var word: (UInt, UInt) = (7, 8)
+        let mapped = withUnsafePointer(to: &word) { UInt(bitPattern: $0) }
+        let pairs = reader.readPairs([0x10, mapped, 0xFFFF_FFFF_0000, mapped])
+        #expect(pairs.count == 4)
+        #expect(pairs[0] == nil && pairs[2] == nil)
+        #expect(pairs[1]?.0 == 7 && pairs[1]?.1 == 8 && pairs[3]?.1 == 8)
+        #expect(reader.read([0x10, 0xFFFF_FFFF_0000]) == [nil, nil], "no task there: no stack")
+    }
+
+    @Test func namesReadAsSwiftWritesThem() {
+        #expect(
+            Symbolicator.readable(
+                "(1) await resume partial function for static Shop.(charge in _B1FC0D6F367C3231)(order: "
+                    + "Shop.(Order in _B1FC0D6F367C3231)) async -> ()")
+                == "static Shop.charge(order: Shop.Order) async -> ()")
+        #expect(
+            Symbolicator.readable("closure #1 () async -> () in Shop.run()")
+                == "closure #1 () async -> () in Shop.run()")
+        #expect(Symbolicator.demangle("$s4main6level1ySiScSySiGYaFTY1_").contains("main.level1"))
+        #expect(Symbolicator.demangle("memcpy") == "memcpy")
+    }
+}
