@@ -1,5 +1,6 @@
 import CTaskScopeNative
 import Foundation
+import Synchronization
 
 /// The threads of Swift's cooperative pool, sampled during a stall: which task each one runs and
 /// the native frames it is blocked in (`sem_wait`, `usleep`, `read`…), for `blocked-executor`.
@@ -15,8 +16,9 @@ import Foundation
 /// `process_vm_readv`, from the stack pointer the kernel gives in `/proc/self/task/TID/syscall`)
 /// for the address of a task the agent knows, and its frames are the sleep's.
 ///
-/// Cost, per stall: a signal to each other worker thread (at most ``threadLimit``), 30 to 50 µs
-/// each, within ``deadline`` in all. The signal interrupts the blocked call once, and the kernel
+/// Cost, per stall and at most once per ``minimumInterval`` in a process: a signal to each other
+/// worker thread (at most ``threadLimit``), 30 to 50 µs each (20 ms at most), within ``deadline``
+/// in all. The signal interrupts the blocked call once, and the kernel
 /// restarts it (`read`, futex waits: `DispatchSemaphore.wait`, locks).
 enum CooperativeThreads {
     struct Running: Sendable {
@@ -28,11 +30,23 @@ enum CooperativeThreads {
 
     static let threadLimit = 256
     static let framesShown = 4
-    static let deadline: Duration = .milliseconds(500)
+    static let deadline: Duration = .milliseconds(200)
+    /// Samples per process at most this often: a pool that stays stalled (a process loaded past its
+    /// cores) is sampled at its first stall and then every so often, not at every late probe, and
+    /// the agents of one process (tests start many) share the allowance.
+    static let minimumInterval: Duration = .seconds(10)
+    private static let lastSample = Mutex<ContinuousClock.Instant?>(nil)
 
     /// The workers running a task and what they were blocked in, or nil when the agent cannot
     /// sample them here (SIGPROF is the host's, or no thread has libdispatch's mask).
     static func sample(symbolicator: Symbolicator, taskKeys: Set<UInt>) -> [Running]? {
+        let now = ContinuousClock.now
+        let allowed = lastSample.withLock { last -> Bool in
+            if let last, now - last < minimumInterval { return false }
+            last = now
+            return true
+        }
+        guard allowed else { return nil }
         guard ThreadSampler.install() == Int32(SIGPROF) else { return nil }
         let own = ThreadSampler.currentThreadID()
         let workers = ThreadSampler.threadIDs(limit: threadLimit).filter { $0 != own && isDispatchWorker($0) }
@@ -47,7 +61,7 @@ enum CooperativeThreads {
                 }
                 continue
             }
-            guard let sample = try? ThreadSampler.trySample(thread, maxFrames: 24, timeoutMs: 50), sample.task != 0
+            guard let sample = try? ThreadSampler.trySample(thread, maxFrames: 24, timeoutMs: 20), sample.task != 0
             else { continue }
             let frames = sample.frames.enumerated().compactMap { index, frame in
                 symbolicator.frame(frame.address, isReturn: index > 0, withLines: false).function
