@@ -58,6 +58,20 @@ import Testing
         // A shallower read: the depth asked, and said to be cut.
         let shallow = try await connection.stacks(StackQuery(wait: "db.query", depth: 2))
         #expect(shallow.stacks.first?.frames.count == 2 && shallow.stacks.first?.truncated == true)
+        // The CLI's report by stack: the group, its wait, and the frames in order.
+        let report = try await CLI.run(["snapshot", host.socket, "--by", "stack", "--format", "text"])
+        #expect(report.status == 0, "\(report.stderr)")
+        let lines = report.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("taskscope stacks of ") == true, "\(report.stdout)")
+        #expect(
+            lines.contains { $0.hasPrefix("\(Self.parked) tasks waiting on db.query for up to ") }, "\(report.stdout)")
+        let order = expected.compactMap { name in lines.firstIndex { $0.contains(name) } }
+        #expect(order.count == 3 && order == order.sorted(), "\(report.stdout)")
+        let json = try await CLI.run(["snapshot", host.socket, "--by", "stack", "--wait", "db.query"])
+        let decoded = try JSONDecoder().decode(StackList.self, from: Data(json.stdout.utf8))
+        #expect(decoded.groups.first?.count == Self.parked && decoded.stacks.count == 1)
+        let refused = try await CLI.run(["snapshot", host.socket, "--by", "stack", "--trace", "abc"])
+        #expect(refused.status != 0 && refused.stderr.contains("--by stack"), "\(refused.stderr)")
         _ = try await host.process.stop(with: SIGTERM)
     }
 }

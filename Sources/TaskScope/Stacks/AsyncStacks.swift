@@ -67,8 +67,9 @@ final class AsyncStacks: Sendable {
     /// The chains of `candidates`, interned: each candidate's stack index in `chains` (nil when
     /// unreadable).
     func read(_ candidates: [Candidate], depth: Int? = nil) -> (ids: [Int?], chains: [AsyncStackReader.Chain]) {
+        // Read deeper than shown: the runtime's frames between the written ones are left out.
         let reader = AsyncStackReader(
-            depth: max(1, min(depth ?? self.depth, StackQuery.maxDepth)),
+            depth: 4 * max(1, min(depth ?? self.depth, StackQuery.maxDepth)) + 16,
             image: ProcessImage.current())
         var interned: [AsyncStackReader.Chain: Int] = [:]
         var chains: [AsyncStackReader.Chain] = []
@@ -97,9 +98,18 @@ final class AsyncStacks: Sendable {
         return (ids, chains)
     }
 
-    /// Names a chain's functions.
-    func stack(_ chain: AsyncStackReader.Chain, id: Int) -> StackInfo {
-        StackInfo(id: id, frames: symbolicator.frames(chain.functions), truncated: chain.truncated)
+    /// Names a chain's functions, leaving out the runtime's machinery between them (thunks,
+    /// forwarders, the concurrency library, taskscope's own wrappers) when anything is left.
+    func stack(_ chain: AsyncStackReader.Chain, id: Int, depth: Int? = nil) -> StackInfo {
+        let depth = max(1, min(depth ?? self.depth, StackQuery.maxDepth))
+        let frames = symbolicator.frames(chain.functions)
+        // The runtime's frames say what the task waits in: the innermost one is kept.
+        let written = frames.enumerated().filter { index, frame in
+            !Symbolicator.isMachinery(frame) && (index == 0 || !frame.module.hasPrefix("libswift"))
+        }.map(\.element)
+        let shown = written.isEmpty ? frames : written
+        return StackInfo(
+            id: id, frames: Array(shown.prefix(depth)), truncated: chain.truncated || shown.count > depth)
     }
 
     /// The `stacks` reply.
@@ -145,11 +155,11 @@ final class AsyncStacks: Sendable {
         var stacks: [StackInfo] = []
         for group in shown where renumbered[group.stack] == nil {
             renumbered[group.stack] = stacks.count + 1
-            stacks.append(stack(chains[group.stack], id: stacks.count + 1))
+            stacks.append(stack(chains[group.stack], id: stacks.count + 1, depth: query.depth))
         }
         for id in Set(tasks.values).sorted() where renumbered[id] == nil {
             renumbered[id] = stacks.count + 1
-            stacks.append(stack(chains[id], id: stacks.count + 1))
+            stacks.append(stack(chains[id], id: stacks.count + 1, depth: query.depth))
         }
         tasks = tasks.mapValues { renumbered[$0]! }
         return StackList(

@@ -18,6 +18,8 @@ struct ProcessImage: Sendable {
         var start: UInt
         var end: UInt
         var module: Int
+        /// Where in the file the range begins.
+        var fileOffset: UInt
     }
 
     static let maxRanges = 4_096
@@ -67,14 +69,22 @@ struct ProcessImage: Sendable {
                 index[path] = module
                 modules.append(Module(path: path, base: bases[path] ?? start &- offset))
             }
-            code.append(CodeRange(start: start, end: end, module: module))
+            code.append(CodeRange(start: start, end: end, module: module, fileOffset: offset))
         }
         for (path, module) in index { modules[module].base = bases[path] ?? modules[module].base }
         code.sort { $0.start < $1.start }
     }
 
     /// The module whose code holds `address`, or nil when it is not code.
-    func module(of address: UInt) -> Int? {
+    func module(of address: UInt) -> Int? { range(of: address)?.module }
+
+    /// Where in its module's file `address` is: the module and the file offset.
+    func fileOffset(of address: UInt) -> (module: Int, offset: UInt)? {
+        guard let range = range(of: address) else { return nil }
+        return (range.module, address - range.start + range.fileOffset)
+    }
+
+    private func range(of address: UInt) -> CodeRange? {
         var low = 0
         var high = code.count
         while low < high {
@@ -82,7 +92,7 @@ struct ProcessImage: Sendable {
             if code[middle].end <= address { low = middle + 1 } else { high = middle }
         }
         guard low < code.count, code[low].start <= address, address < code[low].end else { return nil }
-        return code[low].module
+        return code[low]
     }
 
     /// Whether `address` is in mapped code.

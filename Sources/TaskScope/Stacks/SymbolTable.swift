@@ -16,8 +16,8 @@ final class SymbolTable: Sendable {
     private let addresses: [UInt64]
     private let sizes: [UInt32]
     private let names: [UInt32]
-    /// The first loadable segment's link-time address: runtime address - module base + this.
-    let linkBase: UInt64
+    /// The loadable segments: file offset, link-time address, size in the file.
+    private let segments: [(offset: UInt64, address: UInt64, size: UInt64)]
 
     /// Whether the file had a full symbol table (`.symtab`) rather than the dynamic one.
     let isComplete: Bool
@@ -29,7 +29,16 @@ final class SymbolTable: Sendable {
             let parsed = Self.parse(file)
         else { return nil }
         self.file = file
-        (addresses, sizes, names, linkBase, isComplete) = parsed
+        (addresses, sizes, names, segments, isComplete) = parsed
+    }
+
+    /// The link-time address of the byte at `fileOffset` (as symbols and line tables name it),
+    /// through the loadable segment that holds it; the offset itself when none does.
+    func linkAddress(fileOffset: UInt64) -> UInt64 {
+        for segment in segments where segment.offset <= fileOffset && fileOffset - segment.offset < segment.size {
+            return segment.address &+ (fileOffset - segment.offset)
+        }
+        return fileOffset
     }
 
     /// The function holding `linkAddress` (a link-time address): its raw (mangled) name and
@@ -51,7 +60,8 @@ final class SymbolTable: Sendable {
     }
 
     private typealias Parsed = (
-        addresses: [UInt64], sizes: [UInt32], names: [UInt32], linkBase: UInt64, complete: Bool
+        addresses: [UInt64], sizes: [UInt32], names: [UInt32],
+        segments: [(offset: UInt64, address: UInt64, size: UInt64)], complete: Bool
     )
 
     private static func parse(_ file: Data) -> Parsed? {
@@ -62,12 +72,13 @@ final class SymbolTable: Sendable {
             let sectionCount = reader.u16(0x3C), sectionSize >= 64,
             let programTable = reader.u64(0x20), let programSize = reader.u16(0x36), let programCount = reader.u16(0x38)
         else { return nil }
-        var linkBase: UInt64 = 0
-        for index in 0..<Int(programCount) {
+        var segments: [(offset: UInt64, address: UInt64, size: UInt64)] = []
+        for index in 0..<min(Int(programCount), 64) {
             let header = Int(clamping: programTable) &+ index &* Int(programSize)
-            if reader.u32(header) == 1, let address = reader.u64(header &+ 16) {  // PT_LOAD
-                linkBase = address & ~0xFFF
-                break
+            if reader.u32(header) == 1, let offset = reader.u64(header &+ 8), let address = reader.u64(header &+ 16),
+                let size = reader.u64(header &+ 32)
+            {  // PT_LOAD
+                segments.append((offset, address, size))
             }
         }
         struct Section {
@@ -104,7 +115,7 @@ final class SymbolTable: Sendable {
             entries.append((value, UInt32(clamping: size), UInt32(clamping: strings.offset + Int(name))))
         }
         entries.sort { $0.0 < $1.0 }
-        return (entries.map(\.0), entries.map(\.1), entries.map(\.2), linkBase, sections[symtab!].type == 2)
+        return (entries.map(\.0), entries.map(\.1), entries.map(\.2), segments, table.type == 2)
     }
 
     /// The NUL-terminated string at `offset`, at most 4 KiB long.

@@ -55,19 +55,18 @@ final class Symbolicator: Sendable {
         let withLines = withLines && readsLineTables
         if withLines, let cached = state.withLock({ $0.cache[key] }) { return cached }
         let image = image(covering: key)
-        guard let moduleIndex = image.module(of: key) else {
+        guard let (moduleIndex, fileOffset) = image.fileOffset(of: key) else {
             return StackFrame(function: nil, module: "?", offset: UInt64(key))
         }
         let module = image.modules[moduleIndex]
         let moduleName = module.path.split(separator: "/").last.map(String.init) ?? module.path
         let symbols = symbolTable(for: module.path)
-        let lines = withLines ? lineTable(for: module.path) : nil
-        let linkAddress = UInt64(key &- module.base) &+ (symbols?.linkBase ?? 0)
-        var frame = StackFrame(function: nil, module: moduleName, offset: UInt64(key &- module.base))
+        let linkAddress = symbols?.linkAddress(fileOffset: UInt64(fileOffset)) ?? UInt64(fileOffset)
+        var frame = StackFrame(function: nil, module: moduleName, offset: linkAddress)
         if let symbol = symbols?.symbol(at: linkAddress) {
             frame.function = Self.readable(Self.demangle(symbol.name))
         }
-        if let location = lines?.location(of: linkAddress) {
+        if withLines, let location = lineTable(for: module.path)?.location(of: linkAddress) {
             frame.file = location.file
             frame.line = location.line
         }
@@ -119,7 +118,56 @@ final class Symbolicator: Sendable {
                 name = rest.dropFirst(prefix.count)
             }
         }
-        return withoutDiscriminators(String(name))
+        let specialization = "function signature specialization <"
+        if name.hasPrefix(specialization) {
+            var depth = 0
+            var index = name.index(name.startIndex, offsetBy: specialization.count - 1)
+            while index < name.endIndex {
+                if name[index] == "<" { depth += 1 }
+                if name[index] == ">" {
+                    depth -= 1
+                    if depth == 0 { break }
+                }
+                index = name.index(after: index)
+            }
+            let rest = index < name.endIndex ? name[name.index(after: index)...] : ""
+            if rest.hasPrefix(" of ") { name = rest.dropFirst(4) }
+        }
+        return withoutSwiftPrefix(withoutDiscriminators(String(name)))
+    }
+
+    /// The standard library's types without their module: `(Swift.Int) -> Swift.String` is
+    /// `(Int) -> String`.
+    static func withoutSwiftPrefix(_ name: String) -> String {
+        guard name.contains("Swift.") else { return name }
+        var result = ""
+        var rest = Substring(name)
+        while let found = rest.range(of: "Swift.") {
+            let before = result.last ?? rest[..<found.lowerBound].last
+            let previous = rest[..<found.lowerBound].last ?? before
+            result += rest[..<found.lowerBound]
+            if let previous, previous.isLetter || previous.isNumber || previous == "_" || previous == "." {
+                result += "Swift."
+            }
+            rest = rest[found.upperBound...]
+        }
+        return result + rest
+    }
+
+    /// Whether a frame is the machinery between the frames a reader wrote: the concurrency
+    /// runtime's own functions, thunks and forwarders, and taskscope's wrappers.
+    static func isMachinery(_ frame: StackFrame) -> Bool {
+        guard let function = frame.function else {
+            return frame.module.hasPrefix("libswift") || frame.module.hasPrefix("libdispatch")
+        }
+        for prefix in [
+            "partial apply forwarder", "reabstraction thunk", "thunk for ", "static TaskScope.TaskScope.",
+            "static (extension in TaskScope)", "swift_task_", "swift::",
+        ] where function.hasPrefix(prefix) {
+            return true
+        }
+        return function.contains(" in static TaskScope.TaskScope.")
+            || function.contains(" in static (extension in TaskScope)")
     }
 
     /// A private declaration's name without the file discriminator Swift mangles into it:

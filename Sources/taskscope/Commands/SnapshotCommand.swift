@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ScopeClient
 import ScopeProtocol
 import ScopeUI
@@ -8,6 +9,15 @@ import Glibc
 #endif
 
 extension SnapshotFormat: ExpressibleByArgument {}
+
+/// What a snapshot groups by.
+enum SnapshotGrouping: String, ExpressibleByArgument, CaseIterable {
+    /// Wait reason, wait site and spawn site: the snapshot document, or the grouped report.
+    case site
+    /// The waiting tasks' async call stacks (read by the agent now): the stacks report, or the
+    /// agent's `stacks` reply as JSON.
+    case stack
+}
 
 struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,12 +49,22 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Group by site (the snapshot, or its grouped report) or by stack: the waiting tasks' async call "
+                + "stacks, each once, largest group first.",
+            valueName: "site|stack"))
+    var by: SnapshotGrouping = .site
+
+    @Option(
+        help: ArgumentHelp(
             "Keep only the tasks started in a span of this trace (its id, as the tracer propagates it: the "
                 + "32 hex digits of a W3C traceparent).",
             valueName: "id"))
     var trace: String?
 
     func validate() throws {
+        if by == .stack, trace != nil {
+            throw ValidationError("--by stack groups the waiting tasks; it takes --wait but not --trace")
+        }
         if let trace {
             let bytes = trace.utf8
             guard !bytes.isEmpty, bytes.count <= 64, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
@@ -72,6 +92,11 @@ struct SnapshotCommand: AsyncParsableCommand {
             do {
                 let connection = try await Target(parsing: target).connect()
                 defer { connection.close() }
+                if by == .stack {
+                    try await writeStacks(from: connection, to: file)
+                    try file?.commit()
+                    return
+                }
                 let options = SnapshotOptions(wait: wait.reason, trace: trace?.lowercased())
                 let done: SnapshotDone
                 if let file {
@@ -94,5 +119,25 @@ struct SnapshotCommand: AsyncParsableCommand {
                 throw error
             }
         }
+    }
+
+    /// The `--by stack` output: the stacks report, or the `stacks` reply as JSON.
+    private func writeStacks(from connection: ScopeConnection, to file: AtomicFile?) async throws {
+        let list = try await connection.stacks(StackQuery(wait: wait.reason, limit: TaskQuery.maxLimit))
+        let text: String
+        switch format {
+        case .text:
+            text = StackReport.render(list, process: connection.hello.process, pid: connection.hello.pid)
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            text = String(decoding: try encoder.encode(list), as: UTF8.self) + "\n"
+        }
+        if let file {
+            try file.write(Array(text.utf8))
+        } else {
+            try StandardOutput().write(text)
+        }
+        if let reason = list.unavailable, format == .json { printError("taskscope: no async stacks: \(reason)") }
     }
 }
