@@ -74,4 +74,34 @@ import Testing
         #expect(refused.status != 0 && refused.stderr.contains("--by stack"), "\(refused.stderr)")
         _ = try await host.process.stop(with: SIGTERM)
     }
+
+    /// A new user at 80x24: Groups by stack (`b`) shows the parked tasks' stack, and a task's
+    /// detail shows its stack below its fields, reached by scrolling Down.
+    @Test func theScreensShowTheStacksAt80x24() async throws {
+        let host = try await HostProcess(environment: ["TASKSCOPE_HOST_PARK": "\(Self.parked)"])
+        let directory = try makeTemporaryDirectory("stacks-ui")
+        defer { removeTree(directory) }
+        let terminal = try await Tmux(
+            width: 80, height: 24, directory: directory, environment: ["LANG": "C.UTF-8", "TERM": "screen"])
+        try await terminal.waitForPrompt()
+        try await terminal.type("\(CLI.executable.path) attach \(host.socket)")
+        try await terminal.waitForScreen("the overview") { $0.contains("1 Overview") }
+        try await terminal.send("3")
+        try await terminal.send("b")
+        let groups = try await terminal.waitForScreen("the parked tasks' stack in Groups by stack") {
+            $0.contains("Shop.queryDatabase < Shop.reserveStock < Shop.checkout")
+        }
+        let row = try #require(groups.split(separator: "\n").first { $0.contains("Shop.queryDatabase <") })
+        #expect(row.contains("\(Self.parked)") && row.contains("db.query"), "\(row)")
+        try await terminal.send("Enter")
+        try await terminal.waitForScreen("the detail of a parked task") { $0.contains("wait        db.query") }
+        for _ in 0..<12 { try await terminal.send("Down") }
+        let detail = try await terminal.waitForScreen("its stack, scrolled to") {
+            $0.contains("Shop.reserveStock(Int) async -> Int") && $0.contains("main.swift:")
+        }
+        #expect(detail.contains("stack       async callers, innermost first"), "\(detail)")
+        try await terminal.send("q")
+        try await terminal.close()
+        _ = try await host.process.stop(with: SIGTERM)
+    }
 }

@@ -163,6 +163,87 @@ import Testing
         #expect(state.overlay == .detail(taskID: 21, child: 0))
     }
 
+    /// The detail shows the task's async stack below its children, innermost first, with where
+    /// each frame is; at 80x24 a deep stack is reached by scrolling Down past the children.
+    @Test func theDetailShowsTheAsyncStackAndScrollsToItsEnd() throws {
+        var state = Fixtures.state(width: 80, height: 24)
+        state.apply(.key(.character("2")))
+        state.apply(.key(.enter))
+        state.apply(
+            .detail(TaskDetail(task: Fixtures.task(7, "load-order"), parent: nil, children: [Fixtures.task(20, "row")]))
+        )
+        #expect(Renderer.render(state).text.contains("loading"), "the stack is asked for apart")
+        let frames = (1...12).map { depth in
+            StackFrame(
+                function: "static Orders.Shop.level\(depth)(order: Int) async -> Int", file: "/src/Orders/Shop.swift",
+                line: 100 + depth, module: "Orders", offset: 0x1000)
+        }
+        let list = StackList(
+            total: 1, groups: [StackGroup(stack: 1, reason: "db.query", count: 1, longest: 3, sampleIDs: [7])],
+            stacks: [StackInfo(id: 1, frames: frames)], tasks: ["7": 1])
+        state.apply(.detailStack(DetailStack(taskID: 7, list: list)))
+        var text = Renderer.render(state).text
+        #expect(text.contains("stack       async callers, innermost first"))
+        #expect(text.contains("static Orders.Shop.level1(order: Int) async -> Int"))
+        #expect(text.contains("/src/Orders/Shop.swift:101"))
+        #expect(!text.contains("level12("), "24 rows: the deepest frames are below")
+        for _ in 0..<30 { state.apply(.key(.down)) }
+        text = Renderer.render(state).text
+        #expect(text.contains("static Orders.Shop.level12(order: Int) async -> Int") && text.contains("Shop.swift:112"))
+        // A task with no stack read says why.
+        state.apply(.detailStack(DetailStack(taskID: 7, list: StackList(total: 0, tasks: [:]))))
+        #expect(Renderer.render(state).text.contains("none read: the task is not waiting now"))
+    }
+
+    /// `b` on Groups groups the waiting tasks by async stack: largest first, the stack innermost
+    /// first, the frames that tell one stack from the other in bold; the stacks are asked for only
+    /// while this view is on screen, and Enter opens a task of the group.
+    @Test func groupsByStackShowTheFramesThatDifferInBold() throws {
+        var state = Fixtures.state(width: 80, height: 24)
+        state.apply(.key(.character("3")))
+        #expect(!LoadPlan.parts(for: LoadPlan(state), refresh: 1).contains(.stacks), "by site: no stacks read")
+        state.apply(.key(.character("b")))
+        #expect(state.groupsByStack)
+        #expect(LoadPlan.parts(for: LoadPlan(state), refresh: 1).contains(.stacks))
+        func frame(_ name: String, _ line: Int) -> StackFrame {
+            StackFrame(
+                function: "static Orders.Shop.\(name)(Int) async -> Int", file: "/src/Shop.swift", line: line,
+                module: "Orders", offset: 0)
+        }
+        let list = StackList(
+            total: 2,
+            groups: [
+                StackGroup(stack: 1, reason: "db.query", count: 40, longest: 61, sampleIDs: [9, 10]),
+                StackGroup(stack: 2, reason: "db.query", count: 3, longest: 2, sampleIDs: [30]),
+            ],
+            stacks: [
+                StackInfo(id: 1, frames: [frame("query", 10), frame("reserveStock", 20), frame("checkout", 30)]),
+                StackInfo(id: 2, frames: [frame("query", 10), frame("refund", 40), frame("checkout", 30)]),
+            ])
+        state.apply(.stackGroups(list))
+        let screen = Renderer.render(state)
+        let first = try #require(screen.row(containing: "Shop.query < Shop.reserveStock < Shop.checkout"))
+        let second = try #require(screen.row(containing: "Shop.query < Shop.refund < Shop.checkout"))
+        #expect(first < second, "largest first")
+        #expect(screen.line(first).contains("40") && screen.line(first).contains("db.query"))
+        func style(of word: String, row: Int) -> Style {
+            let line = screen.line(row)
+            let x = line.distance(from: line.startIndex, to: line.range(of: word)!.lowerBound)
+            return screen[x, row].style
+        }
+        #expect(style(of: "Shop.refund", row: second).bold, "the frame only this stack has")
+        #expect(!style(of: "Shop.checkout", row: second).bold, "a frame every stack has")
+        #expect(screen.text.contains("Groups by async stack (b: by site again)"))
+        state.apply(.key(.enter))
+        #expect(state.overlay == .detail(taskID: 9, child: 0), "the group's first task, with its stack")
+        state.apply(.key(.escape))
+        state.apply(.key(.character("b")))
+        #expect(!state.groupsByStack && !Renderer.render(state).text.contains("Shop.refund"))
+        state.apply(.key(.character("2")))
+        state.apply(.key(.character("b")))
+        #expect(!state.groupsByStack && state.status?.contains("Groups screen") == true)
+    }
+
     /// A traced task's detail shows its trace id whole, to copy into the tracing backend.
     @Test func theDetailShowsTheTraceIDWhole() {
         var state = Fixtures.state(width: 80, height: 24)

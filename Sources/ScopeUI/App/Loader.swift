@@ -131,11 +131,19 @@ final class Loader: Sendable {
         _ plan: LoadPlan, _ parts: Set<LoadPlan.Part>, from source: any ScopeSource
     ) async throws(ScopeClientError) {
         if parts.contains(.tasks) { post(.tasks(try await source.tasks(plan.tasks), for: plan.tasks)) }
-        if parts.contains(.detail), let detail = plan.detail { post(.detail(try await source.task(id: detail))) }
+        if parts.contains(.detail), let detail = plan.detail {
+            post(.detail(try await source.task(id: detail)))
+            let stacks = try await source.stacks(StackQuery(ids: [detail]))
+            post(.detailStack(DetailStack(taskID: detail, list: stacks)))
+        }
         if parts.contains(.summary) { post(.summary(try await source.summary())) }
         if parts.contains(.history) { post(.history(try await source.history(limit: plan.historyLimit))) }
         if parts.contains(.warnings) { post(.warnings(try await source.warnings())) }
         if parts.contains(.resources) { post(.resources(try await source.resources())) }
         if parts.contains(.groups) { post(.groups(try await source.groups(plan.groups))) }
+        // Stacks are read from every waiting task: only while Groups by stack is on screen.
+        if parts.contains(.stacks), plan.groupsByStack {
+            post(.stackGroups(try await source.stacks(StackQuery(wait: plan.groups.wait, limit: 500))))
+        }
     }
 }

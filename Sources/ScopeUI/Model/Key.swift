@@ -28,6 +28,8 @@ public enum Command: Hashable, Sendable {
     case nextSort, previousSort
     case reverseSort
     case pause, export, help, redraw, quit
+    /// Groups by async stack, or by site again.
+    case groupByStack
 }
 
 /// One row of the key table: the keys, what they do, and the help text. The
@@ -83,5 +85,11 @@ public struct KeyBinding: Sendable {
     /// The command bound to `key`, if any.
     public static func command(for key: Key) -> Command? {
         all.first { $0.keys.contains(key) }?.command
+    }
+
+    /// Keys of one screen, named in its footer rather than in the help (which fits 80x24 whole):
+    /// `b` on Groups, by async stack or by site.
+    public static func screenCommand(for key: Key, on screen: Screen) -> Command? {
+        key == .character("b") ? .groupByStack : nil
     }
 }

@@ -6,7 +6,7 @@ import ScopeProtocol
 public struct LoadPlan: Sendable, Hashable {
     /// One kind of data the screens show.
     public enum Part: CaseIterable, Hashable, Sendable {
-        case summary, history, tasks, detail, warnings, resources, groups
+        case summary, history, tasks, detail, warnings, resources, groups, stacks
     }
 
     public var screen: Screen
@@ -17,6 +17,8 @@ public struct LoadPlan: Sendable, Hashable {
     /// The task whose detail is open.
     public var detail: UInt64?
     public var historyLimit: Int
+    /// Whether the Groups screen groups by async stack: only then are stacks read.
+    public var groupsByStack = false
 
     public init(screen: Screen, tasks: TaskQuery, groups: GroupQuery, detail: UInt64?, historyLimit: Int) {
         self.screen = screen
@@ -33,6 +35,7 @@ public struct LoadPlan: Sendable, Hashable {
         self.init(
             screen: state.screen, tasks: state.taskQuery, groups: state.groupQuery, detail: detail,
             historyLimit: max(120, state.width))
+        groupsByStack = state.groupsByStack && state.screen == .groups
     }
 
     /// What a refresh fetches: what the screen shows every time, the rest every `fullEvery`
@@ -47,7 +50,7 @@ public struct LoadPlan: Sendable, Hashable {
         case .overview: parts.formUnion([.warnings, .groups])
         case .warnings: parts.insert(.warnings)
         case .tasks: parts.insert(.tasks)
-        case .groups: parts.insert(.groups)
+        case .groups: parts.formUnion(plan.groupsByStack ? [.groups, .stacks] : [.groups])
         case .resources: parts.insert(.resources)
         }
         if plan.detail != nil { parts.formUnion([.tasks, .detail]) }
@@ -60,7 +63,8 @@ public struct LoadPlan: Sendable, Hashable {
         var parts: Set<Part> = []
         if old.screen != new.screen { parts = LoadPlan.parts(for: new, refresh: 1) }
         if old.tasks != new.tasks || old.detail != new.detail { parts.formUnion([.tasks, .detail]) }
-        if old.groups != new.groups { parts.insert(.groups) }
+        if old.groups != new.groups { parts.formUnion(new.groupsByStack ? [.groups, .stacks] : [.groups]) }
+        if old.groupsByStack != new.groupsByStack { parts.insert(.stacks) }
         if old.historyLimit != new.historyLimit { parts.insert(.history) }
         return parts
     }

@@ -1,6 +1,21 @@
 import ScopeProtocol
 
 extension UIState {
+    /// The stack groups Groups by stack lists: those of the wait-reason filter and matching the
+    /// search (a reason or any frame's function or file), largest first as the agent sent them.
+    public var stackRows: [StackGroup] {
+        guard let list = shown.stackGroups else { return [] }
+        let text = textFilter?.lowercased()
+        return list.groups.filter { group in
+            if let waitFilter, group.reason != waitFilter { return false }
+            guard let text else { return true }
+            if group.reason?.lowercased().contains(text) == true { return true }
+            return list.stack(group.stack)?.frames.contains { frame in
+                (frame.function ?? "").lowercased().contains(text) || (frame.file ?? "").lowercased().contains(text)
+            } ?? false
+        }
+    }
+
     /// The groups the Groups screen lists: those of the wait-reason filter and matching the
     /// search, in the screen's sort. The agent already filters by reason; filtering here too
     /// keeps a paused display and the moment before the reply true to the filter.

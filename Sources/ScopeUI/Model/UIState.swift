@@ -36,6 +36,10 @@ public struct ScopeData: Sendable, Hashable {
     public var pageQuery: TaskQuery?
     public var groups: [SiteGroup] = []
     public var detail: TaskDetail?
+    /// The open detail's task's async stack, as the agent answered for it (by task id).
+    public var detailStack: DetailStack?
+    /// The waiting tasks grouped by async stack, for Groups by stack.
+    public var stackGroups: StackList?
 
     public init() {}
 }
@@ -70,6 +74,40 @@ public enum Overlay: Sendable, Hashable {
     case waitPicker(selected: Int)
     /// The search line being edited; the filter follows it as it is typed.
     case search(String)
+}
+
+/// A task's async call stack for the detail screen: the agent's `stacks` reply for that task.
+public struct DetailStack: Sendable, Hashable {
+    public var taskID: UInt64
+    public var list: StackList
+
+    public init(taskID: UInt64, list: StackList) {
+        self.taskID = taskID
+        self.list = list
+    }
+
+    /// The task's stack, when the agent could read it.
+    public var stack: StackInfo? {
+        list.tasks?[String(taskID)].flatMap { list.stack($0) }
+    }
+
+    /// Why there is no stack to show.
+    public var absence: String {
+        list.unavailable ?? "none read: the task is not waiting now (a running task's stack is not read)"
+    }
+
+    /// The lines the detail screen shows for it: each frame's function, then where it is.
+    public var lines: [(text: String, isPlace: Bool)] {
+        guard let stack else { return [(absence, false)] }
+        var lines: [(text: String, isPlace: Bool)] = []
+        for frame in stack.frames {
+            lines.append((frame.function ?? "\(frame.module)+0x\(String(frame.offset, radix: 16))", false))
+            let place = frame.file.map { file in frame.line.map { "\(file):\($0)" } ?? file }
+            lines.append(("  " + (place ?? "\(frame.module)+0x\(String(frame.offset, radix: 16))"), true))
+        }
+        if stack.truncated { lines.append(("… deeper frames not read", true)) }
+        return lines
+    }
 }
 
 /// An open task detail: the task, and the child row selected in it.
@@ -114,6 +152,8 @@ public struct UIState: Sendable, Hashable {
     /// The details opened before the one shown (a parent's, when Enter opened its child):
     /// Esc goes back to the last of them.
     public var detailTrail: [DetailStep] = []
+    /// Whether the Groups screen groups by async stack (`b`) rather than by site.
+    public var groupsByStack = false
     public var positions: [Screen: ListPosition] = [:]
     /// A line for the status bar (export results, errors), with the time it was set.
     public var status: String?

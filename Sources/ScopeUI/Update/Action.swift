@@ -13,6 +13,10 @@ public enum Action: Sendable {
     case tasks(TaskPage, for: TaskQuery)
     case groups([SiteGroup])
     case detail(TaskDetail)
+    /// The async stack of the task whose detail is open.
+    case detailStack(DetailStack)
+    /// The waiting tasks grouped by async stack (Groups by stack).
+    case stackGroups(StackList)
     /// The process went away, with why.
     case disconnected(String)
     /// The processes that can be attached to now, looked up while the connection is lost

@@ -57,6 +57,10 @@ extension UIState {
             data.groups = groups
             clampSelection(.groups, count: groupRows.count)
         case .detail(let detail): data.detail = detail
+        case .detailStack(let stack): data.detailStack = stack
+        case .stackGroups(let list):
+            data.stackGroups = list
+            if groupsByStack { clampSelection(.groups, count: stackRows.count) }
         case .disconnected(let reason):
             if case .offline = connection { status = reason } else { connection = .lost(reason) }
         case .discovered(let processes): return discovered(processes)
@@ -109,7 +113,7 @@ extension UIState {
         switch screen {
         case .overview: shown.warnings.count
         case .tasks: shown.page?.total ?? 0
-        case .groups: groupRows.count
+        case .groups: groupsByStack ? stackRows.count : groupRows.count
         case .resources: resourceRows.count
         case .warnings: shown.warnings.count
         }
@@ -128,7 +132,8 @@ extension UIState {
                 return []
             }
         }
-        guard let command = KeyBinding.command(for: key) else { return [] }
+        let screenCommand = overlay == nil ? KeyBinding.screenCommand(for: key, on: screen) : nil
+        guard let command = screenCommand ?? KeyBinding.command(for: key) else { return [] }
         if overlay != nil, let effects = handleOverlay(command) { return effects }
         switch command {
         case .screen(let target): show(target)
@@ -146,6 +151,14 @@ extension UIState {
             // The search filters the list shown; the overview has none, so it shows the tasks.
             if sortIndicator(for: screen) == nil { screen = .tasks }
             overlay = .search(textFilter ?? "")
+        case .groupByStack:
+            guard screen == .groups else {
+                status = "b groups the Groups screen (3) by the waiting tasks' async stacks"
+                return []
+            }
+            groupsByStack.toggle()
+            positions[.groups] = ListPosition()
+            status = groupsByStack ? "Groups by async stack (b: by site again)" : "Groups by site (b: by async stack)"
         case .pickWait: overlay = .waitPicker(selected: 0)
         case .nextSort: changeSort(by: 1)
         case .previousSort: changeSort(by: -1)
@@ -183,6 +196,10 @@ extension UIState {
 
     /// `s`, `←`, `→`: the next (or previous) column of the screen shown, in its default direction.
     private mutating func changeSort(by step: Int) {
+        if screen == .groups, groupsByStack {
+            status = "Groups by stack are largest first; b groups by site, which sorts"
+            return
+        }
         switch screen {
         case .tasks:
             sort = TaskQuery.SortKey.columnOrder.cycling(from: sort, by: step)
@@ -224,6 +241,11 @@ extension UIState {
         case .tasks:
             guard let page = shown.page, let row = page.tasks[safe: selected - page.offset] else { return }
             overlay = .detail(taskID: row.id, child: 0)
+            detailTrail = []
+        case .groups where groupsByStack:
+            // A stack group's first task, whose detail shows the whole stack.
+            guard let group = stackRows[safe: selected], let first = group.sampleIDs.first else { return }
+            overlay = .detail(taskID: first, child: 0)
             detailTrail = []
         case .groups:
             guard let group = groupRows[safe: selected] else { return }
@@ -286,7 +308,10 @@ extension UIState {
                     overlay = nil
                 }
             case .up: overlay = .detail(taskID: taskID, child: max(0, child - 1))
-            case .down: overlay = .detail(taskID: taskID, child: min(max(0, children.count - 1), child + 1))
+            case .down:
+                // Past the last child, Down scrolls on through the stack below the children.
+                let stackLines = shown.detailStack?.taskID == taskID ? shown.detailStack?.lines.count ?? 0 : 0
+                overlay = .detail(taskID: taskID, child: min(max(0, children.count + 2 + stackLines), child + 1))
             case .open:
                 if let next = children[safe: child] {
                     detailTrail.append(DetailStep(taskID: taskID, child: child))

@@ -28,6 +28,7 @@ enum GroupsView {
     static func spawnText(_ site: SourceSite) -> String { "\(site) \(site.function ?? "")" }
 
     static func draw(_ state: UIState, in area: Area, into buffer: inout CellBuffer) {
+        if state.groupsByStack { return StackGroupsView.draw(state, in: area, into: &buffer) }
         let glyphs = state.glyphs
         let data = state.shown
         let groups = state.groupRows
@@ -84,7 +85,7 @@ enum GroupsView {
                     samples: min(trendWidth, data.history.count), interval: data.summary?.interval ?? 1)
                 footer += "; trend: last \(window), one scale 0-\(Number.format(scale))"
             }
-            footer += "; Enter lists a group's tasks"
+            footer += "; Enter lists a group's tasks; b groups by stack"
         }
         buffer.put(footer, x: 0, y: area.y + area.height - 1, style: .muted, maxWidth: area.width)
     }

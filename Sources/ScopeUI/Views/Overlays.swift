@@ -166,8 +166,24 @@ enum DetailView {
             if index == child { style.reverse = true }
             lines.append((text, style))
         }
+        // The async stack below the children: Down past the last child scrolls into it.
+        lines += [("", .plain), ("stack       async callers, innermost first (Down scrolls)", .header)]
+        if let stack = state.shown.detailStack, stack.taskID == taskID {
+            for line in stack.lines {
+                // A path keeps its end (the file), a function its beginning (its name).
+                let width = max(8, box.area.width - 6)
+                let text =
+                    line.isPlace
+                    ? "  " + Fit.tail(String(line.text.dropFirst(2)), width - 2, glyphs: glyphs)
+                    : Fit.pad(line.text, width, glyphs: glyphs)
+                lines.append(("  " + text, line.isPlace || stack.stack == nil ? .muted : .plain))
+            }
+        } else {
+            lines.append(("  loading\(glyphs.ellipsis)", .muted))
+        }
         let visible = box.innerRows
-        let scroll = max(0, firstChildLine + child - visible + 2)
+        // Never past the end: the stack below may have shrunk since Down scrolled into it.
+        let scroll = max(0, min(firstChildLine + child - visible + 2, lines.count - visible))
         for (row, line) in lines.dropFirst(scroll).prefix(visible).enumerated() {
             box.line(line.0, row: row, style: line.1, glyphs: glyphs, into: &buffer)
         }
