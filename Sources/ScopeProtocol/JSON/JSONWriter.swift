@@ -150,6 +150,10 @@ extension TaskInfo {
             writer.raw(",\"trace\":")
             writer.string(trace)
         }
+        if let stack {
+            writer.raw(",\"stack\":")
+            writer.integer(UInt64(clamping: stack))
+        }
         writer.raw("}")
     }
 }

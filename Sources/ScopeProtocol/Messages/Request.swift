@@ -101,6 +101,7 @@ public enum Request: Sendable, Hashable {
             if let wait = options.wait { fields["wait"] = .string(wait) }
             if let trace = options.trace { fields["trace"] = .string(trace) }
             fields["chunk"] = .integer(Int64(options.chunkSize))
+            if options.stacks { fields["stacks"] = .bool(true) }
         case .subscribe(let interval):
             if let interval { fields["interval"] = .number(interval) }
         }
@@ -286,6 +287,7 @@ extension RequestLine {
             options.trace = try fields.string("trace")
             options.chunkSize =
                 try fields.integer("chunk", in: 1...SnapshotOptions.maxChunkSize) ?? SnapshotOptions.defaultChunkSize
+            options.stacks = try fields.bool("stacks") ?? false
             return .snapshot(options)
         case "subscribe":
             return .subscribe(

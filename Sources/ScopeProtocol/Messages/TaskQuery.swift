@@ -173,11 +173,18 @@ public struct SnapshotOptions: Sendable, Hashable {
     public var trace: String?
     /// Tasks per chunk.
     public var chunkSize: Int
+    /// Whether to read the waiting tasks' async call stacks into the snapshot (each stack once,
+    /// referred to by id from each task).
+    public var stacks: Bool
 
-    public init(wait: String? = nil, trace: String? = nil, chunkSize: Int = SnapshotOptions.defaultChunkSize) {
+    public init(
+        wait: String? = nil, trace: String? = nil, chunkSize: Int = SnapshotOptions.defaultChunkSize,
+        stacks: Bool = false
+    ) {
         self.wait = wait
         self.trace = trace
         self.chunkSize = chunkSize
+        self.stacks = stacks
     }
 }
 

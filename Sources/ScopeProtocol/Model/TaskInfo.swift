@@ -39,6 +39,9 @@ public struct TaskInfo: Codable, Sendable, Hashable {
     /// The id of the trace whose span the task started in (swift-distributed-tracing's
     /// `ServiceContext`, lowercased), when it started inside one.
     public var trace: String?
+    /// The id of the task's async call stack in the snapshot's `stacks` (snapshots taken with
+    /// stacks only, waiting tasks whose stack was read).
+    public var stack: Int?
 
     /// Creates a task record; the agent and tests use this, clients decode it.
     public init(

@@ -38,6 +38,11 @@ public struct SnapshotHead: Codable, Sendable, Hashable {
     public var warnings: [Warning]
     /// The leak rules' settings the agent applied; absent from snapshots older than this field
     /// (readers then assume ``RuleThresholds/defaults``).
+    /// The async call stacks of the snapshot's waiting tasks, each once (snapshots taken with
+    /// stacks: ``SnapshotOptions/stacks``); tasks refer to them by id.
+    public var stacks: [StackInfo]?
+    /// Why stacks were asked for and not read, if so.
+    public var stacksUnavailable: String?
     public var rules: RuleThresholds?
 
     public init(
@@ -78,6 +83,9 @@ public struct SnapshotDocument: Codable, Sendable, Hashable {
     public var resources: [ResourceInfo]
     public var warnings: [Warning]
     /// The leak rules' settings, when the agent said (see ``SnapshotHead/rules``).
+    /// The async call stacks the tasks refer to (see ``SnapshotHead/stacks``).
+    public var stacks: [StackInfo]?
+    public var stacksUnavailable: String?
     public var rules: RuleThresholds?
     public var tasks: [TaskInfo]
 
@@ -93,6 +101,8 @@ public struct SnapshotDocument: Codable, Sendable, Hashable {
         resources = head.resources
         warnings = head.warnings
         rules = head.rules
+        stacks = head.stacks
+        stacksUnavailable = head.stacksUnavailable
         self.tasks = tasks
     }
 

@@ -459,6 +459,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 struct SnapshotStream {
     let id: Int64
     let records: [TaskRecord]
+    /// Each record's stack id (by index), when the snapshot was taken with stacks.
+    let stackIDs: [Int: Int]
     let chunkSize: Int
     /// The moment the snapshot was taken, when every chunk's tasks are read.
     let now: UInt64
@@ -466,11 +468,12 @@ struct SnapshotStream {
     private(set) var chunks = 1  // the head
     private(set) var sent = 0
 
-    init(id: Int64, records: [TaskRecord], chunkSize: Int, now: UInt64) {
+    init(id: Int64, records: [TaskRecord], chunkSize: Int, now: UInt64, stackIDs: [Int: Int] = [:]) {
         self.id = id
         self.now = now
         self.records = records
         self.chunkSize = chunkSize
+        self.stackIDs = stackIDs
     }
 
     var isDone: Bool { position >= records.count }
@@ -490,16 +493,29 @@ struct SnapshotStream {
         // that none has waited longer than `capturedAt - created`.
         let now = registry.clock.now()
         let warnings = agent.currentWarnings()
-        let head = SnapshotHead(
+        var head = SnapshotHead(
             process: agent.processDescription, capturedAt: registry.clock.capturedAt(now), filter: options.wait,
             summary: agent.summary(warnings: warnings), history: agent.sampler.history(),
             resources: registry.resources.reports(registry.reportContext()), warnings: warnings,
             rules: agent.rules.settings.thresholds, trace: trace)
+        var stackIDs: [Int: Int] = [:]
+        if options.stacks {
+            if let stacks = agent.stacks, let snapshot = stacks.snapshot(of: records) {
+                head.stacks = snapshot.stacks
+                stackIDs = snapshot.ids
+            } else {
+                head.stacksUnavailable =
+                    agent.stacks?.unavailable ?? "stacks are turned off (Configuration.stackDepth is nil)"
+            }
+        }
         var line = Wire.chunkPrefix(id: id, kind: Wire.headChunk)
         let encoded = Wire.line(head)
         line.append(contentsOf: encoded.dropLast())
         line.append(contentsOf: Array("}\n".utf8))
-        return (line, SnapshotStream(id: id, records: records, chunkSize: options.chunkSize, now: now))
+        return (
+            line,
+            SnapshotStream(id: id, records: records, chunkSize: options.chunkSize, now: now, stackIDs: stackIDs)
+        )
     }
 
     /// The next chunk line, or `nil` when every task has been sent.
@@ -511,7 +527,9 @@ struct SnapshotStream {
         writer.raw("[")
         for index in position..<end {
             if index > position { writer.raw(",") }
-            registry.info(records[index], now: now).write(to: &writer)
+            var info = registry.info(records[index], now: now)
+            info.stack = stackIDs[index]
+            info.write(to: &writer)
         }
         writer.raw("]}\n")
         sent += end - position

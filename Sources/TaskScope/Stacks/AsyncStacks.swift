@@ -171,4 +171,26 @@ final class AsyncStacks: Sendable {
             },
             stacks: stacks, tasks: query.ids.isEmpty ? nil : tasks, unreadable: unreadable)
     }
+
+    /// The stacks of a snapshot's waiting tasks: each distinct stack once, named, and each
+    /// record's stack id by its index in `records`; nil when stacks are not available here.
+    /// Cost: as a `stacks` request over the waiting ones among `records`, plus 16 bytes a
+    /// waiting task for the ids while the snapshot streams.
+    func snapshot(of records: [TaskRecord]) -> (stacks: [StackInfo], ids: [Int: Int])? {
+        guard unavailable == nil else { return nil }
+        var indices: [Int] = []
+        var candidates: [Candidate] = []
+        for (index, record) in records.enumerated() {
+            let phase = record.phaseWord.load(ordering: .acquiring)
+            let key = record.taskKey.load(ordering: .relaxed)
+            guard TaskPhase(word: phase).isWaiting, key != 0 else { continue }
+            indices.append(index)
+            candidates.append(Candidate(record: record, phaseWord: phase, taskKey: key))
+        }
+        let (ids, chains) = read(candidates)
+        var byIndex: [Int: Int] = [:]
+        for (index, id) in zip(indices, ids) { if let id { byIndex[index] = id + 1 } }
+        let stacks = chains.enumerated().map { number, chain in stack(chain, id: number + 1) }
+        return (stacks, byIndex)
+    }
 }

@@ -54,6 +54,12 @@ struct SnapshotCommand: AsyncParsableCommand {
             valueName: "site|stack"))
     var by: SnapshotGrouping = .site
 
+    @Flag(
+        help: ArgumentHelp(
+            "Read the waiting tasks' async call stacks into the JSON snapshot: each stack once, under \"stacks\", "
+                + "referred to by id from each task's \"stack\"."))
+    var stacks = false
+
     @Option(
         help: ArgumentHelp(
             "Keep only the tasks started in a span of this trace (its id, as the tracer propagates it: the "
@@ -97,7 +103,7 @@ struct SnapshotCommand: AsyncParsableCommand {
                     try file?.commit()
                     return
                 }
-                let options = SnapshotOptions(wait: wait.reason, trace: trace?.lowercased())
+                let options = SnapshotOptions(wait: wait.reason, trace: trace?.lowercased(), stacks: stacks)
                 let done: SnapshotDone
                 if let file {
                     done = try await SnapshotExporter.export(
