@@ -2,6 +2,7 @@
 // replaces, as ratios from one run. Build and run with -c release:
 //
 //     swift build -c release && .build/release/taskscope-bench [--quick] [--hot-path | --queries | --stall] [--scale N] [--markdown FILE]
+//     .build/release/taskscope-bench --stacks COUNT
 //
 // Not a test: the machine is shared and noisy; read the ratios, not the times.
 
@@ -92,9 +93,24 @@ if arguments.count >= 3, arguments[1] == "--idle-child" {
     exit(0)
 }
 
+// Async stacks: `--stacks COUNT` parks COUNT tracked tasks three calls deep and times the agent's
+// `stacks` request for all of them, its memory, and the host's work meanwhile. A process of its own
+// per population, so that resident memory is that population's.
+if arguments.count >= 2, arguments[1] == "--stacks" {
+    guard arguments.count == 3, let count = Int(arguments[2]), count > 0 else {
+        FileHandle.standardError.write(Data("taskscope-bench: --stacks COUNT, COUNT a positive number\n".utf8))
+        exit(2)
+    }
+    let report = try await StackBench.run(count)
+    print("")
+    print(report.markdown())
+    exit(0)
+}
+
 let usage = """
     usage: taskscope-bench [--quick] [--hot-path | --queries | --stall] [--scale N] [--markdown FILE]
            taskscope-bench --profile CASE [COUNT]
+           taskscope-bench --stacks COUNT
     """
 /// The options of a measuring run, or exit with the usage on anything else.
 func parseOptions(_ arguments: ArraySlice<String>) -> (flags: Set<String>, scale: Int?, markdown: String?) {

@@ -168,6 +168,7 @@ final class Agent: Sendable {
         probe?.watchStalls(
             threshold: rules.settings.blockedExecutor,
             began: { began in
+                guard stalls.mayCapture(now: registry.clock.now()) else { return }
                 queries.submit { state in
                     if case .active = state {
                         stalls.began(

@@ -30,6 +30,21 @@ final class StallLog: Sendable {
     }
 
     private let last = Mutex<Stall?>(nil)
+    /// When a capture last ran (monotonic nanoseconds).
+    private let lastCapture = Mutex<UInt64>(0)
+    /// Captures at most this often: a process loaded past its cores sees a stall at almost every
+    /// probe, and each capture is a pass over the tasks on a query thread.
+    static let captureInterval: UInt64 = 1_000_000_000
+
+    /// Whether a stall seen at `now` may be captured (one a second at most); a stall that may not
+    /// is left out, and the last one captured stands for it.
+    func mayCapture(now: UInt64) -> Bool {
+        lastCapture.withLock { last in
+            guard last == 0 || now &- min(last, now) >= Self.captureInterval else { return false }
+            last = max(now, 1)
+            return true
+        }
+    }
 
     /// How many tasks a stall names at most: the pool's threads.
     static let taskLimit = max(1, min(16, ProcessInfo.processInfo.activeProcessorCount))
@@ -55,7 +70,7 @@ final class StallLog: Sendable {
     /// sampled from the threads themselves where the agent can (``CooperativeThreads``), else
     /// the tracked tasks active since `began` or before, oldest first, at most ``taskLimit``.
     static func capture(_ registry: Registry, began: UInt64, symbolicator: Symbolicator?) -> [StalledTask] {
-        if let symbolicator {
+        if let symbolicator, CooperativeThreads.maySample {
             var keys = Set<UInt>()
             registry.forEachRecord(live: true, finished: false) { record in
                 let key = record.taskKey.load(ordering: .relaxed)

@@ -39,6 +39,11 @@ enum CooperativeThreads {
 
     /// The workers running a task and what they were blocked in, or nil when the agent cannot
     /// sample them here (SIGPROF is the host's, or no thread has libdispatch's mask).
+    /// Whether a sample now would be allowed (``minimumInterval``), without taking it.
+    static var maySample: Bool {
+        lastSample.withLock { last in last.map { ContinuousClock.now - $0 >= minimumInterval } ?? true }
+    }
+
     static func sample(symbolicator: Symbolicator, taskKeys: Set<UInt>) -> [Running]? {
         let now = ContinuousClock.now
         let allowed = lastSample.withLock { last -> Bool in
