@@ -40,3 +40,34 @@ import Testing
         #expect(Symbolicator.demangle("memcpy") == "memcpy")
     }
 }
+
+/// The block fast path (contexts found in the task's first kilobyte) and the slow path (every
+/// level read apart) read the same chains, for tasks parked shallow and deep (deep chains leave
+/// the block, so both paths are taken within one chain).
+@Suite struct AsyncStackBlockTests {
+    @inline(never) static func park(_ depth: Int, _ stream: AsyncStream<Int>) async -> Int {
+        if depth == 0 {
+            for await value in stream { return value }
+            return 0
+        }
+        return await park(depth - 1, stream) + 1
+    }
+
+    @Test(arguments: [1, 3, 40])
+    func theBlockAndTheLevelByLevelReadsAgree(depth: Int) async throws {
+        let (stream, end) = AsyncStream<Int>.makeStream()
+        let tasks = (0..<8).map { _ in Task.detached { await Self.park(depth, stream) } }
+        let addresses = tasks.map { unsafeBitCast($0, to: UInt.self) }
+        let image = ProcessImage.current()
+        var fast: [AsyncStackReader.Chain?] = []
+        try await eventually("the tasks are parked \(depth) deep") {
+            fast = AsyncStackReader(depth: 128, image: image).read(addresses)
+            return fast.allSatisfy { ($0?.functions.count ?? 0) > depth }
+        }
+        var slow = AsyncStackReader(depth: 128, image: image)
+        slow.blockBytes = 0
+        #expect(slow.read(addresses) == fast)
+        end.finish()
+        for task in tasks { _ = await task.value }
+    }
+}
