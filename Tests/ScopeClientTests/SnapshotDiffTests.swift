@@ -101,4 +101,42 @@ import Testing
                 == "note: the second snapshot was captured 1m00s before the first, so every change below runs "
                 + "backwards in time; give the older file first")
     }
+
+    /// With stacks in both snapshots, the diff compares waiting tasks by stack too: the same
+    /// functions are the same stack whatever its id or addresses; one side without stacks says so.
+    @Test func stacksAreComparedByTheirFunctionsWhenBothSnapshotsHaveThem() {
+        func frame(_ name: String, offset: UInt64) -> StackFrame {
+            StackFrame(function: "static App.Shop.\(name)(Int) async -> Int", module: "App", offset: offset)
+        }
+        func withStacks(_ document: SnapshotDocument, checkout: Int, refund: Int, base: UInt64) -> SnapshotDocument {
+            var document = document
+            let checkoutStack = StackInfo(
+                id: 1, frames: [frame("query", offset: base), frame("checkout", offset: base + 8)])
+            let refundStack = StackInfo(
+                id: 2, frames: [frame("query", offset: base), frame("refund", offset: base + 16)])
+            document.stacks = [refundStack, checkoutStack].map { stack in
+                var stack = stack
+                stack.id = stack.id == 1 ? 7 : 9  // ids differ between snapshots
+                return stack
+            }
+            var waiting = document.tasks.indices.filter { document.tasks[$0].state == .waiting }[...]
+            for _ in 0..<checkout { document.tasks[waiting.removeFirst()].stack = 7 }
+            for _ in 0..<refund { document.tasks[waiting.removeFirst()].stack = 9 }
+            return document
+        }
+        let old = withStacks(
+            Self.document(at: 100, [("db.query", 5, Self.spawn, 6)]), checkout: 4, refund: 2, base: 0x100)
+        let new = withStacks(
+            Self.document(at: 200, [("db.query", 5, Self.spawn, 9)]), checkout: 4, refund: 5, base: 0x900)
+        let diff = SnapshotDiff(old: old, new: new)
+        #expect(diff.stackChanges?.count == 1, "checkout's stack unchanged: only refund's moved")
+        let row = diff.stackChanges?.first
+        #expect(
+            row?.frames == ["Shop.query", "Shop.refund"] && row?.before == 2 && row?.after == 5 && row?.change == 3)
+        #expect(diff.render().contains("BY STACK (innermost first)"))
+        #expect(diff.render().contains("Shop.query < Shop.refund"))
+        let without = SnapshotDiff(old: Self.document(at: 100, [("db.query", 5, Self.spawn, 6)]), new: new)
+        #expect(without.stackChanges == nil)
+        #expect(without.render().contains("by stack: not compared, the first snapshot has no stacks"))
+    }
 }

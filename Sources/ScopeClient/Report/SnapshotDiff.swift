@@ -26,8 +26,24 @@ public struct SnapshotDiff: Codable, Sendable, Hashable {
         public var change: Int
     }
 
+    /// Waiting tasks that share an async stack (by its functions) and a wait reason, before
+    /// and after: snapshots taken with `--stacks` only.
+    public struct StackRow: Codable, Sendable, Hashable {
+        public var reason: String?
+        /// The stack's functions, short, innermost first.
+        public var frames: [String]
+        public var before: Int
+        public var after: Int
+        public var change: Int
+    }
+
     public var old: Side
     public var new: Side
+    /// The stack groups whose counts changed, largest growth first; nil unless both snapshots
+    /// carry stacks.
+    public var stackChanges: [StackRow]?
+    /// Which snapshot lacked stacks when only one had them.
+    public var stacksMissing: String?
     /// The groups whose counts changed, largest growth first (then largest drop last).
     public var changed: [Row]
     /// Groups present in both with the same count.
@@ -80,6 +96,48 @@ public struct SnapshotDiff: Codable, Sendable, Hashable {
         self.unchanged = unchanged
         self.newWarnings = new.warnings.filter { !oldWarnings.contains(WarningIdentity($0)) }
         self.resolvedWarnings = old.warnings.filter { !newWarnings.contains(WarningIdentity($0)) }
+        switch (old.stacks, new.stacks) {
+        case (let oldStacks?, let newStacks?):
+            self.stackChanges = Self.stackRows(old: old, oldStacks, new: new, newStacks)
+        case (nil, _?): self.stacksMissing = "the first snapshot has no stacks (take both with --stacks)"
+        case (_?, nil): self.stacksMissing = "the second snapshot has no stacks (take both with --stacks)"
+        case (nil, nil): break
+        }
+    }
+
+    private struct StackKey: Hashable {
+        var reason: String?
+        var frames: [String]
+    }
+
+    /// Stack groups compared by their functions (addresses move between builds and restarts).
+    private static func stackRows(
+        old: SnapshotDocument, _ oldStacks: [StackInfo], new: SnapshotDocument, _ newStacks: [StackInfo]
+    ) -> [StackRow] {
+        func counts(_ document: SnapshotDocument, _ stacks: [StackInfo]) -> [StackKey: Int] {
+            let names = Dictionary(stacks.map { ($0.id, $0.frames.map(\.shortName)) }, uniquingKeysWith: { a, _ in a })
+            var counts: [StackKey: Int] = [:]
+            for task in document.tasks {
+                guard let stack = task.stack, let frames = names[stack] else { continue }
+                counts[StackKey(reason: task.wait, frames: frames), default: 0] += 1
+            }
+            return counts
+        }
+        let before = counts(old, oldStacks)
+        let after = counts(new, newStacks)
+        var rows: [StackRow] = []
+        for key in Set(before.keys).union(after.keys) {
+            let (was, now) = (before[key] ?? 0, after[key] ?? 0)
+            if was != now {
+                rows.append(
+                    StackRow(reason: key.reason, frames: key.frames, before: was, after: now, change: now - was))
+            }
+        }
+        return rows.sorted { lhs, rhs in
+            if lhs.change != rhs.change { return lhs.change > rhs.change }
+            if lhs.after != rhs.after { return lhs.after > rhs.after }
+            return lhs.frames.lexicographicallyPrecedes(rhs.frames)
+        }
     }
 
     /// The diff as text: a header, a table of the changed groups, then the warnings.
@@ -114,6 +172,25 @@ public struct SnapshotDiff: Codable, Sendable, Hashable {
                 header: ["CHANGE", "BEFORE", "AFTER", "REASON", "WAIT SITE", "SPAWN SITE"], rows: table,
                 rightAligned: [0, 1, 2])
             if unchanged > 0 { lines.append("(\(unchanged) groups unchanged)") }
+        }
+        if let stackChanges {
+            lines.append("")
+            if stackChanges.isEmpty {
+                lines.append("BY STACK: no stack's count of waiting tasks changed")
+            } else {
+                lines.append("BY STACK (innermost first)")
+                let table = stackChanges.map { row in
+                    [
+                        Self.signed(row.change), "\(row.before)", "\(row.after)", row.reason ?? "-",
+                        row.frames.joined(separator: " < "),
+                    ]
+                }
+                lines += TextTable.render(
+                    header: ["CHANGE", "BEFORE", "AFTER", "REASON", "STACK"], rows: table, rightAligned: [0, 1, 2])
+            }
+        } else if let stacksMissing {
+            lines.append("")
+            lines.append("by stack: not compared, \(stacksMissing)")
         }
         for (title, warnings) in [("NEW WARNINGS", newWarnings), ("RESOLVED WARNINGS", resolvedWarnings)]
         where !warnings.isEmpty {

@@ -20,6 +20,22 @@ public struct StackFrame: Codable, Sendable, Hashable, CustomStringConvertible {
         self.offset = offset
     }
 
+    /// The function without its signature and module, for a one-line stack: `Shop.checkout` for
+    /// `static Orders.Shop.checkout(Int) async -> Int`, `{} in Shop.charge` for a closure in it.
+    public var shortName: String {
+        guard var name = function else { return "\(module)+0x\(String(offset, radix: 16))" }
+        let isClosure = name.hasPrefix("closure") || name.hasPrefix("implicit closure")
+        if isClosure, let range = name.range(of: " in ", options: .backwards) {
+            name = String(name[range.upperBound...])
+        }
+        if name.hasPrefix("static ") { name.removeFirst("static ".count) }
+        if let open = name.firstIndex(where: { $0 == "(" || $0 == "<" }) { name = String(name[..<open]) }
+        // Module.Type.function: the module is the same for most frames; the last two parts tell.
+        let parts = name.split(separator: ".")
+        if parts.count > 2 { name = parts.suffix(2).joined(separator: ".") }
+        return isClosure ? "{} in " + name : name
+    }
+
     /// `function at file:line`, or `module+0xoffset` when the function is not known.
     public var description: String {
         let place = file.map { file in line.map { "\(file):\($0)" } ?? file }

@@ -65,25 +65,7 @@ enum StackGroupsView {
         buffer.put(footer, x: 0, y: area.y + area.height - 1, style: .muted, maxWidth: area.width)
     }
 
-    /// A frame's function without its signature and module: `Shop.checkout` for
-    /// `static Orders.Shop.checkout(Int) async -> Int`, a closure by its context.
-    static func shortName(_ frame: StackFrame) -> String {
-        guard var name = frame.function else { return "\(frame.module)+0x\(String(frame.offset, radix: 16))" }
-        if let range = name.range(of: " in ", options: .backwards),
-            name.hasPrefix("closure") || name.hasPrefix("implicit closure")
-        {
-            name = "closure in " + name[range.upperBound...]
-        }
-        if name.hasPrefix("static ") { name.removeFirst("static ".count) }
-        let closure = name.hasPrefix("closure in ")
-        var body = closure ? String(name.dropFirst("closure in ".count)) : name
-        if let open = body.firstIndex(where: { $0 == "(" || $0 == "<" }) { body = String(body[..<open]) }
-        if body.hasPrefix("static ") { body.removeFirst("static ".count) }
-        // Module.Type.function: the module is the same for most frames; keep the last two parts.
-        let parts = body.split(separator: ".")
-        if parts.count > 2 { body = parts.suffix(2).joined(separator: ".") }
-        return closure ? "{} in " + body : body
-    }
+    static func shortName(_ frame: StackFrame) -> String { frame.shortName }
 
     /// The names the STACK column shows: the frames the program wrote (the runtime's, kept in
     /// the detail, are left out here), a closure next to its function once.
