@@ -29,7 +29,18 @@ public struct StackFrame: Codable, Sendable, Hashable, CustomStringConvertible {
             name = String(name[range.upperBound...])
         }
         if name.hasPrefix("static ") { name.removeFirst("static ".count) }
-        if let open = name.firstIndex(where: { $0 == "(" || $0 == "<" }) { name = String(name[..<open]) }
+        if name.hasPrefix("(extension in "), let close = name.range(of: "):") {
+            name = String(name[close.upperBound...])
+        }
+        if let open = name.firstIndex(where: { $0 == "(" || $0 == "<" }) {
+            let rest = name[open...]
+            name = String(name[..<open])
+            // A generic type's member: `Task<A, B>.sleep` is Task.sleep.
+            if rest.hasPrefix("<"), let end = rest.firstIndex(of: ">"), rest[rest.index(after: end)...].hasPrefix(".") {
+                let member = rest[rest.index(end, offsetBy: 2)...].prefix { $0 != "(" && $0 != "<" }
+                name += "." + member
+            }
+        }
         // Module.Type.function: the module is the same for most frames; the last two parts tell.
         let parts = name.split(separator: ".")
         if parts.count > 2 { name = parts.suffix(2).joined(separator: ".") }

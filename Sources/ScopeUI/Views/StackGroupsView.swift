@@ -70,7 +70,16 @@ enum StackGroupsView {
     /// The names the STACK column shows: the frames the program wrote (the runtime's, kept in
     /// the detail, are left out here), a closure next to its function once.
     static func columnNames(_ frames: [StackFrame]) -> [String] {
-        let written = frames.filter { !$0.module.hasPrefix("libswift") }
+        let waits = [
+            "withUnsafeContinuation", "withUnsafeThrowingContinuation", "withCheckedContinuation",
+            "withCheckedThrowingContinuation", "withTaskCancellationHandler",
+        ]
+        // Sleeping is said by the wait reason: the clocks' frames are left out too.
+        let clocks: Set<String> = ["Clock.sleep", "Task.sleep", "ContinuousClock.sleep", "SuspendingClock.sleep"]
+        let written = frames.filter { frame in
+            !frame.module.hasPrefix("libswift") && !waits.contains { frame.function?.hasPrefix($0) == true }
+                && !clocks.contains(frame.shortName)
+        }
         var names: [String] = []
         for name in (written.isEmpty ? frames : written).map(shortName) {
             if let last = names.last, last == "{} in " + name {

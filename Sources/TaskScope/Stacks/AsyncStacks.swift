@@ -105,7 +105,7 @@ final class AsyncStacks: Sendable {
         let frames = symbolicator.frames(chain.functions)
         // The runtime's frames say what the task waits in: the innermost one is kept.
         let written = frames.enumerated().filter { index, frame in
-            !Symbolicator.isMachinery(frame) && (index == 0 || !frame.module.hasPrefix("libswift"))
+            !Symbolicator.isMachinery(frame) && (index == 0 || !Symbolicator.isRuntimeWait(frame))
         }.map(\.element)
         let shown = written.isEmpty ? frames : written
         return StackInfo(

@@ -166,8 +166,24 @@ final class Symbolicator: Sendable {
         ] where function.hasPrefix(prefix) {
             return true
         }
-        return function.contains(" in static TaskScope.TaskScope.")
+        // taskscope's own frames (its primitives' and wrappers' insides) are not the caller's.
+        let bare = function.hasPrefix("static ") ? function.dropFirst("static ".count) : Substring(function)
+        if bare.hasPrefix("TaskScope.") || bare.hasPrefix("(extension in TaskScope)") { return true }
+        return function.contains(" in static TaskScope.") || function.contains(" in TaskScope.")
+            || function.contains(" in conformance TaskScope.")
             || function.contains(" in static (extension in TaskScope)")
+            || function.contains(" in (extension in TaskScope)")
+    }
+
+    /// The concurrency library's waiting functions, compiled into the program when inlined: the
+    /// innermost frame says what a task waits in, deeper they are machinery.
+    static func isRuntimeWait(_ frame: StackFrame) -> Bool {
+        guard let function = frame.function else { return false }
+        return frame.module.hasPrefix("libswift")
+            || [
+                "withUnsafeContinuation", "withUnsafeThrowingContinuation", "withCheckedContinuation",
+                "withCheckedThrowingContinuation", "withTaskCancellationHandler", "TaskLocal.",
+            ].contains { function.hasPrefix($0) }
     }
 
     /// A private declaration's name without the file discriminator Swift mangles into it:
