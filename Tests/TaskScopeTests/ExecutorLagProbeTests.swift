@@ -149,4 +149,35 @@ import Testing
         loop.advanceTime(by: .milliseconds(300))
         #expect(began.withLock { $0 }.count == 1)
     }
+
+    /// A stall that lasts is reported again every two seconds, with the same start, and the stall
+    /// log keeps the tasks of every capture of it: a first capture may come before the tasks that
+    /// block the pool have taken its threads.
+    @Test func aLastingStallIsReportedAgainAndItsCapturesAddUp() {
+        let time = ManualTime(start: 1_000 * Self.millisecond)
+        let queue = HeldQueue()
+        let probe = ExecutorLagProbe(clock: AgentClock(manual: time), enqueue: queue.enqueue)
+        let loop = EmbeddedEventLoop()
+        let began = Mutex<[UInt64]>([])
+        probe.watchStalls(
+            threshold: .milliseconds(250), began: { at in began.withLock { $0.append(at) } }, ended: { _, _ in })
+        probe.tick(on: loop, every: .milliseconds(100))
+        let sent = time.now
+        for _ in 0..<45 {  // 4.5 s stalled, the loop ticking every 100 ms
+            time.advance(by: 100 * Self.millisecond)
+            loop.advanceTime(by: .milliseconds(100))
+            probe.tick(on: loop, every: .milliseconds(100))
+        }
+        #expect(began.withLock { $0 } == [sent, sent, sent], "at 250 ms, then every 2 s while it lasts")
+
+        let log = StallLog()
+        let site = SourceSite(file: "a.swift", line: 1)
+        log.began(sent, tasks: [])
+        log.began(
+            sent,
+            tasks: [StallLog.StalledTask(id: 7, name: "resize", spawnSite: site, activeSince: 5, blockedIn: ["wait"])])
+        #expect(log.stall?.tasks.map(\.id) == [7], "the later capture's tasks join the stall's")
+        log.began(sent &+ 1, tasks: [])
+        #expect(log.stall?.tasks.isEmpty == true, "another stall starts afresh")
+    }
 }

@@ -51,11 +51,22 @@ final class StallLog: Sendable {
 
     var stall: Stall? { last.withLock { $0 } }
 
-    /// Notes a stall that began at `began`, with the tasks running through it (the capture).
+    /// Notes a stall that began at `began`, with the tasks running through it (a capture); a
+    /// stall captured again while it lasts keeps the tasks of every capture, at most ``taskLimit``.
     func began(_ began: UInt64, tasks: [StalledTask]) {
         last.withLock { last in
-            guard last?.began != began else { return }
-            last = Stall(began: began, ended: nil, tasks: tasks)
+            guard var stall = last, stall.began == began else {
+                last = Stall(began: began, ended: nil, tasks: tasks)
+                return
+            }
+            let known = Set(stall.tasks.map(\.id))
+            stall.tasks += tasks.filter { !known.contains($0.id) }
+            // Tasks sampled on the threads (with frames) before those only guessed.
+            stall.tasks = Array(
+                stall.tasks.sorted {
+                    ($0.blockedIn.isEmpty ? 1 : 0, $0.activeSince) < ($1.blockedIn.isEmpty ? 1 : 0, $1.activeSince)
+                }.prefix(StallLog.taskLimit))
+            last = stall
         }
     }
 

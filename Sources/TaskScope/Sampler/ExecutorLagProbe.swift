@@ -28,8 +28,9 @@ final class ExecutorLagProbe: Sendable {
         var sent = 0
         /// Whether probes are sent every interval (the pool is busy).
         var fast = false
-        /// The send time of the probe a stall was last reported for.
+        /// The send time of the probe a stall was last reported for, and when it was reported.
         var stallReported: UInt64 = 0
+        var stallReportedAt: UInt64 = 0
 
         /// Whether the last probe ran late, or one has waited long enough to say so.
         func isBusy(now: UInt64) -> Bool {
@@ -56,14 +57,21 @@ final class ExecutorLagProbe: Sendable {
         stallWatch.withLock { $0 = (UInt64(clamping: threshold.nanoseconds), began, ended) }
     }
 
-    /// Reports a probe that has waited the stall threshold (once). On the event loop.
+    /// How often a stall that lasts is reported again, so that the tasks that hold the pool later
+    /// in it are seen too.
+    static let stallRecheck: UInt64 = 2_000_000_000
+
+    /// Reports a probe that has waited the stall threshold, and again every ``stallRecheck``
+    /// while it still waits. On the event loop.
     private func checkStall(now: UInt64) {
         guard let watch = stallWatch.withLock({ $0 }) else { return }
         let began = state.withLock { state -> UInt64? in
-            guard state.pendingSince != 0, state.stallReported != state.pendingSince,
-                now &- min(state.pendingSince, now) >= watch.threshold
+            guard state.pendingSince != 0, now &- min(state.pendingSince, now) >= watch.threshold,
+                state.stallReported != state.pendingSince
+                    || now &- min(state.stallReportedAt, now) >= Self.stallRecheck
             else { return nil }
             state.stallReported = state.pendingSince
+            state.stallReportedAt = now
             return state.pendingSince
         }
         if let began { watch.began(began) }

@@ -34,7 +34,7 @@ enum CooperativeThreads {
     /// Samples per process at most this often: a pool that stays stalled (a process loaded past its
     /// cores) is sampled at its first stall and then every so often, not at every late probe, and
     /// the agents of one process (tests start many) share the allowance.
-    static let minimumInterval: Duration = .seconds(10)
+    static let minimumInterval: Duration = .seconds(2)
     private static let lastSample = Mutex<ContinuousClock.Instant?>(nil)
 
     /// The workers running a task and what they were blocked in, or nil when the agent cannot
