@@ -11,15 +11,16 @@ import Synchronization
 /// before, and never replaces one of the host's. The handler records the interrupted thread's
 /// frames and current task, async-signal-safe, reading memory through `process_vm_readv`.
 ///
-/// A thread asleep in `nanosleep` (`usleep`, `Thread.sleep`) is not signalled, since a signal
-/// would end its sleep early: its task is found by scanning its stack (read through
+/// Only a thread running on a CPU or waiting on a futex (a lock, a semaphore,
+/// `DispatchSemaphore.wait`) is signalled: the kernel restarts a futex wait after the handler.
+/// A thread in any other system call (`nanosleep`, `read`, `poll`…) is not, since a signal would
+/// cut the call short (EINTR): its task is found by scanning its stack (read through
 /// `process_vm_readv`, from the stack pointer the kernel gives in `/proc/self/task/TID/syscall`)
-/// for the address of a task the agent knows, and its frames are the sleep's.
+/// for the address of a task the agent knows, and its frame is the call's.
 ///
 /// Cost, per stall and at most once per ``minimumInterval`` in a process: a signal to each other
 /// worker thread (at most ``threadLimit``), 30 to 50 µs each (20 ms at most), within ``deadline``
-/// in all. The signal interrupts the blocked call once, and the kernel
-/// restarts it (`read`, futex waits: `DispatchSemaphore.wait`, locks).
+/// in all.
 enum CooperativeThreads {
     struct Running: Sendable {
         var thread: Int32
@@ -76,16 +77,20 @@ enum CooperativeThreads {
         return running
     }
 
-    /// The stack and program counter of a thread asleep in `nanosleep` or `clock_nanosleep`.
+    /// The stack and program counter of a thread blocked in a system call other than a futex
+    /// wait: a signal would cut it short (`nanosleep` returns early; a `read` on a socket with a
+    /// receive timeout, `poll` and `epoll_wait` return EINTR), so it is read, not signalled.
     static func asleep(_ thread: Int32) -> (stack: UInt, pc: UInt)? {
         guard let text = readSmallFile("/proc/self/task/\(thread)/syscall") else { return nil }
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
         #if arch(x86_64)
-        let sleeps: Set<Substring> = ["35", "230"]
+        let futex: Substring = "202"
         #else
-        let sleeps: Set<Substring> = ["101", "115"]
+        let futex: Substring = "98"
         #endif
-        guard fields.count >= 9, sleeps.contains(fields[0]),
+        // On a CPU ("running": no call to cut short) or in a futex wait (restarted by the kernel
+        // after the handler), a thread is signalled.
+        guard fields.count >= 9, fields[0] != futex, Int(fields[0]) != nil,
             let stack = UInt(fields[7].dropFirst(2), radix: 16), let pc = UInt(fields[8].dropFirst(2), radix: 16)
         else { return nil }
         return (stack, pc)
