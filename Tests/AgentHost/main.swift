@@ -48,6 +48,8 @@ do {
         socketPath: arguments[2], sampleInterval: .milliseconds(100), retention: .init(count: 256),
         maxLineBytes: 64 << 10)
     if let clients = environment["TASKSCOPE_HOST_MAX_CLIENTS"].flatMap(Int.init) { configuration.maxClients = clients }
+    // The blocking host opts in to sampling its blocked threads (blocked-executor names them).
+    configuration.samplesBlockedThreads = environment["TASKSCOPE_HOST_BLOCK_MS"] != nil
     try TaskScope.start(configuration)
 } catch {
     FileHandle.standardError.write(Data("taskscope-agent-host: \(error)\n".utf8))

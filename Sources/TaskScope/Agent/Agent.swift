@@ -164,7 +164,7 @@ final class Agent: Sendable {
         agent.stacks?.startSelfTest(logger: logger)
         // A stall's tasks are read on the query threads: no cooperative thread is free then.
         let stalls = agent.stalls
-        let symbolicator = agent.stacks?.symbolicator
+        let symbolicator = configuration.samplesBlockedThreads ? agent.stacks?.symbolicator : nil
         probe?.watchStalls(
             threshold: rules.settings.blockedExecutor,
             began: { began in
