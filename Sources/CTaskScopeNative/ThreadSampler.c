@@ -313,8 +313,8 @@ static int ts_check_target(pid_t tid, int signo) {
 }
 
 // ---- caller-side stack scanning (not in the handler; may use dl_iterate_phdr) ------
-typedef struct { uintptr_t lo, hi; } ts_range_t;
-typedef struct { ts_range_t r[256]; int n; } ts_ranges_t;
+typedef struct { uintptr_t lo, hi; int module; } ts_range_t;
+typedef struct { ts_range_t r[256]; int n, modules; } ts_ranges_t;
 
 static int ts_phdr_cb(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
@@ -324,9 +324,11 @@ static int ts_phdr_cb(struct dl_phdr_info *info, size_t size, void *data) {
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
             rs->r[rs->n].lo = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
             rs->r[rs->n].hi = rs->r[rs->n].lo + ph->p_memsz;
+            rs->r[rs->n].module = rs->modules;
             rs->n++;
         }
     }
+    rs->modules++;
     return 0;
 }
 
@@ -371,11 +373,69 @@ static bool ts_plausible_ra(const ts_ranges_t *rs, uintptr_t ra) {
 #endif
 }
 
+// A stack to unwind: the thread's PC, SP and frame pointer (0 when unknown) and a snapshot of
+// its stack from SP.
+typedef struct {
+    uintptr_t pc, sp, fp0;
+    const uintptr_t *stack;
+    size_t len;
+} ts_unwind_t;
+
+#if defined(__x86_64__)
+// Where a jump through a PLT stub at `t` goes (the function its GOT slot holds), or `t` itself
+// when `t` is not such a stub.
+static uintptr_t ts_through_plt(uintptr_t t) {
+    uint8_t c[12];
+    if (!ts_safe_read(t, c, sizeof c)) return t;
+    size_t i = 0;
+    if (c[0] == 0xF3 && c[1] == 0x0F && c[2] == 0x1E && c[3] == 0xFA) i = 4;  // endbr64
+    if (c[i] == 0xF2) i++;                                                    // bnd
+    if (c[i] != 0xFF || c[i + 1] != 0x25) return t;                           // jmp *disp32(%rip)
+    int32_t disp;
+    memcpy(&disp, c + i + 2, sizeof disp);
+    uintptr_t slot = t + i + 6 + (intptr_t)disp, target;
+    return ts_safe_read(slot, &target, sizeof target) ? target : t;
+}
+#endif
+
+// The function the call instruction that ends at `ra` calls, where the instruction tells: a
+// direct call's target (through a PLT stub, the function it jumps to), or the GOT slot of a
+// `call *disp32(%rip)`; 0 for a call through a register (or on other architectures).
+static uintptr_t ts_call_target(uintptr_t ra) {
+#if defined(__x86_64__)
+    uint8_t b[6];  // b[i] = byte at ra - 6 + i
+    if (!ts_safe_read(ra - 6, b, sizeof b)) return 0;
+    int32_t disp;
+    memcpy(&disp, b + 2, sizeof disp);
+    if (b[1] == 0xE8) {
+        int32_t rel;
+        memcpy(&rel, b + 2, sizeof rel);
+        return ts_through_plt(ra + (intptr_t)rel);
+    }
+    uintptr_t target;
+    if (b[0] == 0xFF && b[1] == 0x15 && ts_safe_read(ra + (intptr_t)disp, &target, sizeof target)) return target;
+#else
+    (void)ra;
+#endif
+    return 0;
+}
+
+// Whether a word found by scanning, `ra`, can be the return address of the frame that called
+// the one at `callee`: a call whose target the instruction tells must lead into the callee's
+// module (a function may tail-call another of its own module, so no closer). Stale return
+// addresses left in a stack's unused slots mostly fail this.
+static bool ts_call_fits(const ts_ranges_t *rs, uintptr_t ra, uintptr_t callee) {
+    uintptr_t target = ts_call_target(ra);
+    if (target == 0) return true;
+    const ts_range_t *a = ts_exec_range(rs, target), *b = ts_exec_range(rs, callee);
+    return a != NULL && b != NULL && a->module == b->module;
+}
+
 // Reads a stack word, from the snapshot when possible (consistent with the
 // moment of the signal), otherwise from live memory (never faults).
-static bool ts_word(uintptr_t a, uintptr_t *out) {
-    if (a >= g_sp && a + sizeof(uintptr_t) <= g_sp + g_stack_len) {
-        *out = g_stack[(a - g_sp) / sizeof(uintptr_t)];
+static bool ts_word(const ts_unwind_t *u, uintptr_t a, uintptr_t *out) {
+    if (a >= u->sp && a + sizeof(uintptr_t) <= u->sp + u->len) {
+        *out = u->stack[(a - u->sp) / sizeof(uintptr_t)];
         return true;
     }
     return ts_safe_read(a, out, sizeof *out);
@@ -385,25 +445,28 @@ static bool ts_valid_next_fp(uintptr_t fp, uintptr_t above) {
     return fp != 0 && (fp & 7) == 0 && fp > above && fp - above <= TS_MAX_FRAME_JUMP;
 }
 
-// Hybrid unwind from the handler's data: PC, then return addresses found by
+// Hybrid unwind of a stack snapshot: PC, then return addresses found by
 // scanning the stack gap below the first frame pointer (frames of functions
 // built without frame pointers, e.g. glibc), then the frame-pointer chain; when
-// the chain breaks (or is garbage from the start), keep scanning the snapshot
-// and re-enter the chain at the first return address whose slot below holds a
-// plausible saved frame pointer.
-static int ts_unwind_scan(uintptr_t *frames, uint8_t *kinds, int capacity) {
-    static ts_ranges_t rs;               // protected by g_caller_lock
+// the chain breaks (or is garbage or unknown from the start), keep scanning the
+// snapshot and re-enter the chain at the first return address whose slot below
+// holds a plausible saved frame pointer.
+static int ts_unwind_scan(const ts_unwind_t *u, uintptr_t *frames, uint8_t *kinds, int capacity) {
+    ts_ranges_t rs;
     rs.n = 0;
+    rs.modules = 0;
     dl_iterate_phdr(ts_phdr_cb, &rs);
     qsort(rs.r, (size_t)rs.n, sizeof rs.r[0], ts_range_cmp);
 
     int n = 0;
-#define TS_PUSH(addr, kind) do { frames[n] = (addr); if (kinds) kinds[n] = (kind); n++; } while (0)
-    TS_PUSH(g_frames[0], TS_FRAME_PC);
-    const uintptr_t stack_end = g_sp + g_stack_len;
-    uintptr_t pos = g_sp;                 // next stack address to scan from
-    uintptr_t fp = g_fp0 & ~((uintptr_t)1 << 60);
-    bool have_chain = (fp >= g_sp && fp - g_sp <= TS_MAX_FRAME_JUMP && (fp & 7) == 0);
+    uintptr_t callee = u->pc;  // the frame a scanned return address must have called
+#define TS_PUSH(addr, kind) do { frames[n] = (addr); if (kinds) kinds[n] = (kind); n++; callee = (addr) - 1; } while (0)
+    TS_PUSH(u->pc, TS_FRAME_PC);
+    callee = u->pc;
+    const uintptr_t stack_end = u->sp + u->len;
+    uintptr_t pos = u->sp;                // next stack address to scan from
+    uintptr_t fp = u->fp0 & ~((uintptr_t)1 << 60);
+    bool have_chain = (fp >= u->sp && fp - u->sp <= TS_MAX_FRAME_JUMP && (fp & 7) == 0);
     int scanned_gap = 0;
 
     while (n < capacity) {
@@ -411,14 +474,14 @@ static int ts_unwind_scan(uintptr_t *frames, uint8_t *kinds, int capacity) {
             // Frames without frame pointers between `pos` and the current frame record.
             if (scanned_gap == 0) {
                 for (uintptr_t a = pos; a < fp && a < stack_end && n < capacity; a += 8) {
-                    uintptr_t w = g_stack[(a - g_sp) / 8];
-                    if (ts_plausible_ra(&rs, w)) TS_PUSH(w, TS_FRAME_SCAN);
+                    uintptr_t w = u->stack[(a - u->sp) / 8];
+                    if (ts_plausible_ra(&rs, w) && ts_call_fits(&rs, w, callee)) TS_PUSH(w, TS_FRAME_SCAN);
                 }
                 scanned_gap = 1;
                 if (pos < fp) pos = fp;
             }
             uintptr_t next, ra;
-            if (n < capacity && ts_word(fp, &next) && ts_word(fp + 8, &ra) && ts_plausible_ra(&rs, ra)) {
+            if (n < capacity && ts_word(u, fp, &next) && ts_word(u, fp + 8, &ra) && ts_plausible_ra(&rs, ra)) {
                 TS_PUSH(ra, TS_FRAME_FP);
                 pos = fp + 16;
                 next &= ~((uintptr_t)1 << 60);
@@ -429,15 +492,15 @@ static int ts_unwind_scan(uintptr_t *frames, uint8_t *kinds, int capacity) {
         }
         // Scan mode: look for the next return address; try to resume the chain there.
         bool resumed = false;
-        for (uintptr_t a = pos < g_sp ? g_sp : pos; a < stack_end && n < capacity; a += 8) {
-            uintptr_t w = g_stack[(a - g_sp) / 8];
-            if (!ts_plausible_ra(&rs, w)) continue;
+        for (uintptr_t a = pos < u->sp ? u->sp : pos; a < stack_end && n < capacity; a += 8) {
+            uintptr_t w = u->stack[(a - u->sp) / 8];
+            if (!ts_plausible_ra(&rs, w) || !ts_call_fits(&rs, w, callee)) continue;
             TS_PUSH(w, TS_FRAME_SCAN);
             uintptr_t saved;
-            if (a >= g_sp + 8 && ts_word(a - 8, &saved)) {
+            if (a >= u->sp + 8 && ts_word(u, a - 8, &saved)) {
                 saved &= ~((uintptr_t)1 << 60);
                 uintptr_t ra2;
-                if (ts_valid_next_fp(saved, a) && ts_word(saved + 8, &ra2) && ts_plausible_ra(&rs, ra2)) {
+                if (ts_valid_next_fp(saved, a) && ts_word(u, saved + 8, &ra2) && ts_plausible_ra(&rs, ra2)) {
                     fp = saved; pos = a + 8; have_chain = true; scanned_gap = 1; resumed = true;
                     break;
                 }
@@ -450,11 +513,33 @@ static int ts_unwind_scan(uintptr_t *frames, uint8_t *kinds, int capacity) {
     return n;
 }
 
+int ts_unwind_stopped(uintptr_t pc, uintptr_t sp, uintptr_t *frames, uint8_t *kinds, int capacity) {
+    if (frames == NULL || capacity <= 0 || sp == 0 || (sp & 7) != 0) return TS_ERR_INVALID;
+    if (capacity > TS_MAX_FRAMES) capacity = TS_MAX_FRAMES;
+    uintptr_t *stack = malloc(TS_STACK_BYTES);
+    if (stack == NULL) return -ENOMEM;
+    struct iovec local = { stack, TS_STACK_BYTES };
+    struct iovec remote = { (void *)sp, TS_STACK_BYTES };
+    ssize_t got = (ssize_t)syscall(SYS_process_vm_readv, (long)getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (got <= 0) {
+        // The stack may end less than TS_STACK_BYTES above sp: read up to its page's end.
+        size_t first = 4096 - (sp & 4095);
+        local.iov_len = remote.iov_len = first;
+        got = (ssize_t)syscall(SYS_process_vm_readv, (long)getpid(), &local, 1UL, &remote, 1UL, 0UL);
+        if (got <= 0) { free(stack); return -EFAULT; }
+    }
+    ts_unwind_t u = { pc, sp, 0, stack, (size_t)got & ~(size_t)7 };
+    int n = ts_unwind_scan(&u, frames, kinds, capacity);
+    free(stack);
+    return n;
+}
+
 static int ts_collect(uintptr_t *frames, uint8_t *kinds, int capacity, int flags, uintptr_t *task) {
     int n;
     if (task) *task = g_task;
     if (flags & TS_SAMPLE_STACK_SCAN) {
-        n = ts_unwind_scan(frames, kinds, capacity);
+        ts_unwind_t u = { g_frames[0], g_sp, g_fp0, g_stack, g_stack_len };
+        n = ts_unwind_scan(&u, frames, kinds, capacity);
     } else {
         n = atomic_load_explicit(&g_count, memory_order_relaxed);
         if (n > capacity) n = capacity;
@@ -498,11 +583,13 @@ int ts_sample_thread_ex(pid_t tid, uintptr_t *frames, uint8_t *kinds, int capaci
     // While a thread runs *our* handler (e.g. the one that just answered the
     // previous sample) the signal is in its blocked mask: wait for handlers to
     // return and look again before concluding the thread blocks the signal.
-    for (int tries = 0; rc == TS_ERR_BLOCKED && tries < 3; tries++) {
+    // A thread taken off its CPU between our handler's end and its return keeps the signal
+    // blocked for a time slice: look again until the deadline.
+    while (rc == TS_ERR_BLOCKED && ts_now_ns() < deadline) {
         bool ours = atomic_load(&g_in_handler) > 0 || tid == g_last_tid;
         if (!ours) break;
         while (atomic_load(&g_in_handler) > 0 && ts_now_ns() < deadline) sched_yield();
-        struct timespec pause = { 0, 20 * 1000 };
+        struct timespec pause = { 0, 100 * 1000 };
         nanosleep(&pause, NULL);
         rc = ts_check_target(tid, signo);
     }

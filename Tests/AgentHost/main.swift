@@ -16,6 +16,9 @@
 //     TASKSCOPE_HOST_HOG_LEAVE=N     how many descriptors SIGUSR2 leaves free (default 0)
 //     TASKSCOPE_HOST_BLOCK_MS=N      once, a second after `ready`, block every cooperative thread
 //                                    for N ms (a synchronous sleep in async code) and print `blocked`
+//     TASKSCOPE_HOST_BLOCK_HOW=H     how: `sleep` (usleep, the default), `semaphore`
+//                                    (DispatchSemaphore.wait) or `spin` (a loop on a CPU)
+//     TASKSCOPE_HOST_SIGNALS=1       the agent may signal blocked threads (samplesBlockedThreads)
 //     TASKSCOPE_HOST_PARK=N          park N tracked tasks three async calls deep (Shop.checkout ->
 //                                    reserveStock -> queryDatabase, waiting on "db.query"), for good
 // and SIGUSR2 makes the host take every descriptor it can (`hogging N`), then, on the next
@@ -48,8 +51,7 @@ do {
         socketPath: arguments[2], sampleInterval: .milliseconds(100), retention: .init(count: 256),
         maxLineBytes: 64 << 10)
     if let clients = environment["TASKSCOPE_HOST_MAX_CLIENTS"].flatMap(Int.init) { configuration.maxClients = clients }
-    // The blocking host opts in to sampling its blocked threads (blocked-executor names them).
-    configuration.samplesBlockedThreads = environment["TASKSCOPE_HOST_BLOCK_MS"] != nil
+    configuration.samplesBlockedThreads = environment["TASKSCOPE_HOST_SIGNALS"] == "1"
     try TaskScope.start(configuration)
 } catch {
     FileHandle.standardError.write(Data("taskscope-agent-host: \(error)\n".utf8))
@@ -171,12 +173,34 @@ if let block = environment["TASKSCOPE_HOST_BLOCK_MS"].flatMap(UInt32.init) {
         try? await Task.sleep(for: .seconds(1))
         await withTrackedTaskGroup(of: Void.self) { group in
             for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
-                group.addTask("blocker") { usleep(block * 1000) }
+                group.addTask("blocker") { Blocker.block(milliseconds: block) }
             }
         }
         say("blocked")
     }
 }
+/// The ways async code blocks a cooperative thread, as `TASKSCOPE_HOST_BLOCK_HOW` picks.
+enum Blocker {
+    @inline(never) static func block(milliseconds: UInt32) {
+        switch environment["TASKSCOPE_HOST_BLOCK_HOW"] ?? "sleep" {
+        case "semaphore": waitOnSemaphore(milliseconds)
+        case "spin": spin(milliseconds)
+        default: usleep(milliseconds * 1000)
+        }
+    }
+
+    @inline(never) static func waitOnSemaphore(_ milliseconds: UInt32) {
+        _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(Int(milliseconds)))
+    }
+
+    @inline(never) static func spin(_ milliseconds: UInt32) {
+        let end = ContinuousClock.now + .milliseconds(milliseconds)
+        var turns = 0
+        while ContinuousClock.now < end { turns &+= 1 }
+        if turns == -1 { say("never") }
+    }
+}
+
 /// Where the parked tasks wait, three async calls deep, in functions a stack must name in order.
 enum Shop {
     static let (never, neverEnds) = AsyncStream<Int>.makeStream()

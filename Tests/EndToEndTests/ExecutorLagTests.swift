@@ -34,4 +34,48 @@ import Testing
         #expect(warning.message.contains("\"blocker\" (spawned at"), "\(warning.message)")
         _ = try await host.process.stop(with: SIGTERM)
     }
+
+    /// How each way of blocking reads in the warning, by default (no signal sent to the host's
+    /// threads): the blocking function, or, for a loop, that the thread was busy on a CPU.
+    /// With signals (the host opted in), a loop's frames too.
+    static let blockings: [(how: String, signals: Bool, reads: [String])] = [
+        ("sleep", false, ["blocked in clock_nanosleep <- usleep <- Blocker.block"]),
+        ("semaphore", false, ["blocked in dispatch_sema4_timedwait <- DispatchSemaphore.wait <- Blocker."]),
+        ("spin", false, [" without a wait, busy on a CPU"]),
+        ("spin", true, ["busy on a CPU in ", "Blocker.spin"]),
+    ]
+
+    @Test(arguments: blockings.indices)
+    func theWarningNamesTheBlockingTasksAndWhereTheyBlockWithoutSignallingThem(_ index: Int) async throws {
+        let (how, signals, reads) = Self.blockings[index]
+        let host = try await HostProcess(
+            environment: [
+                "TASKSCOPE_HOST_BLOCK_MS": "1500", "TASKSCOPE_HOST_BLOCK_HOW": how,
+                "TASKSCOPE_HOST_SIGNALS": signals ? "1" : "0",
+            ])
+        let connection = try await ScopeConnection.connect(to: host.socket)
+        defer { connection.close() }
+        var warning: Warning?
+        try await eventually("blocked-executor names the tasks on the threads", timeout: .seconds(20)) {
+            warning = try await connection.warnings().first { $0.rule == .blockedExecutor }
+            return warning.map { warning in reads.allSatisfy { warning.message.contains($0) } } ?? false
+        }
+        let message = try #require(warning).message
+        // Every pool thread (as many as cores, 16 at most) held a blocker: each is named as seen on
+        // its thread, none guessed.
+        let threads = min(ProcessInfo.processInfo.activeProcessorCount, 16)
+        #expect(message.components(separatedBy: "\"blocker\"").count - 1 == threads, "\(message)")
+        #expect(message.components(separatedBy: reads[reads.count - 1]).count - 1 == threads, "\(message)")
+        // Unless the host opted in, no signal handler was taken: SIGPROF is still the host's.
+        #expect(
+            try Self.caughtSignals(host.pid) & (1 << UInt64(SIGPROF - 1)) == (signals ? 1 << UInt64(SIGPROF - 1) : 0))
+        _ = try await host.process.stop(with: SIGTERM)
+    }
+
+    /// The signals a process catches (SigCgt in /proc/PID/status).
+    static func caughtSignals(_ pid: Int32) throws -> UInt64 {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("SigCgt:") })
+        return try #require(UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16))
+    }
 }

@@ -99,6 +99,13 @@ enum {
 int ts_sample_thread_ex(pid_t tid, uintptr_t *frames, uint8_t *kinds, int capacity,
                         int timeout_ms, int flags, uintptr_t *task);
 
+/// Unwinds a thread that is stopped in a system call, without signalling it: `pc` and `sp` as
+/// the kernel gives them in /proc/self/task/TID/syscall. Reads up to 32 KiB of its stack from `sp`
+/// (process_vm_readv: never faults) and recovers return addresses by scanning, re-entering the
+/// frame-pointer chain where one is found. frames[0] is `pc`; `kinds` (nullable) as above.
+/// Returns the frame count (>= 1) or a negative errno. Thread-safe; allocates 32 KiB meanwhile.
+int ts_unwind_stopped(uintptr_t pc, uintptr_t sp, uintptr_t *frames, uint8_t *kinds, int capacity);
+
 /// Counters for diagnostics (monotonic since process start).
 typedef struct {
     uint64_t requests;       // ts_sample_thread calls that sent a signal

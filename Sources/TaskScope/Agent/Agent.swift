@@ -164,15 +164,15 @@ final class Agent: Sendable {
         agent.stacks?.startSelfTest(logger: logger)
         // A stall's tasks are read on the query threads: no cooperative thread is free then.
         let stalls = agent.stalls
-        let symbolicator = configuration.samplesBlockedThreads ? agent.stacks?.symbolicator : nil
+        let signals = configuration.samplesBlockedThreads
+        if probe != nil { CurrentTaskReader.shared.start(logger: logger) }
         probe?.watchStalls(
             threshold: rules.settings.blockedExecutor,
             began: { began in
                 guard stalls.mayCapture(now: registry.clock.now()) else { return }
                 queries.submit { state in
                     if case .active = state {
-                        stalls.began(
-                            began, tasks: StallLog.capture(registry, began: began, symbolicator: symbolicator))
+                        stalls.began(began, tasks: StallLog.capture(registry, began: began, signals: signals))
                     }
                 }
             },

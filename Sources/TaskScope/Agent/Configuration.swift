@@ -68,12 +68,13 @@ extension TaskScope {
         /// (a `stacks` request, a snapshot with stacks). At start the agent parks a probe task to
         /// check that it can read this runtime's stacks, and turns them off, logging why, if not.
         public var stackDepth: Int? = 32
-        /// Whether `blocked-executor` samples the blocked cooperative threads (default off): a
-        /// SIGPROF to each libdispatch worker thread on a CPU or in a futex wait, at a stall and
-        /// every 2 s while it lasts, naming exactly the tasks that hold the pool and the native frame
-        /// each is blocked in. Off, the rule names the tracked tasks active since before the stall.
-        /// A signal can cut short a system call the thread enters just as it arrives (EINTR), so a
-        /// host opts in.
+        /// Whether `blocked-executor` may signal a cooperative thread running on a CPU (default
+        /// off) to get the frames of the loop it runs: a SIGPROF to each libdispatch worker thread on
+        /// a CPU at a stall and every 2 s while it lasts. Off, the rule still names the task each
+        /// thread runs and, for a thread stopped in a system call (`DispatchSemaphore.wait`,
+        /// `usleep`, a read), the frames it is blocked in, read without interrupting it; a loop is
+        /// named "busy on a CPU". A signal can cut short a system call the thread enters just as it
+        /// arrives (EINTR), so a host opts in.
         public var samplesBlockedThreads = false
         /// How long a connection doing nothing keeps its place when another client wants it
         /// (shorter in tests, which cannot wait ten seconds per case).

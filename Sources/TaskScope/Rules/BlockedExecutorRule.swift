@@ -19,6 +19,10 @@ final class StallLog: Sendable {
         var activeSince: UInt64
         /// The native frames its thread was blocked in, innermost first, when sampled.
         var blockedIn: [String] = []
+        /// Whether its thread was seen running it on a CPU (a loop without a wait).
+        var onCPU = false
+        /// Whether its thread was seen running it (not guessed from how long it has run).
+        var seen = false
     }
 
     struct Stall: Sendable {
@@ -61,11 +65,7 @@ final class StallLog: Sendable {
             }
             let known = Set(stall.tasks.map(\.id))
             stall.tasks += tasks.filter { !known.contains($0.id) }
-            // Tasks sampled on the threads (with frames) before those only guessed.
-            stall.tasks = Array(
-                stall.tasks.sorted {
-                    ($0.blockedIn.isEmpty ? 1 : 0, $0.activeSince) < ($1.blockedIn.isEmpty ? 1 : 0, $1.activeSince)
-                }.prefix(StallLog.taskLimit))
+            stall.tasks = Array(StallLog.seenFirst(stall.tasks).prefix(StallLog.taskLimit))
             last = stall
         }
     }
@@ -77,46 +77,67 @@ final class StallLog: Sendable {
         }
     }
 
-    /// The tasks that hold the cooperative threads through the stall that began at `began`:
-    /// sampled from the threads themselves where the agent can (``CooperativeThreads``), else
-    /// the tracked tasks active since `began` or before, oldest first, at most ``taskLimit``.
-    static func capture(_ registry: Registry, began: UInt64, symbolicator: Symbolicator?) -> [StalledTask] {
-        if let symbolicator, CooperativeThreads.maySample {
+    /// Tasks seen on the threads before those only guessed, each kind oldest first.
+    static func seenFirst(_ tasks: [StalledTask]) -> [StalledTask] {
+        tasks.sorted { ($0.seen ? 0 : 1, $0.activeSince) < ($1.seen ? 0 : 1, $1.activeSince) }
+    }
+
+    /// The tasks that hold the cooperative threads through the stall that began at `began`: read
+    /// from the threads themselves where the agent can (``CooperativeThreads``; `signals`: a
+    /// thread on a CPU may be sent a SIGPROF for its frames), and for threads it could not read,
+    /// the tracked tasks active since `began` or before, oldest first; at most ``taskLimit``.
+    static func capture(_ registry: Registry, began: UInt64, signals: Bool) -> [StalledTask] {
+        var seen: [StalledTask] = []
+        var guesses = taskLimit
+        if CooperativeThreads.maySample {
             var keys = Set<UInt>()
             registry.forEachRecord(live: true, finished: false) { record in
                 let key = record.taskKey.load(ordering: .relaxed)
                 if key != 0 { keys.insert(UInt(bitPattern: key)) }
                 return true
             }
-            if let running = CooperativeThreads.sample(symbolicator: symbolicator, taskKeys: keys) {
-                return named(registry, running: running)
+            if let sample = CooperativeThreads.sample(taskKeys: keys, signals: signals) {
+                // Matched before they are named: the first naming builds symbol tables, and by the
+                // time it ends the tasks may have finished.
+                seen = named(registry, running: sample.running).map { task, running in
+                    var task = task
+                    task.blockedIn = CooperativeThreads.frames(of: running)
+                    return task
+                }
+                guesses = sample.unknown
             }
         }
+        guard guesses > 0 else { return seen }
+        let named = Set(seen.map(\.id))
         var found: [StalledTask] = []
         registry.forEachRecord(live: true, finished: false) { record in
             let phase = record.phase
-            if !record.adopted, phase.isActive, phase.since <= began {
+            if !record.adopted, phase.isActive, phase.since <= began, !named.contains(record.id) {
                 found.append(stalled(record, since: phase.since))
             }
             return true
         }
-        return Array(found.sorted { $0.activeSince < $1.activeSince }.prefix(taskLimit))
+        let guessed = found.sorted { $0.activeSince < $1.activeSince }.prefix(guesses)
+        return Array((seen + guessed).prefix(taskLimit))
     }
 
-    /// The tracked or adopted tasks among those the threads were running, with their frames.
-    static func named(_ registry: Registry, running: [CooperativeThreads.Running]) -> [StalledTask] {
+    /// The tracked or adopted tasks among those the threads were running, each with its thread.
+    static func named(
+        _ registry: Registry, running: [CooperativeThreads.Running]
+    ) -> [(StalledTask, CooperativeThreads.Running)] {
         let byTask = Dictionary(running.map { (Int(bitPattern: $0.task), $0) }, uniquingKeysWith: { first, _ in first })
-        var found: [StalledTask] = []
+        var found: [(StalledTask, CooperativeThreads.Running)] = []
         registry.forEachRecord(live: true, finished: false) { record in
             let key = record.taskKey.load(ordering: .relaxed)
             if let thread = byTask[key], record.isOwned(byTaskKey: key) {
                 var task = stalled(record, since: record.phase.since)
-                task.blockedIn = thread.frames
-                found.append(task)
+                task.onCPU = thread.onCPU
+                task.seen = true
+                found.append((task, thread))
             }
             return true
         }
-        return Array(found.sorted { $0.activeSince < $1.activeSince }.prefix(taskLimit))
+        return Array(found.sorted { $0.0.activeSince < $1.0.activeSince }.prefix(taskLimit))
     }
 
     private static func stalled(_ record: TaskRecord, since: UInt64) -> StalledTask {
@@ -147,7 +168,10 @@ struct BlockedExecutorRule {
         let when = stall.ended == nil ? "has stalled for \(how) and still is" : "stalled for \(how)"
         let named = stall.tasks.map { task in
             let running = DurationText.format(Double(end &- min(task.activeSince, end)) / 1e9)
-            let frames = task.blockedIn.isEmpty ? "" : ", blocked in " + task.blockedIn.joined(separator: " <- ")
+            let path = task.blockedIn.joined(separator: " <- ")
+            let frames =
+                task.onCPU
+                ? ", busy on a CPU" + (path.isEmpty ? "" : " in " + path) : path.isEmpty ? "" : ", blocked in " + path
             return "task \(task.id) \"\(task.name)\" (spawned at \(task.spawnSite)) ran \(running) without a wait"
                 + frames
         }

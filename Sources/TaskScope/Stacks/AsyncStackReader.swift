@@ -125,19 +125,7 @@ struct AsyncStackReader: Sendable {
     private func readBlocks(_ tasks: [UInt]) -> [[UInt]?] {
         let words = blockBytes / 8
         guard words > Self.resumeContextWord else { return [] }
-        var buffer = [UInt](repeating: 0, count: tasks.count * words)
-        var ok = [UInt8](repeating: 0, count: tasks.count)
-        let result = tasks.withUnsafeBufferPointer { remote in
-            buffer.withUnsafeMutableBytes { local in
-                ok.withUnsafeMutableBufferPointer { ok in
-                    ts_read_blocks(remote.baseAddress, local.baseAddress, words * 8, tasks.count, ok.baseAddress)
-                }
-            }
-        }
-        guard result >= 0 else { return [] }
-        return tasks.indices.map { index in
-            ok[index] != 0 ? Array(buffer[index * words..<(index + 1) * words]) : nil
-        }
+        return OwnMemory.blocks(at: tasks, words: words)
     }
 
     /// Two words at each address, nil where the memory could not be read.

@@ -29,9 +29,14 @@ struct ProcessImage: Sendable {
 
     /// Reads the current mappings; empty when `/proc/self/maps` cannot be read.
     static func current() -> ProcessImage {
+        mapsText().map(ProcessImage.init(maps:)) ?? ProcessImage()
+    }
+
+    /// The text of `/proc/self/maps` (at most 16 MiB), nil when it cannot be read.
+    static func mapsText() -> String? {
         // Read to its end by hand: a proc file reports no size, and a one-shot read stops at a page.
         let descriptor = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return ProcessImage() }
+        guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
@@ -41,7 +46,7 @@ struct ProcessImage: Sendable {
             guard count > 0 else { break }
             bytes += chunk[..<count]
         }
-        return ProcessImage(maps: String(decoding: bytes, as: UTF8.self))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     init() {}

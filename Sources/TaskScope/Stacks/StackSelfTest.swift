@@ -24,7 +24,9 @@ final class StackSelfTest: Sendable {
     }
 
     private let outcome = Mutex(Outcome.notStarted)
-    private let symbolicator: Symbolicator
+    /// Names the probe's frames; its tables, built for the check, serve others who need names
+    /// without line tables (``CooperativeThreads``).
+    let symbolicator: Symbolicator
 
     init(symbolicator: Symbolicator) {
         self.symbolicator = symbolicator

@@ -39,8 +39,7 @@ struct DemoCommand: AsyncParsableCommand {
             // Catch the signals before announcing the socket, so that an early Ctrl-C is not lost.
             // Not under the UI: it catches them itself, and two catchers of one signal lose it.
             let termination = serve ? TerminationSignals() : nil
-            var configuration = TaskScope.Configuration(rules: DemoWorkload.rules)
-            configuration.samplesBlockedThreads = true  // its resizes block the pool to show it
+            let configuration = TaskScope.Configuration(rules: DemoWorkload.rules)
             guard let socket = try TaskScope.start(configuration) else {
                 throw CLIFailure("the agent is disabled by \(TaskScope.disableVariable); unset it to run the demo")
             }
