@@ -244,6 +244,25 @@ import Testing
         #expect(!state.groupsByStack && state.status?.contains("Groups screen") == true)
     }
 
+    /// A frame the agent could not name, or place in a source line, shows its module and offset
+    /// in the detail, as the text report does (``StackFrame/place``).
+    @Test func aFrameWithoutANameOrLineShowsItsModuleAndOffset() {
+        let frames = [
+            StackFrame(function: nil, module: "libswift_Concurrency.so", offset: 0x659d0),
+            StackFrame(function: "static Orders.Shop.run() async", module: "Orders", offset: 0x2a),
+            StackFrame(function: "Orders.main()", file: "/src/main.swift", line: 4, module: "Orders", offset: 0),
+        ]
+        let list = StackList(total: 1, stacks: [StackInfo(id: 1, frames: frames)], tasks: ["7": 1])
+        let lines = DetailStack(taskID: 7, list: list).lines
+        #expect(
+            lines.map(\.text) == [
+                "libswift_Concurrency.so+0x659d0", "  libswift_Concurrency.so+0x659d0",
+                "static Orders.Shop.run() async", "  Orders+0x2a",
+                "Orders.main()", "  /src/main.swift:4",
+            ])
+        #expect(lines.map(\.isPlace) == [false, true, false, true, false, true])
+    }
+
     /// A traced task's detail shows its trace id whole, to copy into the tracing backend.
     @Test func theDetailShowsTheTraceIDWhole() {
         var state = Fixtures.state(width: 80, height: 24)
