@@ -105,6 +105,14 @@ public struct StackGroup: Codable, Sendable, Hashable {
         self.longest = longest
         self.sampleIDs = sampleIDs
     }
+
+    /// Counts a task with this id and wait time into the group, as ``SiteGroup/add(id:inState:)``
+    /// counts one into a site's group.
+    public mutating func add(id: UInt64, waited: Double) {
+        count += 1
+        longest = max(longest, waited)
+        SiteGroup.sample(id, into: &sampleIDs)
+    }
 }
 
 /// What a `stacks` request asks: the async stacks of waiting tasks, grouped.
