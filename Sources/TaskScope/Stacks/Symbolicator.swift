@@ -133,7 +133,32 @@ final class Symbolicator: Sendable {
             let rest = index < name.endIndex ? name[name.index(after: index)...] : ""
             if rest.hasPrefix(" of ") { name = rest.dropFirst(4) }
         }
-        return withoutSwiftPrefix(withoutDiscriminators(String(name)))
+        return withoutSwiftPrefix(withoutDiscriminators(withoutExtensionModules(String(name))))
+    }
+
+    /// Extensions' members without the module the extension is declared in, wherever in the name:
+    /// `(extension in Swift):Swift.Sequence.map` is `Swift.Sequence.map` (then `Sequence.map`),
+    /// `(extension in NIOCore):NIOCore.EventLoop.submit` is `NIOCore.EventLoop.submit`. taskscope's
+    /// own extensions keep theirs (`(extension in TaskScope):Synchronization.Mutex…`): by it
+    /// ``isMachinery(_:)`` tells taskscope's frames from the program's.
+    static func withoutExtensionModules(_ name: String) -> String {
+        let marker = "(extension in "
+        guard name.contains(marker) else { return name }
+        var result = ""
+        var rest = Substring(name)
+        while let found = rest.range(of: marker) {
+            result += rest[..<found.lowerBound]
+            let after = rest[found.upperBound...]
+            if let close = after.range(of: "):"), case let module = after[..<close.lowerBound], !module.isEmpty,
+                module.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), module != "TaskScope"
+            {
+                rest = after[close.upperBound...]
+            } else {
+                result += marker
+                rest = after
+            }
+        }
+        return result + rest
     }
 
     /// The standard library's types without their module: `(Swift.Int) -> Swift.String` is
