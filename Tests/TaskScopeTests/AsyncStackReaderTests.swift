@@ -92,6 +92,26 @@ import Testing
             "closure #1 () async -> () in static (extension in TaskScope):Swift.Task.tracked()")
         #expect(Symbolicator.isMachinery(StackFrame(function: inOwn, module: "app", offset: 0)), "\(inOwn)")
     }
+
+    /// The names cache holds at most its bound (65,536 addresses by default, as docs/SECURITY.md
+    /// says): named past it, it starts over, never growing beyond.
+    @Test func theNameCacheNeverHoldsMoreThanItsBound() throws {
+        #expect(Symbolicator.defaultCacheLimit == 65_536)
+        #expect(Symbolicator().cacheLimit == 65_536)
+        let bound = 16
+        let symbolicator = Symbolicator(cacheLimit: bound)
+        // Addresses in the C library's code: a module without line tables, named at once.
+        let image = ProcessImage.current()
+        let libc = try #require(image.modules.firstIndex { $0.path.contains("/libc.so") || $0.path.contains("/libc-") })
+        let range = try #require(image.code.first { $0.module == libc && $0.end - $0.start > 4_096 })
+        var highest = 0
+        for index in 0..<(3 * bound + 5) {
+            _ = symbolicator.frame(range.start + UInt(index) * 16)
+            highest = max(highest, symbolicator.cachedCount)
+            #expect(symbolicator.cachedCount <= bound, "after \(index + 1) addresses")
+        }
+        #expect(highest == bound, "the cache filled up to its bound before starting over")
+    }
 }
 
 /// The block fast path (contexts found in the task's first kilobyte) and the slow path (every

@@ -16,7 +16,8 @@ private func swiftDemangle(
 /// row) are built the first time one of its addresses is named and kept; each address named is
 /// cached, at most ``cacheLimit`` of them (the cache starts over when full).
 final class Symbolicator: Sendable {
-    static let cacheLimit = 65_536
+    /// The addresses cached at most, unless a test asks for fewer (docs/SECURITY.md states it).
+    static let defaultCacheLimit = 65_536
 
     private struct Loaded {
         var image = ProcessImage()
@@ -28,10 +29,16 @@ final class Symbolicator: Sendable {
     private let state = Mutex(Loaded())
     /// Whether to read DWARF line tables (tests of the slow path turn it off).
     let readsLineTables: Bool
+    /// The addresses cached at most: when the cache holds this many, it starts over.
+    let cacheLimit: Int
 
-    init(readsLineTables: Bool = true) {
+    init(readsLineTables: Bool = true, cacheLimit: Int = Symbolicator.defaultCacheLimit) {
         self.readsLineTables = readsLineTables
+        self.cacheLimit = max(1, cacheLimit)
     }
+
+    /// How many addresses are cached now.
+    var cachedCount: Int { state.withLock { $0.cache.count } }
 
     /// The process's code ranges, read on first use and again when an address is in none of them
     /// (a library loaded since).
@@ -72,7 +79,7 @@ final class Symbolicator: Sendable {
         }
         guard withLines else { return frame }
         state.withLock { state in
-            if state.cache.count >= Self.cacheLimit { state.cache.removeAll(keepingCapacity: true) }
+            if state.cache.count >= cacheLimit { state.cache.removeAll(keepingCapacity: true) }
             state.cache[key] = frame
         }
         return frame
