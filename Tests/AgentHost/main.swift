@@ -8,6 +8,8 @@
 // It prints `ready PID` once serving. On SIGUSR1 it stops its workload and prints
 // `stopped spawned=N wrong=W`; on SIGTERM it exits (status 0 when nothing was wrong)
 // without calling TaskScope.stop(), so the socket's removal at exit is what is tested.
+// When the process that started it dies (a test run that failed or was killed before
+// stopping it), it exits by itself within a second or so (status 4).
 //
 // For the load tests, the environment sets:
 //     TASKSCOPE_HOST_NOFILE=N        the soft descriptor limit, before the agent starts
@@ -36,6 +38,7 @@ guard arguments.count == 3, ["serve", "exit"].contains(arguments[1]) else {
     FileHandle.standardError.write(Data("usage: taskscope-agent-host serve|exit SOCKET\n".utf8))
     exit(2)
 }
+Host.exitWithParent()
 let environment = ProcessInfo.processInfo.environment
 if let nofile = environment["TASKSCOPE_HOST_NOFILE"].flatMap(Int.init) {
     var limit = rlimit()
@@ -98,6 +101,18 @@ enum Host {
         }
         let expected = (0..<width).map { $0 * ($0 + 1) / 2 }.reduce(0, +)
         if total != expected { wrong.add(1, ordering: .relaxed) }
+    }
+
+    /// Ends the process when its parent is gone: an orphan is handed to another parent, so
+    /// `getppid()` changes, checked once a second. (Not `PR_SET_PDEATHSIG`: that fires when the
+    /// thread that started the host ends, and the test runner's pool threads come and go.)
+    static func exitWithParent() {
+        let parent = getppid()
+        Thread.detachNewThread {
+            while getppid() == parent { sleep(1) }
+            // No one reads its output or stops it now: end at once, without exit's handlers.
+            _exit(4)
+        }
     }
 
     /// SIGUSR1 stops the workload; SIGTERM stops it and ends the process.

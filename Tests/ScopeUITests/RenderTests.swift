@@ -244,6 +244,59 @@ import Testing
         #expect(!state.groupsByStack && state.status?.contains("Groups screen") == true)
     }
 
+    /// A frame the agent could not name, or place in a source line, shows its module and offset
+    /// in the detail, as the text report does (``StackFrame/place``).
+    @Test func aFrameWithoutANameOrLineShowsItsModuleAndOffset() {
+        let frames = [
+            StackFrame(function: nil, module: "libswift_Concurrency.so", offset: 0x659d0),
+            StackFrame(function: "static Orders.Shop.run() async", module: "Orders", offset: 0x2a),
+            StackFrame(function: "Orders.main()", file: "/src/main.swift", line: 4, module: "Orders", offset: 0),
+        ]
+        let list = StackList(total: 1, stacks: [StackInfo(id: 1, frames: frames)], tasks: ["7": 1])
+        let lines = DetailStack(taskID: 7, list: list).lines
+        #expect(
+            lines.map(\.text) == [
+                "libswift_Concurrency.so+0x659d0", "  libswift_Concurrency.so+0x659d0",
+                "static Orders.Shop.run() async", "  Orders+0x2a",
+                "Orders.main()", "  /src/main.swift:4",
+            ])
+        #expect(lines.map(\.isPlace) == [false, true, false, true, false, true])
+    }
+
+    /// Groups by stack have one order, largest first: the status line says so at 80 columns, where
+    /// the sort of Groups by site was, and the sort keys leave it as it is.
+    @Test func theStatusLineOfGroupsByStackShowsNoSort() throws {
+        var state = Fixtures.state(width: 80, height: 24)
+        state.apply(.key(.character("3")))
+        #expect(Renderer.render(state).line(23).contains("sort: count▼"), "by site, the sort shows")
+        state.apply(.key(.character("b")))
+        state.apply(
+            .stackGroups(
+                StackList(
+                    total: 1, groups: [StackGroup(stack: 1, reason: "db.query", count: 4, longest: 3, sampleIDs: [9])],
+                    stacks: [
+                        StackInfo(id: 1, frames: [StackFrame(function: "Orders.Shop.query()", module: "O", offset: 0)])
+                    ])))
+        var screen = Renderer.render(state)
+        var status = screen.line(23)
+        #expect(status.contains("by stack") && !status.contains("sort:"), "\(status)")
+        #expect(status.hasSuffix("? help  q quit"), "\(status)")
+        // The message `b` leaves fits beside it, on the last row, whole.
+        #expect(status.contains("Groups by async stack (b: by site again)"), "\(status)")
+        #expect(screen.line(22).contains("Enter opens a task"), "the footer above is not covered: \(screen.line(22))")
+        for key in ["s", "S"] {
+            state.apply(.key(.character(Character(key))))
+            screen = Renderer.render(state)
+            status = screen.line(23)
+            #expect(status.contains("by stack") && !status.contains("sort:"), "after \(key): \(status)")
+            #expect(
+                state.groupSort == .count && state.groupDescending == nil, "\(key) leaves the sort by site as it was")
+        }
+        #expect(screen.text.contains("Groups by stack are largest first"))
+        state.apply(.key(.character("b")))
+        #expect(Renderer.render(state).line(23).contains("sort: count▼"), "by site again, the sort shows again")
+    }
+
     /// A traced task's detail shows its trace id whole, to copy into the tracing backend.
     @Test func theDetailShowsTheTraceIDWhole() {
         var state = Fixtures.state(width: 80, height: 24)

@@ -1,4 +1,5 @@
 import Foundation
+import ScopeProtocol
 import Synchronization
 import TestSupport
 import Testing
@@ -38,6 +39,78 @@ import Testing
                 == "closure #1 () async -> () in Shop.run()")
         #expect(Symbolicator.demangle("$s4main6level1ySiScSySiGYaFTY1_").contains("main.level1"))
         #expect(Symbolicator.demangle("memcpy") == "memcpy")
+    }
+
+    /// An extension's member reads without the module the extension is declared in, as the
+    /// standard library's types read without `Swift.`; taskscope's own keep it, and stay left out.
+    @Test func extensionsReadWithoutTheirModule() throws {
+        let cases = [
+            (
+                "(2) await resume partial function for (extension in NIOCore):NIOCore.EventLoopGroup.shutdownGracefully() "
+                    + "async throws -> ()",
+                "NIOCore.EventLoopGroup.shutdownGracefully() async throws -> ()"
+            ),
+            (
+                "static (extension in Swift):Swift.Comparable.<= infix(A, A) -> Swift.Bool",
+                "static Comparable.<= infix(A, A) -> Bool"
+            ),
+            (
+                "(extension in Swift):Swift.MutableCollection< where A: Swift.RandomAccessCollection, "
+                    + "A.Swift.Sequence.Element: Swift.Comparable>.sort() -> ()",
+                "MutableCollection< where A: RandomAccessCollection, A.Swift.Sequence.Element: Comparable>.sort() -> ()"
+            ),
+            (
+                "closure #1 () -> () in (extension in NIOCore):NIOCore.EventLoop.assertInEventLoop(file: "
+                    + "Swift.StaticString, line: Swift.UInt) -> ()",
+                "closure #1 () -> () in NIOCore.EventLoop.assertInEventLoop(file: StaticString, line: UInt) -> ()"
+            ),
+            (
+                "static NIOPosix.Posix.socket(domain: NIOCore.NIOBSDSocket.ProtocolFamily, type: (extension in "
+                    + "NIOPosix):NIOCore.NIOBSDSocket.SocketType) throws -> Swift.Int32",
+                "static NIOPosix.Posix.socket(domain: NIOCore.NIOBSDSocket.ProtocolFamily, type: "
+                    + "NIOCore.NIOBSDSocket.SocketType) throws -> Int32"
+            ),
+            (
+                "(1) await resume partial function for static (extension in Orders):Orders.Shop.(charge in "
+                    + "_B1FC0D6F367C3231)(order: Swift.Int) async -> ()",
+                "static Orders.Shop.charge(order: Int) async -> ()"
+            ),
+            ("(extension in _Concurrency):Swift.Task.value.getter", "Task.value.getter"),
+            // Not an extension's marker (no module and colon): left as it is.
+            ("Shop.note(_: (extension in some text) Swift.Int)", "Shop.note(_: (extension in some text) Int)"),
+        ]
+        for (demangled, readable) in cases {
+            #expect(Symbolicator.readable(demangled) == readable)
+        }
+        let own =
+            "(4) suspend resume partial function for (extension in TaskScope):Synchronization.Mutex<A where A == "
+            + "TaskScope.TimerState>.sleep(until: Swift.ContinuousClock.Instant) async throws -> Swift.Bool"
+        let name = Symbolicator.readable(own)
+        #expect(name.hasPrefix("(extension in TaskScope):Synchronization.Mutex<"), "\(name)")
+        #expect(Symbolicator.isMachinery(StackFrame(function: name, module: "app", offset: 0)))
+        let inOwn = Symbolicator.readable(
+            "closure #1 () async -> () in static (extension in TaskScope):Swift.Task.tracked()")
+        #expect(Symbolicator.isMachinery(StackFrame(function: inOwn, module: "app", offset: 0)), "\(inOwn)")
+    }
+
+    /// The names cache holds at most its bound (65,536 addresses by default, as docs/SECURITY.md
+    /// says): named past it, it starts over, never growing beyond.
+    @Test func theNameCacheNeverHoldsMoreThanItsBound() throws {
+        #expect(Symbolicator.defaultCacheLimit == 65_536)
+        #expect(Symbolicator().cacheLimit == 65_536)
+        let bound = 16
+        let symbolicator = Symbolicator(cacheLimit: bound)
+        // Addresses in the C library's code: a module without line tables, named at once.
+        let image = ProcessImage.current()
+        let libc = try #require(image.modules.firstIndex { $0.path.contains("/libc.so") || $0.path.contains("/libc-") })
+        let range = try #require(image.code.first { $0.module == libc && $0.end - $0.start > 4_096 })
+        var highest = 0
+        for index in 0..<(3 * bound + 5) {
+            _ = symbolicator.frame(range.start + UInt(index) * 16)
+            highest = max(highest, symbolicator.cachedCount)
+            #expect(symbolicator.cachedCount <= bound, "after \(index + 1) addresses")
+        }
+        #expect(highest == bound, "the cache filled up to its bound before starting over")
     }
 }
 

@@ -33,9 +33,8 @@ public enum StackReport {
             guard let stack = list.stack(group.stack) else { continue }
             for frame in stack.frames {
                 let mark = shared.contains(frame) ? "    " : "  > "
-                lines.append(mark + (frame.function ?? "\(frame.module)+0x\(String(frame.offset, radix: 16))"))
-                let place = frame.file.map { file in frame.line.map { "\(file):\($0)" } ?? file }
-                lines.append("        " + (place ?? "\(frame.module)+0x\(String(frame.offset, radix: 16))"))
+                lines.append(mark + (frame.function ?? frame.moduleOffset))
+                lines.append("        " + frame.place)
             }
             if stack.truncated { lines.append("    … deeper frames not read") }
         }

@@ -54,11 +54,16 @@ public struct SiteGroup: Codable, Sendable, Hashable {
     public mutating func add(id: UInt64, inState: Double) {
         count += 1
         longest = max(longest, inState)
-        if sampleIDs.count < SiteGroup.sampleLimit || id < sampleIDs[sampleIDs.count - 1] {
-            sampleIDs.append(id)
-            sampleIDs.sort()
-            if sampleIDs.count > SiteGroup.sampleLimit { sampleIDs.removeLast() }
-        }
+        Self.sample(id, into: &sampleIDs)
+    }
+
+    /// Keeps `id` among a group's `sampleIDs` if it is one of the ``sampleLimit`` lowest seen:
+    /// `sampleIDs` stays sorted, lowest first, and at most ``sampleLimit`` long.
+    public static func sample(_ id: UInt64, into sampleIDs: inout [UInt64]) {
+        guard sampleIDs.count < sampleLimit || id < sampleIDs[sampleIDs.count - 1] else { return }
+        sampleIDs.append(id)
+        sampleIDs.sort()
+        if sampleIDs.count > sampleLimit { sampleIDs.removeLast() }
     }
 }
 

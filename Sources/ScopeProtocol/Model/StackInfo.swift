@@ -23,7 +23,7 @@ public struct StackFrame: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The function without its signature and module, for a one-line stack: `Shop.checkout` for
     /// `static Orders.Shop.checkout(Int) async -> Int`, `{} in Shop.charge` for a closure in it.
     public var shortName: String {
-        guard var name = function else { return "\(module)+0x\(String(offset, radix: 16))" }
+        guard var name = function else { return moduleOffset }
         let isClosure = name.hasPrefix("closure") || name.hasPrefix("implicit closure")
         if isClosure, let range = name.range(of: " in ", options: .backwards) {
             name = String(name[range.upperBound...])
@@ -47,13 +47,23 @@ public struct StackFrame: Codable, Sendable, Hashable, CustomStringConvertible {
         return isClosure ? "{} in " + name : name
     }
 
+    /// Where the frame is in its module, `module+0xoffset` (`libswift_Concurrency.so+0x659d0`):
+    /// known for every frame, with or without symbols and line tables.
+    public var moduleOffset: String { "\(module)+0x\(String(offset, radix: 16))" }
+
+    /// Where the frame is, as a report or a screen shows it: `file:line` where the binary has
+    /// line tables (the file alone when it has no line), ``moduleOffset`` otherwise.
+    public var place: String {
+        guard let file else { return moduleOffset }
+        return line.map { "\(file):\($0)" } ?? file
+    }
+
     /// `function at file:line`, or `module+0xoffset` when the function is not known.
     public var description: String {
-        let place = file.map { file in line.map { "\(file):\($0)" } ?? file }
-        switch (function, place) {
-        case (let function?, let place?): return "\(function) at \(place)"
-        case (let function?, nil): return function
-        default: return "\(module)+0x\(String(offset, radix: 16))"
+        switch (function, file) {
+        case (let function?, _?): "\(function) at \(place)"
+        case (let function?, nil): function
+        default: moduleOffset
         }
     }
 }
@@ -94,6 +104,14 @@ public struct StackGroup: Codable, Sendable, Hashable {
         self.count = count
         self.longest = longest
         self.sampleIDs = sampleIDs
+    }
+
+    /// Counts a task with this id and wait time into the group, as ``SiteGroup/add(id:inState:)``
+    /// counts one into a site's group.
+    public mutating func add(id: UInt64, waited: Double) {
+        count += 1
+        longest = max(longest, waited)
+        SiteGroup.sample(id, into: &sampleIDs)
     }
 }
 

@@ -101,9 +101,8 @@ public struct DetailStack: Sendable, Hashable {
         guard let stack else { return [(absence, false)] }
         var lines: [(text: String, isPlace: Bool)] = []
         for frame in stack.frames {
-            lines.append((frame.function ?? "\(frame.module)+0x\(String(frame.offset, radix: 16))", false))
-            let place = frame.file.map { file in frame.line.map { "\(file):\($0)" } ?? file }
-            lines.append(("  " + (place ?? "\(frame.module)+0x\(String(frame.offset, radix: 16))"), true))
+            lines.append((frame.function ?? frame.moduleOffset, false))
+            lines.append(("  " + frame.place, true))
         }
         if stack.truncated { lines.append(("… deeper frames not read", true)) }
         return lines

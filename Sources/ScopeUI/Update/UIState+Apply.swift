@@ -194,10 +194,12 @@ extension UIState {
         positions[screen] = position
     }
 
+    private static let stackGroupsHaveNoSort = "Groups by stack are largest first; b groups by site, which sorts"
+
     /// `s`, `←`, `→`: the next (or previous) column of the screen shown, in its default direction.
     private mutating func changeSort(by step: Int) {
         if screen == .groups, groupsByStack {
-            status = "Groups by stack are largest first; b groups by site, which sorts"
+            status = Self.stackGroupsHaveNoSort
             return
         }
         switch screen {
@@ -219,6 +221,10 @@ extension UIState {
 
     /// `S`: the other direction.
     private mutating func reverseSort() {
+        if screen == .groups, groupsByStack {
+            status = Self.stackGroupsHaveNoSort
+            return
+        }
         guard let indicator = sortIndicator(for: screen) else {
             status = "\(screen.title) has no sort; Tasks, Groups and Resources do"
             return

@@ -64,7 +64,10 @@ enum StatusLine {
         if let scope = state.scope { parts.append(scope.label) }
         parts.append("wait: \(state.waitFilter ?? "all")")
         if let text = state.textFilter { parts.append("search: \(text)") }
-        if let sort = state.sortIndicator(for: state.screen) {
+        if state.screen == .groups, state.groupsByStack {
+            // Groups by stack have one order, largest first; the sort keys do not apply to them.
+            parts.append("by stack")
+        } else if let sort = state.sortIndicator(for: state.screen) {
             parts.append("sort: \(sort.name)\(sort.descending ? state.glyphs.down : state.glyphs.up)")
         }
         if case .lost = state.connection { parts.append("showing the last data; reconnecting") }

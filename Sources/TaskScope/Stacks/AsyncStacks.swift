@@ -133,14 +133,9 @@ final class AsyncStacks: Sendable {
             let record = candidate.record
             let key = Key(stack: id, reason: record.wait?.reason)
             var group = groups[key] ?? StackGroup(stack: id, reason: key.reason)
-            let waited = record.inState(TaskPhase(word: candidate.phaseWord), clock: registry.clock, now: now)
-            group.count += 1
-            group.longest = max(group.longest, waited)
-            if group.sampleIDs.count < SiteGroup.sampleLimit || record.id < group.sampleIDs[group.sampleIDs.count - 1] {
-                group.sampleIDs.append(record.id)
-                group.sampleIDs.sort()
-                if group.sampleIDs.count > SiteGroup.sampleLimit { group.sampleIDs.removeLast() }
-            }
+            group.add(
+                id: record.id,
+                waited: record.inState(TaskPhase(word: candidate.phaseWord), clock: registry.clock, now: now))
             groups[key] = group
             if !query.ids.isEmpty { tasks[String(record.id)] = id }
         }

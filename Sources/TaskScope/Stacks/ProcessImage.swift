@@ -1,6 +1,6 @@
 import Foundation
 
-/// The code mapped into this process: each module's executable ranges and load base, read from
+/// The code mapped into this process: each module's executable ranges, read from
 /// `/proc/self/maps`. Used to check that an address read from a task is code before following
 /// or naming it, and to find the module an address belongs to.
 ///
@@ -10,8 +10,6 @@ struct ProcessImage: Sendable {
     struct Module: Sendable, Hashable {
         /// The file's path, as mapped.
         var path: String
-        /// The lowest address the file is mapped at (its first mapping, file offset 0).
-        var base: UInt
     }
 
     struct CodeRange: Sendable {
@@ -53,7 +51,6 @@ struct ProcessImage: Sendable {
 
     /// Parses the text of a `/proc/PID/maps` file.
     init(maps: String) {
-        var bases: [String: UInt] = [:]
         var index: [String: Int] = [:]
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
@@ -64,7 +61,6 @@ struct ProcessImage: Sendable {
             else { continue }
             let path = fields[5].trimmingCharacters(in: .whitespaces)
             guard path.hasPrefix("/") else { continue }
-            if offset == 0, bases[path] == nil { bases[path] = start }
             guard fields[1].contains("x"), code.count < Self.maxRanges else { continue }
             let module: Int
             if let known = index[path] {
@@ -72,11 +68,10 @@ struct ProcessImage: Sendable {
             } else {
                 module = modules.count
                 index[path] = module
-                modules.append(Module(path: path, base: bases[path] ?? start &- offset))
+                modules.append(Module(path: path))
             }
             code.append(CodeRange(start: start, end: end, module: module, fileOffset: offset))
         }
-        for (path, module) in index { modules[module].base = bases[path] ?? modules[module].base }
         code.sort { $0.start < $1.start }
     }
 

@@ -16,7 +16,8 @@ private func swiftDemangle(
 /// row) are built the first time one of its addresses is named and kept; each address named is
 /// cached, at most ``cacheLimit`` of them (the cache starts over when full).
 final class Symbolicator: Sendable {
-    static let cacheLimit = 65_536
+    /// The addresses cached at most, unless a test asks for fewer (docs/SECURITY.md states it).
+    static let defaultCacheLimit = 65_536
 
     private struct Loaded {
         var image = ProcessImage()
@@ -28,10 +29,16 @@ final class Symbolicator: Sendable {
     private let state = Mutex(Loaded())
     /// Whether to read DWARF line tables (tests of the slow path turn it off).
     let readsLineTables: Bool
+    /// The addresses cached at most: when the cache holds this many, it starts over.
+    let cacheLimit: Int
 
-    init(readsLineTables: Bool = true) {
+    init(readsLineTables: Bool = true, cacheLimit: Int = Symbolicator.defaultCacheLimit) {
         self.readsLineTables = readsLineTables
+        self.cacheLimit = max(1, cacheLimit)
     }
+
+    /// How many addresses are cached now.
+    var cachedCount: Int { state.withLock { $0.cache.count } }
 
     /// The process's code ranges, read on first use and again when an address is in none of them
     /// (a library loaded since).
@@ -72,7 +79,7 @@ final class Symbolicator: Sendable {
         }
         guard withLines else { return frame }
         state.withLock { state in
-            if state.cache.count >= Self.cacheLimit { state.cache.removeAll(keepingCapacity: true) }
+            if state.cache.count >= cacheLimit { state.cache.removeAll(keepingCapacity: true) }
             state.cache[key] = frame
         }
         return frame
@@ -133,7 +140,32 @@ final class Symbolicator: Sendable {
             let rest = index < name.endIndex ? name[name.index(after: index)...] : ""
             if rest.hasPrefix(" of ") { name = rest.dropFirst(4) }
         }
-        return withoutSwiftPrefix(withoutDiscriminators(String(name)))
+        return withoutSwiftPrefix(withoutDiscriminators(withoutExtensionModules(String(name))))
+    }
+
+    /// Extensions' members without the module the extension is declared in, wherever in the name:
+    /// `(extension in Swift):Swift.Sequence.map` is `Swift.Sequence.map` (then `Sequence.map`),
+    /// `(extension in NIOCore):NIOCore.EventLoop.submit` is `NIOCore.EventLoop.submit`. taskscope's
+    /// own extensions keep theirs (`(extension in TaskScope):Synchronization.Mutex…`): by it
+    /// ``isMachinery(_:)`` tells taskscope's frames from the program's.
+    static func withoutExtensionModules(_ name: String) -> String {
+        let marker = "(extension in "
+        guard name.contains(marker) else { return name }
+        var result = ""
+        var rest = Substring(name)
+        while let found = rest.range(of: marker) {
+            result += rest[..<found.lowerBound]
+            let after = rest[found.upperBound...]
+            if let close = after.range(of: "):"), case let module = after[..<close.lowerBound], !module.isEmpty,
+                module.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), module != "TaskScope"
+            {
+                rest = after[close.upperBound...]
+            } else {
+                result += marker
+                rest = after
+            }
+        }
+        return result + rest
     }
 
     /// The standard library's types without their module: `(Swift.Int) -> Swift.String` is
