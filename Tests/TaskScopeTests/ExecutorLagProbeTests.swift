@@ -1,6 +1,8 @@
+import Dispatch
 import NIOCore
 import NIOEmbedded
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import TaskScope
@@ -179,5 +181,36 @@ import Testing
         #expect(log.stall?.tasks.map(\.id) == [7], "the later capture's tasks join the stall's")
         log.began(sent &+ 1, tasks: [])
         #expect(log.stall?.tasks.isEmpty == true, "another stall starts afresh")
+    }
+
+    /// A capture runs off the event loop and may end after its stall has: the stall is noted at
+    /// once, its end kept, the tasks joined when the capture ends; a capture of an older stall
+    /// does not bring it back.
+    @Test func aCaptureThatEndsAfterItsStallKeepsTheEndAndAddsItsTasks() async throws {
+        let log = StallLog()
+        let clock = AgentClock()
+        let rule = BlockedExecutorRule(threshold: .milliseconds(250))
+        let site = SourceSite(file: "a.swift", line: 1)
+        let release = DispatchSemaphore(value: 0)
+        let done = Atomic<Bool>(false)
+        log.capture(1_000) {
+            release.wait()
+            defer { done.store(true, ordering: .releasing) }
+            return [StallLog.StalledTask(id: 7, name: "resize", spawnSite: site, activeSince: 5, seen: true)]
+        }
+        let reading = try #require(rule.warnings(log, clock: clock, now: 1_000 + 500_000_000).first)
+        #expect(reading.message.contains("the tasks holding it are being read"), "\(reading.message)")
+        log.ended(1_000, at: 1_000 + 600_000_000)
+        release.signal()
+        try await eventually("the capture ends") { done.load(ordering: .acquiring) }
+        try await eventually("its tasks join the stall") { log.stall?.tasks.map(\.id) == [7] }
+        #expect(log.stall?.ended == 1_000 + 600_000_000, "the end noted before the capture ended is kept")
+        let named = try #require(rule.warnings(log, clock: clock, now: 1_000 + 700_000_000).first)
+        #expect(named.message.hasPrefix("the cooperative pool stalled for 600ms"), "\(named.message)")
+        #expect(named.taskIDs == [7])
+
+        log.began(2_000, tasks: [])
+        log.began(1_000, tasks: [StallLog.StalledTask(id: 8, name: "late", spawnSite: site, activeSince: 5)])
+        #expect(log.stall?.began == 2_000 && log.stall?.tasks.isEmpty == true, "an older stall's capture is dropped")
     }
 }

@@ -31,6 +31,8 @@ final class StallLog: Sendable {
         /// When it ran, once it has.
         var ended: UInt64?
         var tasks: [StalledTask] = []
+        /// Whether a capture has looked at it yet.
+        var captured = false
     }
 
     private let last = Mutex<Stall?>(nil)
@@ -50,6 +52,27 @@ final class StallLog: Sendable {
         }
     }
 
+    /// Where captures run, one at a time: a serial queue of its own (overcommitting: it gets a
+    /// thread when the cooperative pool has none), so that reading the threads and naming their
+    /// frames (symbol tables built the first time: seconds in a large debug binary) holds up neither
+    /// the agent's query threads nor the host's pool.
+    private static let captures = DispatchQueue(label: "taskscope.stall-capture")
+    /// Whether this log's capture is queued or running.
+    private let capturing = Atomic<Bool>(false)
+
+    /// Notes the stall that began at `began` at once (so that its end, which may come before the
+    /// capture does, is not lost), then runs `capture` on the capture queue and adds the tasks it
+    /// finds, unless this log's previous capture is still queued or running (then the stall is
+    /// captured again later while it lasts).
+    func capture(_ began: UInt64, _ capture: @escaping @Sendable () -> [StalledTask]) {
+        noteCapture(began, tasks: [], captured: false)
+        guard capturing.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
+        Self.captures.async { [self] in
+            self.began(began, tasks: capture())
+            capturing.store(false, ordering: .releasing)
+        }
+    }
+
     /// How many tasks a stall names at most: the pool's threads.
     static let taskLimit = max(1, min(16, ProcessInfo.processInfo.activeProcessorCount))
 
@@ -58,11 +81,17 @@ final class StallLog: Sendable {
     /// Notes a stall that began at `began`, with the tasks running through it (a capture); a
     /// stall captured again while it lasts keeps the tasks of every capture, at most ``taskLimit``.
     func began(_ began: UInt64, tasks: [StalledTask]) {
+        noteCapture(began, tasks: tasks, captured: true)
+    }
+
+    private func noteCapture(_ began: UInt64, tasks: [StalledTask], captured: Bool) {
         last.withLock { last in
+            if let later = last, later.began > began { return }  // a capture of a stall now over
             guard var stall = last, stall.began == began else {
-                last = Stall(began: began, ended: nil, tasks: tasks)
+                last = Stall(began: began, ended: nil, tasks: tasks, captured: captured)
                 return
             }
+            stall.captured = stall.captured || captured
             let known = Set(stall.tasks.map(\.id))
             stall.tasks += tasks.filter { !known.contains($0.id) }
             stall.tasks = Array(StallLog.seenFirst(stall.tasks).prefix(StallLog.taskLimit))
@@ -176,9 +205,11 @@ struct BlockedExecutorRule {
                 + frames
         }
         let who =
-            named.isEmpty
-            ? "no tracked task was running through it (untracked code blocked it)"
-            : named.joined(separator: "; ")
+            !stall.captured
+            ? "the tasks holding it are being read"
+            : named.isEmpty
+                ? "no tracked task was running through it (untracked code blocked it)"
+                : named.joined(separator: "; ")
         return [
             Warning(
                 rule: .blockedExecutor, site: stall.tasks.first?.spawnSite, tasks: stall.tasks.count,

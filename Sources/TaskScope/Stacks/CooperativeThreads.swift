@@ -76,14 +76,24 @@ enum CooperativeThreads {
         guard !workers.isEmpty else { return nil }
         let current = CurrentTaskReader.shared.tasks(of: workers)
         var signalling: Duration = .zero
+        var scanning: Duration = .zero
         var sample = Sample()
         for thread in workers {
             let known = current?[thread]
-            if known == 0 { continue }  // runs no task
+            // Runs no task, or one the rule cannot name (untracked): not worth unwinding.
+            if let known, known == 0 || !taskKeys.contains(known) { continue }
             let state = Self.state(of: thread)
             switch state {
             case .stopped(let stack, let pc), .preempted(let stack, let pc):
-                guard let task = known ?? taskOnStack(from: stack, among: taskKeys) else { continue }
+                // Without the layout, the stack is scanned, within the deadline.
+                let scan = known == nil && scanning < deadline
+                let scanned = ContinuousClock.now
+                guard let task = known ?? (scan ? taskOnStack(from: stack, among: taskKeys) : nil) else {
+                    if known == nil { sample.unknown += scan ? 0 : 1 }
+                    scanning += ContinuousClock.now - scanned
+                    continue
+                }
+                scanning += ContinuousClock.now - scanned
                 let onCPU = state == .preempted(stack: stack, pc: pc)
                 sample.running.append(
                     Running(thread: thread, task: task, addresses: unwind(pc: pc, stack: stack), onCPU: onCPU))
@@ -169,15 +179,16 @@ enum CooperativeThreads {
     }
 
     /// The outermost word of the 64 KiB above `stack` that is one of `taskKeys`: the task the
-    /// thread's job runs (the runtime's own frames, outermost, hold it).
+    /// thread's job runs (the runtime's own frames, outermost, hold it). Read a page at a time, up
+    /// to the stack's end.
     static func taskOnStack(from stack: UInt, among taskKeys: Set<UInt>) -> UInt? {
-        let blocks = (0..<4_096).map { stack &+ UInt($0) * 16 }
-        let reader = AsyncStackReader(depth: 1, image: ProcessImage())
+        let first = stack & ~4_095
+        let pages = OwnMemory.blocks(at: (0..<17).map { first + UInt($0) * 4_096 }, words: 512)
         var found: UInt?
-        for pair in reader.readPairs(blocks) {
-            guard let (first, second) = pair else { break }
-            if taskKeys.contains(first) { found = first }
-            if taskKeys.contains(second) { found = second }
+        for (index, page) in pages.enumerated() {
+            guard let page else { break }
+            let start = index == 0 ? Int(stack - first) / 8 : 0
+            for word in page[start...] where taskKeys.contains(word) { found = word }
         }
         return found
     }

@@ -59,7 +59,8 @@ final class CurrentTaskReader: Sendable {
     }
 
     /// Learns the layout in the background, once; returns at once. Its tasks run on the
-    /// cooperative pool, one at a time, each for a few microseconds.
+    /// cooperative pool, one at a time, each for a few microseconds; until they have, stalls are
+    /// read the slow way (a stopped thread's stack scanned).
     func start(logger: Logger? = nil) {
         let first = state.withLock { state -> Bool in
             guard state == .notStarted else { return false }
@@ -67,7 +68,8 @@ final class CurrentTaskReader: Sendable {
             return true
         }
         guard first else { return }
-        Task.detached(priority: .utility) { [self] in
+        // At the default priority: a lower one may wait behind a busy pool for good.
+        Task.detached { [self] in
             let result = await Self.learn()
             state.withLock { state in
                 switch result {
