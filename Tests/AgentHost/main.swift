@@ -20,6 +20,7 @@
 //                                    for N ms (a synchronous sleep in async code) and print `blocked`
 //     TASKSCOPE_HOST_BLOCK_HOW=H     how: `sleep` (usleep, the default), `semaphore`
 //                                    (DispatchSemaphore.wait) or `spin` (a loop on a CPU)
+//     TASKSCOPE_HOST_BLOCK_UNTRACKED=1  the blocking tasks are plain (untracked) group children
 //     TASKSCOPE_HOST_SIGNALS=1       the agent may signal blocked threads (samplesBlockedThreads)
 //     TASKSCOPE_HOST_PARK=N          park N tracked tasks three async calls deep (Shop.checkout ->
 //                                    reserveStock -> queryDatabase, waiting on "db.query"), for good
@@ -186,9 +187,17 @@ if let block = environment["TASKSCOPE_HOST_BLOCK_MS"].flatMap(UInt32.init) {
     // the cooperative pool at once, so that every task waits.
     Task.detached {
         try? await Task.sleep(for: .seconds(1))
-        await withTrackedTaskGroup(of: Void.self) { group in
-            for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
-                group.addTask("blocker") { Blocker.block(milliseconds: block) }
+        if environment["TASKSCOPE_HOST_BLOCK_UNTRACKED"] == "1" {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
+                    group.addTask { Blocker.block(milliseconds: block) }
+                }
+            }
+        } else {
+            await withTrackedTaskGroup(of: Void.self) { group in
+                for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
+                    group.addTask("blocker") { Blocker.block(milliseconds: block) }
+                }
             }
         }
         say("blocked")

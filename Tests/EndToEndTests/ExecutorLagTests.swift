@@ -72,6 +72,29 @@ import Testing
         _ = try await host.process.stop(with: SIGTERM)
     }
 
+    /// Untracked tasks that block the pool are not named, but where they block is said.
+    @Test func untrackedCodeThatBlocksThePoolIsShownWhereItBlocks() async throws {
+        let host = try await HostProcess(
+            environment: [
+                "TASKSCOPE_HOST_BLOCK_MS": "1500", "TASKSCOPE_HOST_BLOCK_HOW": "semaphore",
+                "TASKSCOPE_HOST_BLOCK_UNTRACKED": "1",
+            ])
+        let connection = try await ScopeConnection.connect(to: host.socket)
+        defer { connection.close() }
+        let threads = min(ProcessInfo.processInfo.activeProcessorCount, 16)
+        let place = "blocked in dispatch_sema4_timedwait <- DispatchSemaphore.wait <- Blocker."
+        var warning: Warning?
+        try await eventually("blocked-executor says where untracked code blocks", timeout: .seconds(20)) {
+            warning = try await connection.warnings().first { $0.rule == .blockedExecutor }
+            return warning?.message.contains(place) ?? false
+        }
+        let message = try #require(warning).message
+        #expect(message.contains("untracked code held its threads: " + place), "\(message)")
+        #expect(threads == 1 || message.contains("(\(threads) threads)"), "\(message)")
+        #expect(try #require(warning).taskIDs.isEmpty, "no task of its own to name")
+        _ = try await host.process.stop(with: SIGTERM)
+    }
+
     /// The signals a process catches (SigCgt in /proc/PID/status).
     static func caughtSignals(_ pid: Int32) throws -> UInt64 {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)

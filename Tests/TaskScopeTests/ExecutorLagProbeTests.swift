@@ -196,7 +196,9 @@ import Testing
         log.capture(1_000) {
             release.wait()
             defer { done.store(true, ordering: .releasing) }
-            return [StallLog.StalledTask(id: 7, name: "resize", spawnSite: site, activeSince: 5, seen: true)]
+            return StallLog.Capture(
+                tasks: [StallLog.StalledTask(id: 7, name: "resize", spawnSite: site, activeSince: 5, seen: true)],
+                untracked: ["blocked in read <- Log.flush", "blocked in read <- Log.flush"])
         }
         let reading = try #require(rule.warnings(log, clock: clock, now: 1_000 + 500_000_000).first)
         #expect(reading.message.contains("the tasks holding it are being read"), "\(reading.message)")
@@ -208,6 +210,8 @@ import Testing
         let named = try #require(rule.warnings(log, clock: clock, now: 1_000 + 700_000_000).first)
         #expect(named.message.hasPrefix("the cooperative pool stalled for 600ms"), "\(named.message)")
         #expect(named.taskIDs == [7])
+        #expect(
+            named.message.hasSuffix("; untracked code blocked in read <- Log.flush (2 threads)"), "\(named.message)")
 
         log.began(2_000, tasks: [])
         log.began(1_000, tasks: [StallLog.StalledTask(id: 8, name: "late", spawnSite: site, activeSince: 5)])

@@ -33,6 +33,16 @@ final class StallLog: Sendable {
         var tasks: [StalledTask] = []
         /// Whether a capture has looked at it yet.
         var captured = false
+        /// Where untracked tasks held the pool's threads ("blocked in …"), with how many threads
+        /// each, at most ``taskLimit`` places.
+        var untracked: [String: Int] = [:]
+    }
+
+    /// What one look at the pool found.
+    struct Capture: Sendable {
+        var tasks: [StalledTask] = []
+        /// Where each thread running an untracked task was ("blocked in …"), one entry a thread.
+        var untracked: [String] = []
     }
 
     private let last = Mutex<Stall?>(nil)
@@ -64,11 +74,11 @@ final class StallLog: Sendable {
     /// capture does, is not lost), then runs `capture` on the capture queue and adds the tasks it
     /// finds, unless this log's previous capture is still queued or running (then the stall is
     /// captured again later while it lasts).
-    func capture(_ began: UInt64, _ capture: @escaping @Sendable () -> [StalledTask]) {
-        noteCapture(began, tasks: [], captured: false)
+    func capture(_ began: UInt64, _ capture: @escaping @Sendable () -> Capture) {
+        noteCapture(began, Capture(), captured: false)
         guard capturing.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
         Self.captures.async { [self] in
-            self.began(began, tasks: capture())
+            noteCapture(began, capture(), captured: true)
             capturing.store(false, ordering: .releasing)
         }
     }
@@ -81,19 +91,20 @@ final class StallLog: Sendable {
     /// Notes a stall that began at `began`, with the tasks running through it (a capture); a
     /// stall captured again while it lasts keeps the tasks of every capture, at most ``taskLimit``.
     func began(_ began: UInt64, tasks: [StalledTask]) {
-        noteCapture(began, tasks: tasks, captured: true)
+        noteCapture(began, Capture(tasks: tasks), captured: true)
     }
 
-    private func noteCapture(_ began: UInt64, tasks: [StalledTask], captured: Bool) {
+    private func noteCapture(_ began: UInt64, _ capture: Capture, captured: Bool) {
         last.withLock { last in
             if let later = last, later.began > began { return }  // a capture of a stall now over
-            guard var stall = last, stall.began == began else {
-                last = Stall(began: began, ended: nil, tasks: tasks, captured: captured)
-                return
-            }
+            var stall = last.flatMap { $0.began == began ? $0 : nil } ?? Stall(began: began, ended: nil)
             stall.captured = stall.captured || captured
             let known = Set(stall.tasks.map(\.id))
-            stall.tasks += tasks.filter { !known.contains($0.id) }
+            stall.tasks += capture.tasks.filter { !known.contains($0.id) }
+            for (place, threads) in Dictionary(capture.untracked.map { ($0, 1) }, uniquingKeysWith: +)
+            where stall.untracked[place] != nil || stall.untracked.count < StallLog.taskLimit {
+                stall.untracked[place] = max(stall.untracked[place] ?? 0, threads)
+            }
             stall.tasks = Array(StallLog.seenFirst(stall.tasks).prefix(StallLog.taskLimit))
             last = stall
         }
@@ -115,8 +126,9 @@ final class StallLog: Sendable {
     /// from the threads themselves where the agent can (``CooperativeThreads``; `signals`: a
     /// thread on a CPU may be sent a SIGPROF for its frames), and for threads it could not read,
     /// the tracked tasks active since `began` or before, oldest first; at most ``taskLimit``.
-    static func capture(_ registry: Registry, began: UInt64, signals: Bool) -> [StalledTask] {
+    static func capture(_ registry: Registry, began: UInt64, signals: Bool) -> Capture {
         var seen: [StalledTask] = []
+        var untracked: [String] = []
         var guesses = taskLimit
         if CooperativeThreads.maySample {
             var keys = Set<UInt>()
@@ -125,7 +137,7 @@ final class StallLog: Sendable {
                 if key != 0 { keys.insert(UInt(bitPattern: key)) }
                 return true
             }
-            if let sample = CooperativeThreads.sample(taskKeys: keys, signals: signals) {
+            if let sample = CooperativeThreads.sample(taskKeys: keys, signals: signals, untrackedLimit: taskLimit) {
                 // Matched before they are named: the first naming builds symbol tables, and by the
                 // time it ends the tasks may have finished.
                 seen = named(registry, running: sample.running).map { task, running in
@@ -133,10 +145,13 @@ final class StallLog: Sendable {
                     task.blockedIn = CooperativeThreads.frames(of: running)
                     return task
                 }
+                untracked = sample.running.filter { !$0.isKnown }.map { running in
+                    place(CooperativeThreads.frames(of: running), onCPU: running.onCPU)
+                }
                 guesses = sample.unknown
             }
         }
-        guard guesses > 0 else { return seen }
+        guard guesses > 0 else { return Capture(tasks: seen, untracked: untracked) }
         let named = Set(seen.map(\.id))
         var found: [StalledTask] = []
         registry.forEachRecord(live: true, finished: false) { record in
@@ -147,7 +162,15 @@ final class StallLog: Sendable {
             return true
         }
         let guessed = found.sorted { $0.activeSince < $1.activeSince }.prefix(guesses)
-        return Array((seen + guessed).prefix(taskLimit))
+        return Capture(tasks: Array((seen + guessed).prefix(taskLimit)), untracked: untracked)
+    }
+
+    /// Where a thread was: "blocked in f <- g", "busy on a CPU in f <- g", "busy on a CPU", or
+    /// nothing when its frames are not known.
+    static func place(_ frames: [String], onCPU: Bool) -> String {
+        let path = frames.joined(separator: " <- ")
+        if onCPU { return "busy on a CPU" + (path.isEmpty ? "" : " in " + path) }
+        return path.isEmpty ? "" : "blocked in " + path
     }
 
     /// The tracked or adopted tasks among those the threads were running, each with its thread.
@@ -197,19 +220,24 @@ struct BlockedExecutorRule {
         let when = stall.ended == nil ? "has stalled for \(how) and still is" : "stalled for \(how)"
         let named = stall.tasks.map { task in
             let running = DurationText.format(Double(end &- min(task.activeSince, end)) / 1e9)
-            let path = task.blockedIn.joined(separator: " <- ")
-            let frames =
-                task.onCPU
-                ? ", busy on a CPU" + (path.isEmpty ? "" : " in " + path) : path.isEmpty ? "" : ", blocked in " + path
+            let place = StallLog.place(task.blockedIn, onCPU: task.onCPU)
+            let frames = place.isEmpty ? "" : ", " + place
             return "task \(task.id) \"\(task.name)\" (spawned at \(task.spawnSite)) ran \(running) without a wait"
                 + frames
         }
-        let who =
-            !stall.captured
-            ? "the tasks holding it are being read"
-            : named.isEmpty
-                ? "no tracked task was running through it (untracked code blocked it)"
-                : named.joined(separator: "; ")
+        let untracked = stall.untracked.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { place, threads in
+            (place.isEmpty ? "running" : place) + (threads > 1 ? " (\(threads) threads)" : "")
+        }
+        let who: String
+        if !stall.captured {
+            who = "the tasks holding it are being read"
+        } else if named.isEmpty && untracked.isEmpty {
+            who = "no tracked task was running through it (untracked code blocked it)"
+        } else if named.isEmpty {
+            who = "untracked code held its threads: " + untracked.joined(separator: "; ")
+        } else {
+            who = (named + untracked.map { "untracked code " + $0 }).joined(separator: "; ")
+        }
         return [
             Warning(
                 rule: .blockedExecutor, site: stall.tasks.first?.spawnSite, tasks: stall.tasks.count,

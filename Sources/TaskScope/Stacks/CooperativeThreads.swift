@@ -37,6 +37,8 @@ enum CooperativeThreads {
         var addresses: [UInt]
         /// Whether the thread was running on a CPU, not stopped in a system call.
         var onCPU = false
+        /// Whether its task is one the agent knows (tracked or adopted).
+        var isKnown = true
     }
 
     /// What a look at the pool found: the threads running a task, and how many running one could
@@ -62,8 +64,9 @@ enum CooperativeThreads {
 
     /// The workers running a task and where they were blocked, or nil when no thread has
     /// libdispatch's mask or a sample was taken less than ``minimumInterval`` ago. `signals`:
-    /// whether a thread on a CPU may be sent a SIGPROF for its frames.
-    static func sample(taskKeys: Set<UInt>, signals: Bool) -> Sample? {
+    /// whether a thread on a CPU may be sent a SIGPROF for its frames. Threads running a task the
+    /// agent does not know (`taskKeys`) are read too, at most `untrackedLimit` of them.
+    static func sample(taskKeys: Set<UInt>, signals: Bool, untrackedLimit: Int = 0) -> Sample? {
         let now = ContinuousClock.now
         let allowed = lastSample.withLock { last -> Bool in
             if let last, now - last < minimumInterval { return false }
@@ -77,11 +80,17 @@ enum CooperativeThreads {
         let current = CurrentTaskReader.shared.tasks(of: workers)
         var signalling: Duration = .zero
         var scanning: Duration = .zero
+        var untracked = 0
         var sample = Sample()
         for thread in workers {
             let known = current?[thread]
-            // Runs no task, or one the rule cannot name (untracked): not worth unwinding.
-            if let known, known == 0 || !taskKeys.contains(known) { continue }
+            if known == 0 { continue }  // runs no task
+            // Without the layout only known tasks are found (on the stack).
+            let isKnown = known.map(taskKeys.contains) ?? true
+            if !isKnown {
+                guard untracked < untrackedLimit else { continue }
+                untracked += 1
+            }
             let state = Self.state(of: thread)
             switch state {
             case .stopped(let stack, let pc), .preempted(let stack, let pc):
@@ -96,7 +105,9 @@ enum CooperativeThreads {
                 scanning += ContinuousClock.now - scanned
                 let onCPU = state == .preempted(stack: stack, pc: pc)
                 sample.running.append(
-                    Running(thread: thread, task: task, addresses: unwind(pc: pc, stack: stack), onCPU: onCPU))
+                    Running(
+                        thread: thread, task: task, addresses: unwind(pc: pc, stack: stack), onCPU: onCPU,
+                        isKnown: isKnown))
             case .onCPU:
                 let sent = ContinuousClock.now
                 let taken =
@@ -107,14 +118,16 @@ enum CooperativeThreads {
                     let task = taken.task != 0 ? taken.task : known
                 {
                     let addresses = taken.frames.map(\.address)
-                    sample.running.append(Running(thread: thread, task: task, addresses: addresses, onCPU: true))
+                    sample.running.append(
+                        Running(thread: thread, task: task, addresses: addresses, onCPU: true, isKnown: isKnown))
                 } else if let known {
                     // A second look: taken off its CPU by now, it shows where it runs.
                     var addresses: [UInt] = []
                     if case .preempted(let stack, let pc) = Self.state(of: thread) {
                         addresses = unwind(pc: pc, stack: stack)
                     }
-                    sample.running.append(Running(thread: thread, task: known, addresses: addresses, onCPU: true))
+                    sample.running.append(
+                        Running(thread: thread, task: known, addresses: addresses, onCPU: true, isKnown: isKnown))
                 } else {
                     sample.unknown += 1
                 }
