@@ -60,6 +60,23 @@ enum Measure {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
+    /// Forgets this process's peak resident memory (`/proc/self/clear_refs`, Linux 4.0 and
+    /// later), so that ``peakResidentBytes()`` reads the peak from now on; false where it cannot.
+    static func resetPeakResident() -> Bool {
+        guard let file = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+        defer { try? file.close() }
+        return (try? file.write(contentsOf: Data("5".utf8))) != nil
+    }
+
+    /// The peak resident memory of this process (VmHWM in /proc/self/status), in bytes.
+    static func peakResidentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kibibytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return 0 }
+        return kibibytes * 1024
+    }
+
     /// CPU seconds (user + system) this process has used.
     static func cpuSeconds() -> Double {
         var usage = rusage()

@@ -32,7 +32,9 @@ enum Shop {
 /// The async stacks of `count` parked tasks, read by the agent over its socket:
 /// `--stacks COUNT`, in a process of its own so that resident memory is this population's.
 enum StackBench {
-    static func run(_ count: Int, stallRounds: Int = 3) async throws -> Report {
+    /// Measures `count` parked tasks' stacks; snapshot exports too when `cli` is the CLI's
+    /// executable (the export runs in a process of its own, as a client's does).
+    static func run(_ count: Int, cli: String, stallRounds: Int = 3) async throws -> Report {
         var report = Report()
         let label = count >= 1_000_000 ? "\(count / 1_000_000)M" : count >= 1_000 ? "\(count / 1_000)k" : "\(count)"
         let parking = Parking()
@@ -99,28 +101,133 @@ enum StackBench {
             }
         }
 
-        // The host's own work while stacks are read over and over, against the same idle, in
-        // rounds that alternate (as `--stall` measures the other queries).
+        // The host's own work while stacks are read over and over (and snapshots exported, with
+        // stacks and without), against the same idle, in rounds that alternate (as `--stall`
+        // measures the other queries).
+        var queries: [(String, () async throws -> Void)] = [
+            ("stacks requests", { _ = try await connection.stacks(StackQuery()) })
+        ]
+        if FileManager.default.isExecutableFile(atPath: cli) {
+            let output = "\(directory)/snapshot.json"
+            try await compareExports(
+                label, count: count, cli: cli, socket: socket, output: output, rounds: stallRounds, into: &report)
+            queries.append(
+                ("snapshot exports without stacks", { await Stall.run(cli, ["snapshot", socket, "-o", output]) }))
+            let withStacks = ["snapshot", socket, "-o", output, "--stacks"]
+            queries.append(("snapshot exports with stacks", { await Stall.run(cli, withStacks) }))
+        } else {
+            print("(no \(cli): build the CLI with -c release too to measure snapshot exports)")
+        }
+        try await hostDuring(queries, label, rounds: stallRounds, into: &report)
+        parking.releaseAll()
+        return report
+    }
+
+    /// A full snapshot export by the CLI with stacks (`snapshot --stacks`) against the same export
+    /// without, alternating which goes first round by round: the median time of each and of the
+    /// rounds' ratios, the CLI's peak memory, and the agent's: this process's peak resident memory
+    /// above what it was before the export. The export with stacks is checked: the three calls in
+    /// its head, a stack for every parked task.
+    static func compareExports(
+        _ label: String, count: Int, cli: String, socket: String, output: String, rounds: Int,
+        into report: inout Report
+    ) async throws {
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var plain: [ExportRun] = []
+        var stacked: [ExportRun] = []
+        for round in 0..<rounds {
+            if round % 2 == 0 {
+                plain.append(try await export(cli, socket: socket, output: output, stacks: false, count: count))
+                stacked.append(try await export(cli, socket: socket, output: output, stacks: true, count: count))
+            } else {
+                stacked.append(try await export(cli, socket: socket, output: output, stacks: true, count: count))
+                plain.append(try await export(cli, socket: socket, output: output, stacks: false, count: count))
+            }
+        }
+        let ratio = Measure.median(zip(stacked, plain).map { $0.export.seconds / $1.export.seconds })
+        let rows = [
+            ("without stacks", plain, ""),
+            ("with stacks (snapshot --stacks)", stacked, String(format: ", %.2fx without", ratio)),
+        ]
+        for (name, runs, compared) in rows {
+            let seconds = Measure.median(runs.map(\.export.seconds))
+            let peak = runs.map(\.export.peak).max() ?? .nan
+            let agent = Measure.median(runs.map(\.agentPeak))
+            let each = runs.map { format($0.export.seconds) }.joined(separator: ", ")
+            report.add(
+                "\(label) tasks: full export by the CLI, \(name), median of \(runs.count)",
+                String(
+                    format: "%@ (%@)%@, CLI peak %.0f MiB, agent +%.1f MiB at its peak", format(seconds), each,
+                    compared, peak / 1_048_576, agent / 1_048_576),
+                target: "< 5 s, < 1 GiB", met: seconds < 5 && peak < 1_073_741_824)
+        }
+    }
+
+    /// One export by the CLI, and how far this process's (the agent's) resident memory peaked
+    /// above where it was before it.
+    struct ExportRun {
+        var export: CLIExport.Result
+        var agentPeak: Double
+    }
+
+    /// Exports a snapshot by the CLI into `output`, checked when taken with `stacks`.
+    static func export(
+        _ cli: String, socket: String, output: String, stacks: Bool, count: Int
+    ) async throws -> ExportRun {
+        let peakKnown = Measure.resetPeakResident()
+        let before = Measure.residentBytes()
+        let result = try await CLIExport.run(cli, socket: socket, output: output, stacks: stacks)
+        let peak = peakKnown ? Double(Measure.peakResidentBytes() - before) : .nan
+        guard result.succeeded else { throw StackBenchError.export("taskscope snapshot failed") }
+        if stacks { try checkExport(output, count: count) }
+        return ExportRun(export: result, agentPeak: peak)
+    }
+
+    /// The host's spawn+join latency and the ticker's worst gap while each of `queries` runs over
+    /// and over, in `rounds` rounds of a second that alternate idle and each query: the rounds'
+    /// medians, the ratio to idle taken within a round.
+    static func hostDuring(
+        _ queries: [(String, () async throws -> Void)], _ label: String, rounds: Int, into report: inout Report
+    ) async throws {
         var idleRuns: [Stall.Result] = []
-        var stackRuns: [Stall.Result] = []
-        for _ in 0..<stallRounds {
+        var queryRuns = [[Stall.Result]](repeating: [], count: queries.count)
+        for _ in 0..<rounds {
             idleRuns.append(try await Stall.measure(seconds: 1, nil))
-            stackRuns.append(try await Stall.measure(seconds: 1) { _ = try await connection.stacks(StackQuery()) })
+            for (index, (_, query)) in queries.enumerated() {
+                queryRuns[index].append(try await Stall.measure(seconds: 1, query))
+            }
         }
         let idle = Stall.median(idleRuns)
-        let during = Stall.median(stackRuns)
-        let ratio = Measure.median(zip(stackRuns, idleRuns).map { $0.p99 / $1.p99 })
+        // Each round's figures too: on a shared machine a neighbour's burst lands in one round.
+        for (name, runs) in [("idle", idleRuns)] + zip(queries.map(\.0), queryRuns).map({ ($0, $1) }) {
+            print(
+                "(\(name), round by round: p99 \(runs.map { format($0.p99) }.joined(separator: " / ")), "
+                    + "worst gap \(runs.map { format($0.worstGap) }.joined(separator: " / ")))")
+        }
         report.add(
             "\(label) tasks: idle host, spawn+join p50 / p99 / max, 1 ms ticker worst gap",
             "\(format(idle.p50)) / \(format(idle.p99)) / \(format(idle.worst)), \(format(idle.worstGap))")
-        report.add(
-            "\(label) tasks: host during stacks requests (\(during.queries)x)",
-            String(
-                format: "%@ / %@ (%.1fx idle p99) / %@, %@", format(during.p50), format(during.p99), ratio,
-                format(during.worst), format(during.worstGap)),
-            target: "p99 ≤ 2x idle, gap < 10 ms", met: ratio <= 2 && during.worstGap < 0.010)
-        parking.releaseAll()
-        return report
+        for (index, (name, _)) in queries.enumerated() {
+            let during = Stall.median(queryRuns[index])
+            let ratio = Measure.median(zip(queryRuns[index], idleRuns).map { $0.p99 / $1.p99 })
+            report.add(
+                "\(label) tasks: host during \(name) (\(during.queries)x)",
+                String(
+                    format: "%@ / %@ (%.1fx idle p99) / %@, %@", format(during.p50), format(during.p99), ratio,
+                    format(during.worst), format(during.worstGap)),
+                target: "p99 ≤ 2x idle, gap < 10 ms", met: ratio <= 2 && during.worstGap < 0.010)
+        }
+    }
+
+    /// The snapshot at `path`, taken with stacks, names the three calls in its head and gives a
+    /// stack to every parked task (and to any other waiting one: the agent's self-test probe).
+    static func checkExport(_ path: String, count: Int) throws {
+        let calls = ["Shop.queryDatabase", "Shop.reserveStock", "Shop.checkout"]
+        let (stacked, head) = try CLIExport.count(#","stack":"#, in: path, inHead: [#""stacks":["#] + calls)
+        guard head, stacked >= count else {
+            throw StackBenchError.export(
+                "\(stacked) tasks with a stack of \(count) parked, the head \(head ? "names" : "lacks") the calls")
+        }
     }
 
     /// Every parked task is in one group of one stack naming the three calls, none unreadable.
@@ -143,11 +250,13 @@ enum StackBench {
 enum StackBenchError: Error, CustomStringConvertible {
     case unavailable(String)
     case wrongStacks(String)
+    case export(String)
 
     var description: String {
         switch self {
         case .unavailable(let reason): "stacks are unavailable: \(reason)"
         case .wrongStacks(let detail): "the stacks read are not the parked tasks': \(detail)"
+        case .export(let detail): "the snapshot with stacks is wrong: \(detail)"
         }
     }
 }

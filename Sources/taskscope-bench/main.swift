@@ -94,14 +94,16 @@ if arguments.count >= 3, arguments[1] == "--idle-child" {
 }
 
 // Async stacks: `--stacks COUNT` parks COUNT tracked tasks three calls deep and times the agent's
-// `stacks` request for all of them, its memory, and the host's work meanwhile. A process of its own
-// per population, so that resident memory is that population's.
+// `stacks` request for all of them, its memory, a full snapshot export with stacks against one
+// without (by the CLI, when built beside this program), and the host's work meanwhile. A process
+// of its own per population, so that resident memory is that population's.
 if arguments.count >= 2, arguments[1] == "--stacks" {
     guard arguments.count == 3, let count = Int(arguments[2]), count > 0 else {
         FileHandle.standardError.write(Data("taskscope-bench: --stacks COUNT, COUNT a positive number\n".utf8))
         exit(2)
     }
-    let report = try await StackBench.run(count)
+    let report = try await StackBench.run(
+        count, cli: executable.deletingLastPathComponent().appendingPathComponent("taskscope").path)
     print("")
     print(report.markdown())
     exit(0)
@@ -361,31 +363,14 @@ for scale in scales {
         "\(label) tasks: warnings", format(Measure.median(warnings)), target: "< 250 ms",
         met: Measure.median(warnings) < 0.25)
 
-    // A full export by the CLI, in its own process: wall time and its peak memory. A process
-    // spawned from this one reports this one's resident memory as its peak (the old memory map
-    // is counted at exec), so a small python3 starts the CLI and reports the CLI's own peak.
+    // A full export by the CLI, in its own process: wall time and its peak memory.
     if FileManager.default.isExecutableFile(atPath: cli) {
         let output = "\(directory)/snapshot.json"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
-            "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
-                + "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)",
-            cli, "snapshot", socket, "-o", output,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        let seconds = try await Measure.time {
-            try process.run()
-            process.waitUntilExit()
-        }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let peak = (Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? .nan) * 1024
+        let export = try await CLIExport.run(cli, socket: socket, output: output)
         report.add(
             "\(label) tasks: full export by the CLI",
-            String(format: "%@, CLI peak %.0f MiB", format(seconds), peak / 1_048_576),
-            target: "< 5 s, < 1 GiB", met: seconds < 5 && peak < 1_073_741_824 && process.terminationStatus == 0)
+            String(format: "%@, CLI peak %.0f MiB", format(export.seconds), export.peak / 1_048_576),
+            target: "< 5 s, < 1 GiB", met: export.seconds < 5 && export.peak < 1_073_741_824 && export.succeeded)
         try? FileManager.default.removeItem(atPath: output)
     } else {
         print("(no \(cli): build the CLI with -c release too to measure exports)")
