@@ -6,10 +6,36 @@ import Testing
 
 @testable import TaskScope
 
-/// Which task a cooperative thread runs, read without signalling it: a task blocked on a
-/// semaphore or spinning on a CPU is found on its thread, and no longer once it has ended; a
-/// thread stopped in a system call unwinds to the function that blocked.
+/// Which task a thread runs, read without signalling it: a task blocked on a semaphore or
+/// spinning on a CPU is found on its thread, and no longer once it has ended; a thread stopped in
+/// a system call unwinds to the function that blocked. The blocking tasks run on a thread of
+/// their own (a task executor), not the cooperative pool the other tests share.
 @Suite(.serialized) struct CurrentTaskReaderTests {
+    /// Runs its jobs, one at a time, on a thread of its own.
+    final class OwnThreadExecutor: TaskExecutor {
+        private let jobs = Mutex<[UnownedJob]>([])
+        private let ready = DispatchSemaphore(value: 0)
+
+        init() {
+            let thread = Thread { [self] in
+                while true {
+                    ready.wait()
+                    let job = jobs.withLock { $0.removeFirst() }
+                    job.runSynchronously(on: asUnownedTaskExecutor())
+                }
+            }
+            thread.start()
+        }
+
+        func enqueue(_ job: consuming ExecutorJob) {
+            let job = UnownedJob(job)
+            jobs.withLock { $0.append(job) }
+            ready.signal()
+        }
+    }
+
+    static let executor = OwnThreadExecutor()
+
     /// A task holding one cooperative thread until released: its address and thread.
     final class Holder: Sendable {
         let started = Mutex<(task: UInt, thread: Int32)?>(nil)
@@ -44,7 +70,7 @@ import Testing
         CurrentTaskReader.shared.start()
         _ = try #require(await CurrentTaskReader.shared.waitLearned(timeout: .seconds(60)))
         let holder = Holder()
-        let task = Task.detached { holder.waitOnSemaphore() }
+        let task = Task.detached(executorPreference: Self.executor) { holder.waitOnSemaphore() }
         try await eventually("the task holds its thread") { holder.started.withLock { $0 } != nil }
         let (address, thread) = try #require(holder.started.withLock { $0 })
         try await eventually("its thread stops in the wait") {
@@ -76,7 +102,7 @@ import Testing
         let holder = Holder()
         let group = Task.detached {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { holder.waitOnSemaphore() }
+                group.addTask(executorPreference: Self.executor) { holder.waitOnSemaphore() }
             }
         }
         try await eventually("the child holds its thread") { holder.started.withLock { $0 } != nil }
@@ -91,7 +117,7 @@ import Testing
         CurrentTaskReader.shared.start()
         _ = try #require(await CurrentTaskReader.shared.waitLearned(timeout: .seconds(60)))
         let holder = Holder()
-        let task = Task.detached { holder.spin() }
+        let task = Task.detached(executorPreference: Self.executor) { holder.spin() }
         defer { holder.release.store(true, ordering: .releasing) }
         try await eventually("the task holds its thread") { holder.started.withLock { $0 } != nil }
         let (address, thread) = try #require(holder.started.withLock { $0 })
