@@ -193,7 +193,7 @@ import Testing
         let site = SourceSite(file: "a.swift", line: 1)
         let release = DispatchSemaphore(value: 0)
         let done = Atomic<Bool>(false)
-        log.capture(1_000) {
+        log.capture(1_000, submit: { DispatchQueue.global().async(execute: $0) }) {
             release.wait()
             defer { done.store(true, ordering: .releasing) }
             return StallLog.Capture(

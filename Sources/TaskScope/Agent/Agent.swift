@@ -162,8 +162,8 @@ final class Agent: Sendable {
             socketIdentity: SocketFile.identity(path), rules: rules, rulePasses: rulePasses)
         pending.agent = agent
         agent.stacks?.startSelfTest(logger: logger)
-        // A stall's tasks are read off the pool (no cooperative thread is free then) and off the
-        // query threads (naming frames the first time builds symbol tables).
+        // A stall's tasks are read on the query threads (no cooperative thread is free then), their
+        // frames named on a queue of their own (naming builds symbol tables the first time).
         let stalls = agent.stalls
         let signals = configuration.samplesBlockedThreads
         if probe != nil { CurrentTaskReader.shared.start(logger: logger) }
@@ -171,7 +171,14 @@ final class Agent: Sendable {
             threshold: rules.settings.blockedExecutor,
             began: { began in
                 guard stalls.mayCapture(now: registry.clock.now()) else { return }
-                stalls.capture(began) { StallLog.capture(registry, began: began, signals: signals) }
+                stalls.capture(
+                    began,
+                    submit: { work in
+                        queries.submit { state in
+                            if case .active = state { work() }
+                        }
+                    }
+                ) { StallLog.capture(registry, began: began, signals: signals) }
             },
             ended: { began, ended in stalls.ended(began, at: ended) })
         agent.refreshWarnings()

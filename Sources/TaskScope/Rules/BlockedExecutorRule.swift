@@ -43,6 +43,10 @@ final class StallLog: Sendable {
         var tasks: [StalledTask] = []
         /// Where each thread running an untracked task was ("blocked in …"), one entry a thread.
         var untracked: [String] = []
+        /// The threads whose frames are still to be named: of the tasks (by id), and of untracked
+        /// code.
+        var unnamed: [(id: UInt64, thread: CooperativeThreads.Running)] = []
+        var unnamedUntracked: [CooperativeThreads.Running] = []
     }
 
     private let last = Mutex<Stall?>(nil)
@@ -62,24 +66,49 @@ final class StallLog: Sendable {
         }
     }
 
-    /// Where captures run, one at a time: a serial queue of its own (overcommitting: it gets a
-    /// thread when the cooperative pool has none), so that reading the threads and naming their
-    /// frames (symbol tables built the first time: seconds in a large debug binary) holds up neither
-    /// the agent's query threads nor the host's pool.
-    private static let captures = DispatchQueue(label: "taskscope.stall-capture")
+    /// Where frames are named, one capture at a time: a serial queue of its own (overcommitting:
+    /// it gets a thread when the cooperative pool has none), since naming builds symbol tables the
+    /// first time (seconds in a large debug binary), which must hold up neither the agent's query
+    /// threads nor the host's pool.
+    private static let naming = DispatchQueue(label: "taskscope.stall-frames")
     /// Whether this log's capture is queued or running.
     private let capturing = Atomic<Bool>(false)
 
     /// Notes the stall that began at `began` at once (so that its end, which may come before the
-    /// capture does, is not lost), then runs `capture` on the capture queue and adds the tasks it
-    /// finds, unless this log's previous capture is still queued or running (then the stall is
-    /// captured again later while it lasts).
-    func capture(_ began: UInt64, _ capture: @escaping @Sendable () -> Capture) {
+    /// capture does, is not lost), then runs `capture` through `submit` (the query threads, as
+    /// any pass over the tasks) and adds the tasks it finds, their frames once named on a queue
+    /// of their own; unless this log's previous capture is not done (then the stall is captured
+    /// again later while it lasts).
+    func capture(
+        _ began: UInt64, submit: (@escaping @Sendable () -> Void) -> Void,
+        _ capture: @escaping @Sendable () -> Capture
+    ) {
         noteCapture(began, Capture(), captured: false)
         guard capturing.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
-        Self.captures.async { [self] in
-            noteCapture(began, capture(), captured: true)
-            capturing.store(false, ordering: .releasing)
+        submit { [self] in
+            let found = capture()
+            noteCapture(began, found, captured: true)
+            guard !found.unnamed.isEmpty || !found.unnamedUntracked.isEmpty else {
+                capturing.store(false, ordering: .releasing)
+                return
+            }
+            Self.naming.async { [self] in
+                let frames = Dictionary(
+                    found.unnamed.map { ($0.id, CooperativeThreads.frames(of: $0.thread)) },
+                    uniquingKeysWith: { first, _ in first })
+                let untracked = found.unnamedUntracked.map { thread in
+                    StallLog.place(CooperativeThreads.frames(of: thread), onCPU: thread.onCPU)
+                }
+                last.withLock { last in
+                    guard var stall = last, stall.began == began else { return }
+                    for index in stall.tasks.indices {
+                        if let named = frames[stall.tasks[index].id] { stall.tasks[index].blockedIn = named }
+                    }
+                    Self.merge(untracked, into: &stall)
+                    last = stall
+                }
+                capturing.store(false, ordering: .releasing)
+            }
         }
     }
 
@@ -101,10 +130,7 @@ final class StallLog: Sendable {
             stall.captured = stall.captured || captured
             let known = Set(stall.tasks.map(\.id))
             stall.tasks += capture.tasks.filter { !known.contains($0.id) }
-            for (place, threads) in Dictionary(capture.untracked.map { ($0, 1) }, uniquingKeysWith: +)
-            where stall.untracked[place] != nil || stall.untracked.count < StallLog.taskLimit {
-                stall.untracked[place] = max(stall.untracked[place] ?? 0, threads)
-            }
+            Self.merge(capture.untracked, into: &stall)
             stall.tasks = Array(StallLog.seenFirst(stall.tasks).prefix(StallLog.taskLimit))
             last = stall
         }
@@ -114,6 +140,14 @@ final class StallLog: Sendable {
     func ended(_ began: UInt64, at ended: UInt64) {
         last.withLock { last in
             if last?.began == began { last?.ended = ended }
+        }
+    }
+
+    /// Adds where untracked code held threads (one entry a thread) to a stall's places.
+    private static func merge(_ untracked: [String], into stall: inout Stall) {
+        for (place, threads) in Dictionary(untracked.map { ($0, 1) }, uniquingKeysWith: +)
+        where stall.untracked[place] != nil || stall.untracked.count < StallLog.taskLimit {
+            stall.untracked[place] = max(stall.untracked[place] ?? 0, threads)
         }
     }
 
@@ -128,7 +162,8 @@ final class StallLog: Sendable {
     /// the tracked tasks active since `began` or before, oldest first; at most ``taskLimit``.
     static func capture(_ registry: Registry, began: UInt64, signals: Bool) -> Capture {
         var seen: [StalledTask] = []
-        var untracked: [String] = []
+        var unnamed: [(id: UInt64, thread: CooperativeThreads.Running)] = []
+        var untracked: [CooperativeThreads.Running] = []
         var guesses = taskLimit
         if CooperativeThreads.maySample {
             var keys = Set<UInt>()
@@ -138,20 +173,16 @@ final class StallLog: Sendable {
                 return true
             }
             if let sample = CooperativeThreads.sample(taskKeys: keys, signals: signals, untrackedLimit: taskLimit) {
-                // Matched before they are named: the first naming builds symbol tables, and by the
-                // time it ends the tasks may have finished.
-                seen = named(registry, running: sample.running).map { task, running in
-                    var task = task
-                    task.blockedIn = CooperativeThreads.frames(of: running)
-                    return task
-                }
-                untracked = sample.running.filter { !$0.isKnown }.map { running in
-                    place(CooperativeThreads.frames(of: running), onCPU: running.onCPU)
-                }
+                // Matched now, named later: naming builds symbol tables the first time, and by
+                // the time it ends the tasks may have finished.
+                let matched = named(registry, running: sample.running)
+                seen = matched.map(\.0)
+                unnamed = matched.map { ($0.0.id, $0.1) }
+                untracked = sample.running.filter { !$0.isKnown }
                 guesses = sample.unknown
             }
         }
-        guard guesses > 0 else { return Capture(tasks: seen, untracked: untracked) }
+        guard guesses > 0 else { return Capture(tasks: seen, unnamed: unnamed, unnamedUntracked: untracked) }
         let named = Set(seen.map(\.id))
         var found: [StalledTask] = []
         registry.forEachRecord(live: true, finished: false) { record in
@@ -162,7 +193,8 @@ final class StallLog: Sendable {
             return true
         }
         let guessed = found.sorted { $0.activeSince < $1.activeSince }.prefix(guesses)
-        return Capture(tasks: Array((seen + guessed).prefix(taskLimit)), untracked: untracked)
+        return Capture(
+            tasks: Array((seen + guessed).prefix(taskLimit)), unnamed: unnamed, unnamedUntracked: untracked)
     }
 
     /// Where a thread was: "blocked in f <- g", "busy on a CPU in f <- g", "busy on a CPU", or
