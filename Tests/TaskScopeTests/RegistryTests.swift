@@ -213,6 +213,25 @@ import Testing
             registry.shards.allSatisfy { $0.state.withLock { $0.spawnPoints.count } == SpawnPoint.limitPerShard + 1 })
     }
 
+    /// A middleware spawns every request's scope from one line, named by its route: each task
+    /// keeps its own function, whichever the shard saw first (the fast path and the table alike).
+    @Test func oneLineSpawningForManyFunctionsKeepsEachTasksFunction() {
+        let registry = Registry()
+        var spawned: [(function: String, record: TaskRecord)] = []
+        for index in 0..<(4 * Registry.shardCount) {
+            let function = ["GET /users/{id}", "GET /metrics", "GET /users/{id}/orders"][index % 3]
+            spawned.append(
+                (
+                    function,
+                    registry.spawn(name: function, parentID: 0, file: "Middleware.swift", line: 28, function: function)
+                ))
+        }
+        for (function, record) in spawned {
+            #expect(record.spawnFunction == function, "task \(record.id) spawned by \(function)")
+        }
+        #expect(registry.counts().sites == [SiteKey(file: "Middleware.swift", line: 28): 4 * Registry.shardCount])
+    }
+
     @Test func finishingRecordsTheOutcomeAndKeepsTotals() {
         let registry = Registry()
         let done = spawn(registry, "done")

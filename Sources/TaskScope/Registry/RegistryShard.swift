@@ -24,7 +24,7 @@ struct ShardState: Sendable {
     /// Where this shard's tasks wait, each counting its waiters.
     private(set) var waitPoints: [WaitPointKey: WaitPoint] = [:]
     /// Where this shard's tasks were spawned, each counting its live tasks (adopted tasks aside).
-    private(set) var spawnPoints: [SiteKey: SpawnPoint] = [:]
+    private(set) var spawnPoints: [SpawnPoint.Key: SpawnPoint] = [:]
     private var lastSpawnPoint: Unmanaged<SpawnPoint>?
     /// The wait point this shard found last; checked to be still in the table before use.
     private var lastWaitPoint: WaitPoint?
@@ -162,8 +162,13 @@ struct ShardState: Sendable {
     /// program invent sites without end (a computed `fileID:`), those past
     /// ``SpawnPoint/limitPerShard`` share one point, so the table stays bounded.
     mutating func spawnPoint(file: String, line: Int, function: String) -> Unmanaged<SpawnPoint> {
-        if let last = lastSpawnPoint, last._withUnsafeGuaranteedRef({ $0.is(file: file, line: line) }) { return last }
-        let key = SiteKey(file: file, line: line)
+        if let last = lastSpawnPoint,
+            last._withUnsafeGuaranteedRef({ $0.is(file: file, line: line, function: function) })
+        {
+            return last
+        }
+        // By function too: one line can spawn for many (a middleware's scope, named by each route).
+        let key = SpawnPoint.Key(file: file, line: line, function: function)
         let point: SpawnPoint
         if let known = spawnPoints[key] {
             point = known
@@ -171,7 +176,7 @@ struct ShardState: Sendable {
             point = SpawnPoint(file: file, line: line, function: function)
             spawnPoints[key] = point
         } else {
-            let other = SiteKey(file: SpawnPoint.otherSites, line: 0)
+            let other = SpawnPoint.Key(file: SpawnPoint.otherSites, line: 0, function: "")
             point = spawnPoints[other] ?? SpawnPoint(file: SpawnPoint.otherSites, line: 0, function: "")
             spawnPoints[other] = point
         }

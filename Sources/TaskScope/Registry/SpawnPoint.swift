@@ -19,11 +19,18 @@ final class SpawnPoint: @unchecked Sendable {
 
     var key: SiteKey { SiteKey(file: file, line: line) }
 
-    /// Whether this is the point for `file` and `line`: the line first, since it
+    /// What a shard finds a point by: its line and the function that spawns there.
+    struct Key: Hashable, Sendable {
+        var file: String
+        var line: Int
+        var function: String
+    }
+
+    /// Whether this is the point for `file`, `line` and `function`: the line first, since it
     /// differs most often and is the cheapest to compare.
     @inline(__always)
-    func `is`(file: String, line: Int) -> Bool {
-        self.line == line && self.file == file
+    func `is`(file: String, line: Int, function: String) -> Bool {
+        self.line == line && self.function == function && self.file == file
     }
 
     /// How many spawn sites a shard tells apart; beyond, they share the point of `otherSites`.
