@@ -1,6 +1,7 @@
 import Foundation
 import ScopeClient
 import ScopeProtocol
+import Synchronization
 import TaskScope
 
 /// Tasks parked three async calls deep in a labelled wait, as AgentHost's `Shop` parks them:
@@ -21,6 +22,13 @@ enum Shop {
             await parking.park()
             return order
         }
+    }
+
+    /// Recurses `depth` async calls, then waits in `queryDatabase`: a stack as deep as a
+    /// service's request handlers.
+    @inline(never) static func nested(_ depth: Int, _ order: Int, parking: Parking) async -> Int {
+        if depth == 0 { return await queryDatabase(order, parking: parking) }
+        return await nested(depth - 1, order, parking: parking) + 1
     }
 
     /// `count` tracked tasks, each parked in `checkout` → `reserveStock` → `queryDatabase`.
@@ -48,25 +56,9 @@ enum StackBench {
             "\(label) tasks: resident memory per parked tracked task",
             String(format: "%.0f bytes", Double(parked - empty) / Double(count)))
 
-        let directory = "/tmp/taskscope-bench-stacks-\(getpid())"
-        let socket = "\(directory)/agent.sock"
-        _ = try TaskScope.start(
-            TaskScope.Configuration(socketPath: socket, rules: TaskScope.RuleSettings(stuckWait: .seconds(3600))))
-        defer {
-            TaskScope.stop()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-        let connection = try await ScopeConnection.connect(to: socket, requestTimeout: .seconds(600))
-        defer { connection.close() }
-        while try await connection.summary().tasks.waiting < count { try await Task.sleep(for: .milliseconds(20)) }
-        // The self-test (a probe parked, the main module's symbols read for it) is over before the
-        // memory is read: a request for a task that does not exist answers once it is, and
-        // names no stack.
-        let deadline = ContinuousClock.now + .seconds(30)
-        while let reason = try await connection.stacks(StackQuery(ids: [UInt64.max])).unavailable {
-            guard ContinuousClock.now < deadline else { throw StackBenchError.unavailable(reason) }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let agent = try await ServedAgent.start(name: "stacks", waiting: count)
+        defer { agent.stop() }
+        let (socket, connection) = (agent.socket, agent.connection)
 
         // The first request builds the symbol and line tables of the modules its stacks are in.
         let before = Measure.residentBytes()
@@ -257,6 +249,81 @@ enum StackBenchError: Error, CustomStringConvertible {
         case .unavailable(let reason): "stacks are unavailable: \(reason)"
         case .wrongStacks(let detail): "the stacks read are not the parked tasks': \(detail)"
         case .export(let detail): "the snapshot with stacks is wrong: \(detail)"
+        }
+    }
+}
+
+/// The agent of this process serving its parked tasks, connected to, with its stack self-test
+/// over.
+struct ServedAgent {
+    let directory: String
+    let socket: String
+    let connection: ScopeConnection
+
+    /// Starts the agent on a socket of its own (`name` tells benchmarks apart) and waits until it
+    /// counts `count` waiting tasks and can read their stacks.
+    static func start(name: String, waiting count: Int) async throws -> ServedAgent {
+        let directory = "/tmp/taskscope-bench-\(name)-\(getpid())"
+        let socket = "\(directory)/agent.sock"
+        _ = try TaskScope.start(
+            TaskScope.Configuration(socketPath: socket, rules: TaskScope.RuleSettings(stuckWait: .seconds(3600))))
+        let agent = ServedAgent(
+            directory: directory, socket: socket,
+            connection: try await ScopeConnection.connect(to: socket, requestTimeout: .seconds(600)))
+        do {
+            while try await agent.connection.summary().tasks.waiting < count {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // The self-test (a probe parked, the main module's symbols read for it) is over
+            // before the memory is read: a request for a task that does not exist answers once
+            // it is, and names no stack.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while let reason = try await agent.connection.stacks(StackQuery(ids: [UInt64.max])).unavailable {
+                guard ContinuousClock.now < deadline else { throw StackBenchError.unavailable(reason) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        } catch {
+            agent.stop()
+            throw error
+        }
+        return agent
+    }
+
+    func stop() {
+        connection.close()
+        TaskScope.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+extension StackBench {
+    /// For a profiler: `--profile snapshot-head COUNT` parks COUNT tasks three calls deep and
+    /// streams five snapshots with stacks and five without over the socket, printing how long
+    /// each took to its head (with stacks: the stacks read) and to its end.
+    /// `--profile snapshot-head-deep COUNT` parks them 24 calls deep instead.
+    static func profileHead(_ count: Int, depth: Int = 0) async throws {
+        let parking = Parking()
+        if depth == 0 {
+            Shop.park(count, parking: parking)
+        } else {
+            for order in 0..<count {
+                Task.tracked("nested") { _ = await Shop.nested(depth, order, parking: parking) }
+            }
+        }
+        await Population.waitUntilParked(count, parking: parking)
+        let agent = try await ServedAgent.start(name: "head", waiting: count)
+        defer { agent.stop() }
+        let connection = agent.connection
+        for round in 0..<5 {
+            for stacks in [true, false] {
+                let start = ContinuousClock.now
+                let head = Mutex<Duration?>(nil)
+                _ = try await connection.snapshot(SnapshotOptions(stacks: stacks)) { _, _ in
+                    head.withLock { if $0 == nil { $0 = ContinuousClock.now - start } }
+                }
+                let total = ContinuousClock.now - start
+                print("round \(round) stacks \(stacks): head \(head.withLock { $0 }!), whole \(total)")
+            }
         }
     }
 }

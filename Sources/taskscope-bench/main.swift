@@ -66,6 +66,8 @@ if arguments.count >= 3, arguments[1] == "--profile" {
     case "pingpong": try await Workloads.pingPongTracked(count, capacity: 0)
     case "buffered-pingpong": try await Workloads.pingPongTracked(count, capacity: 1)
     case "plain-pingpong": await Workloads.pingPongStreams(count)
+    case "snapshot-head": try await StackBench.profileHead(count)
+    case "snapshot-head-deep": try await StackBench.profileHead(count, depth: 24)
     default:
         FileHandle.standardError.write(Data("taskscope-bench: unknown profile case \(arguments[2])\n".utf8))
         exit(2)

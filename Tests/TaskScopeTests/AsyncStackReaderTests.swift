@@ -144,3 +144,113 @@ import Testing
         for task in tasks { _ = await task.value }
     }
 }
+
+/// Interning as chains are read: the last chain is compared first (most tasks wait where their
+/// neighbour does), the table's index otherwise; both must give one number per distinct chain.
+@Suite struct ChainTableTests {
+    @Test func neighboursAndStrangersGetTheNumbersTheIndexGives() {
+        var table = AsyncStackReader.ChainTable()
+        let a: [UInt] = [0x10, 0x20, 0x30]
+        let b: [UInt] = [0x10, 0x20]
+        // Runs of one chain (the last-chain path) and alternations (the index) alike.
+        let sequence = [a, a, a, b, a, b, b, a]
+        let numbers = sequence.map { table.intern($0, truncated: false) }
+        #expect(numbers == [0, 0, 0, 1, 0, 1, 1, 0])
+        #expect(table.chains.map(\.functions) == [a, b])
+        // The same functions cut short at the depth are another stack.
+        #expect(table.intern(a, truncated: true) == 2)
+        #expect(table.intern(a, truncated: false) == 0)
+        #expect(table.intern(a, truncated: true) == 2)
+        #expect(table.chains.count == 3)
+    }
+
+    @Test func tasksAtTwoDepthsInterleavedReadAsTheSlowPathReadsThem() async throws {
+        let (stream, end) = AsyncStream<Int>.makeStream()
+        // Alternating depths: every task's chain differs from its neighbour's.
+        let depths = (0..<12).map { $0 % 2 == 0 ? 1 : 3 }
+        let tasks = depths.map { depth in Task.detached { await AsyncStackBlockTests.park(depth, stream) } }
+        let addresses = tasks.map { unsafeBitCast($0, to: UInt.self) }
+        let image = ProcessImage.current()
+        var table = AsyncStackReader.ChainTable()
+        var numbers: [Int?] = []
+        try await eventually("the tasks are parked") {
+            table = AsyncStackReader.ChainTable()
+            numbers = AsyncStackReader(depth: 128, image: image).read(addresses, into: &table)
+            return zip(numbers, depths).allSatisfy { number, depth in
+                number.map { table.chains[$0].functions.count > depth } ?? false
+            }
+        }
+        #expect(table.chains.count == 2, "one chain per depth")
+        #expect(numbers == depths.map { $0 == 1 ? numbers[0] : numbers[1] })
+        var slow = AsyncStackReader(depth: 128, image: image)
+        slow.blockBytes = 0
+        #expect(slow.read(addresses) == numbers.map { $0.map { table.chains[$0] } })
+        // A task that moved on while it was read gets no stack, and adds none.
+        var moved = AsyncStackReader.ChainTable()
+        let some = AsyncStackReader(depth: 128, image: image).read(addresses, into: &moved) { $0 % 2 == 0 }
+        #expect(some.enumerated().allSatisfy { index, number in (number == nil) == (index % 2 == 1) })
+        #expect(moved.chains.count == 1)
+        end.finish()
+        for task in tasks { _ = await task.value }
+    }
+}
+
+/// A chain laid out by hand, so that where its contexts lie is known: the reader's window (the
+/// KiB ending with a context outside the task's block) is read whole when it is mapped, and
+/// the context's two words alone when the window reaches into a page that cannot be read.
+@Suite struct AsyncStackWindowTests {
+    /// Three pages, the first unreadable; contexts on the second.
+    final class Layout {
+        let region: UnsafeMutableRawPointer
+        let task: UnsafeMutablePointer<UInt>
+        let functions: [UInt]
+
+        /// Contexts at `offsets` (bytes into the second page), each the parent of the one before.
+        init(offsets: [Int]) throws {
+            let mapped = mmap(nil, 3 * 4_096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let mapped, mapped != MAP_FAILED else { throw POSIXError(.ENOMEM) }
+            region = mapped
+            mprotect(region, 4_096, PROT_NONE)
+            let image = ProcessImage.current()
+            guard let code = image.code.first(where: { $0.end - $0.start > 4_096 }) else { throw POSIXError(.ENOENT) }
+            functions = (0...offsets.count).map { code.start + UInt($0 * 64) }
+            task = .allocate(capacity: 128)
+            task.initialize(repeating: 0, count: 128)
+            let page = UInt(bitPattern: region) + 4_096
+            let contexts = offsets.map { page + UInt($0) }
+            task[AsyncStackReader.resumeFunctionWord] = functions[0]
+            task[AsyncStackReader.resumeContextWord] = contexts[0]
+            for (index, context) in contexts.enumerated() {
+                let words = UnsafeMutablePointer<UInt>(bitPattern: context)!
+                // Its caller's context and the function it resumes in; the outermost's are zero.
+                words[0] = index + 1 < contexts.count ? contexts[index + 1] : 0
+                words[1] = index + 1 < contexts.count ? functions[index + 1] : 0
+            }
+        }
+
+        deinit {
+            munmap(region, 3 * 4_096)
+            task.deallocate()
+        }
+
+        var address: UInt { UInt(bitPattern: task) }
+    }
+
+    @Test(arguments: [
+        // A window reaching into the unreadable page: each context read alone.
+        [0, 64, 128],
+        // Contexts deep in the page, each below the one before as a slab allocates them: one
+        // window holds them all.
+        [2_048, 1_536, 1_200, 1_104],
+    ])
+    func chainsOutsideTheBlockReadAsTheLevelByLevelReadReadsThem(offsets: [Int]) throws {
+        let layout = try Layout(offsets: offsets)
+        let image = ProcessImage.current()
+        let fast = AsyncStackReader(depth: 16, image: image).read([layout.address])
+        var slow = AsyncStackReader(depth: 16, image: image)
+        slow.blockBytes = 0
+        #expect(fast == slow.read([layout.address]))
+        let expected = Array(layout.functions.dropLast())
+        #expect(fast == [AsyncStackReader.Chain(functions: expected, truncated: false)])
+    }
+}

@@ -459,8 +459,9 @@ final class ConnectionHandler: ChannelInboundHandler {
 struct SnapshotStream {
     let id: Int64
     let records: [TaskRecord]
-    /// Each record's stack id (by index), when the snapshot was taken with stacks.
-    let stackIDs: [Int: Int]
+    /// Each record's stack id (by index, 0 for none), when the snapshot was taken with stacks;
+    /// empty without.
+    let stackIDs: [Int32]
     let chunkSize: Int
     /// The moment the snapshot was taken, when every chunk's tasks are read.
     let now: UInt64
@@ -468,7 +469,7 @@ struct SnapshotStream {
     private(set) var chunks = 1  // the head
     private(set) var sent = 0
 
-    init(id: Int64, records: [TaskRecord], chunkSize: Int, now: UInt64, stackIDs: [Int: Int] = [:]) {
+    init(id: Int64, records: [TaskRecord], chunkSize: Int, now: UInt64, stackIDs: [Int32] = []) {
         self.id = id
         self.now = now
         self.records = records
@@ -498,7 +499,7 @@ struct SnapshotStream {
             summary: agent.summary(warnings: warnings), history: agent.sampler.history(),
             resources: registry.resources.reports(registry.reportContext()), warnings: warnings,
             rules: agent.rules.settings.thresholds, trace: trace)
-        var stackIDs: [Int: Int] = [:]
+        var stackIDs: [Int32] = []
         if options.stacks {
             if let stacks = agent.stacks, let snapshot = stacks.snapshot(of: records) {
                 head.stacks = snapshot.stacks
@@ -528,7 +529,7 @@ struct SnapshotStream {
         for index in position..<end {
             if index > position { writer.raw(",") }
             var info = registry.info(records[index], now: now)
-            info.stack = stackIDs[index]
+            if index < stackIDs.count, stackIDs[index] > 0 { info.stack = Int(stackIDs[index]) }
             info.write(to: &writer)
         }
         writer.raw("]}\n")

@@ -6,13 +6,17 @@ import CTaskScopeNative
 /// A suspended task keeps its chain: the task object holds its resume function and resume
 /// context, and each async context begins with its caller's context and the function the caller
 /// resumes in. The reader follows that chain, innermost first, through `process_vm_readv` on its
-/// own process (an address that is no longer mapped fails the read instead of faulting the host),
-/// checks that each function is mapped code, and reads the task's head again at the end: a task
-/// that resumed meanwhile gives no stack rather than a wrong one.
+/// own process (an address that is no longer mapped fails the read instead of faulting the host)
+/// and checks that each function is mapped code. A chain found whole in one copy of the task's
+/// first ``blockBytes`` is as consistent as that copy; one that took reads of its own is checked
+/// by reading the task's head again at the end: a task that resumed meanwhile gives no stack
+/// rather than a wrong one.
 ///
-/// Cost: one system call per level of depth for up to 1,024 tasks at once (a few hundred
-/// nanoseconds a frame); memory of 16 bytes a task a level while reading. The layout belongs to
-/// the Swift runtime: ``StackSelfTest`` checks it when the agent starts.
+/// Cost: one system call per 1,024 tasks for their blocks (the kernel pins and copies 1 KiB a
+/// task), and one per 1,024 contexts outside them a level; memory of about 1 KiB a task of a
+/// batch while reading. Chains are interned as they are read (``ChainTable``), so a task whose
+/// chain is its neighbour's allocates nothing. The layout belongs to the Swift runtime:
+/// ``StackSelfTest`` checks it when the agent starts.
 struct AsyncStackReader: Sendable {
     /// Word offsets in the task object (Swift 6.3, 64-bit): `ResumeTask`, then `ResumeContext`.
     static let resumeFunctionWord = 7
@@ -22,8 +26,8 @@ struct AsyncStackReader: Sendable {
     var depth: Int
     var image: ProcessImage
     /// Bytes read at once from each task's address: a task's first async contexts are allocated
-    /// in its own first slab, just after it, so most levels are found in this block and need no
-    /// read of their own (about 2 reads a task instead of 12). 0 reads every level apart.
+    /// in its own first slab, just after it, so most chains are found whole in this block and
+    /// need no read of their own. 0 reads every level apart.
     var blockBytes = 1_024
 
     /// One task's stack: function addresses, innermost first, and whether the chain went deeper.
@@ -32,83 +36,214 @@ struct AsyncStackReader: Sendable {
         var truncated: Bool
     }
 
+    /// Distinct chains, each kept once and numbered in the order first read.
+    struct ChainTable {
+        private(set) var chains: [Chain] = []
+        private var numbers: [Chain: Int] = [:]
+        /// The chain interned last: a task's neighbours mostly wait where it does, so comparing
+        /// with it first spares building and hashing a chain a task.
+        private var last = -1
+
+        /// The number of the chain `functions` (with `truncated`), added when new.
+        mutating func intern(_ functions: [UInt], truncated: Bool) -> Int {
+            if last >= 0, chains[last].truncated == truncated, chains[last].functions == functions { return last }
+            let chain = Chain(functions: functions, truncated: truncated)
+            if let number = numbers[chain] {
+                last = number
+                return number
+            }
+            last = chains.count
+            numbers[chain] = last
+            chains.append(chain)
+            return last
+        }
+    }
+
+    /// A chain being followed: the task (by index), what was read of it, and the context to read
+    /// next.
+    private struct Walk {
+        var task: Int
+        var head: (function: UInt, context: UInt)
+        var functions: [UInt]
+        var context: UInt
+        var truncated = false
+        var level = 0
+    }
+
+    /// How far a window of memory took a chain.
+    private enum Outcome {
+        case whole
+        case broken
+        case outside
+    }
+
+    /// What one level of a chain gave.
+    private enum Step {
+        case whole
+        case broken
+        case next(UInt)
+    }
+
     /// The chains of the tasks at `tasks` (their addresses), nil where one could not be read.
     func read(_ tasks: [UInt]) -> [Chain?] {
-        guard !tasks.isEmpty, depth > 0 else { return tasks.map { _ in nil } }
-        let blocks = readBlocks(tasks)
-        var heads: [(function: UInt, context: UInt)?]
-        if blocks.isEmpty {
-            heads = readHeads(tasks)
-        } else {
-            heads = blocks.map { block in
-                block.flatMap { head(function: $0[Self.resumeFunctionWord], context: $0[Self.resumeContextWord]) }
-            }
-            // A task whose block runs past its mapping's end: its head read alone.
-            let unread = blocks.indices.filter { blocks[$0] == nil }
-            for (index, head) in zip(unread, readHeads(unread.map { tasks[$0] })) { heads[index] = head }
-        }
-        var chains: [Chain?] = heads.map { head in
-            head.map { Chain(functions: [$0.function], truncated: false) }
-        }
-        // Level by level: all the contexts of one depth in one batch of reads.
-        var cursor: [(task: Int, context: UInt)] = heads.enumerated().compactMap { index, head in
-            head.map { (index, $0.context) }
-        }
-        var level = 0
-        while !cursor.isEmpty, level < depth + 1 {
-            // A context inside its task's block is read from it; the others in one batch.
-            var words = [(UInt, UInt)?](repeating: nil, count: cursor.count)
-            var outside: [Int] = []
-            for (slot, entry) in cursor.enumerated() {
-                let offset = entry.context &- tasks[entry.task]
-                if let block = blocks.isEmpty ? nil : blocks[entry.task], entry.context >= tasks[entry.task],
-                    offset % 8 == 0, Int(offset / 8) + 1 < block.count
-                {
-                    words[slot] = (block[Int(offset / 8)], block[Int(offset / 8) + 1])
-                } else {
-                    outside.append(slot)
-                }
-            }
-            for (slot, pair) in zip(outside, readPairs(outside.map { cursor[$0].context })) { words[slot] = pair }
-            var next: [(task: Int, context: UInt)] = []
-            next.reserveCapacity(cursor.count)
-            for (slot, entry) in cursor.enumerated() {
-                guard let (parent, resume) = words[slot] else {
-                    chains[entry.task] = nil  // a context we could not read: no trustworthy stack
-                    continue
-                }
-                guard var chain = chains[entry.task] else { continue }
-                if resume == 0 || parent == 0 {
-                    continue  // the outermost context: the chain is whole
-                }
-                guard image.isCode(resume), parent & 7 == 0 else {
-                    chains[entry.task] = nil
-                    continue
-                }
-                // The innermost context's parent resume function repeats the task's own when
-                // the task waits directly in a continuation: name it once.
-                if !(chain.functions.count == 1 && chain.functions[0] == resume) {
-                    if chain.functions.count >= depth {
-                        chain.truncated = true
-                        chains[entry.task] = chain
+        var table = ChainTable()
+        return read(tasks, into: &table).map { number in number.map { table.chains[$0] } }
+    }
+
+    /// Reads the chains of the tasks at `tasks` (their addresses) into `table`: each task's chain
+    /// number, nil where one could not be read or `unchanged` (asked once a task's chain is read,
+    /// by its index) says the task moved on meanwhile.
+    func read(
+        _ tasks: [UInt], into table: inout ChainTable, unchanged: (Int) -> Bool = { _ in true }
+    ) -> [Int?] {
+        var numbers = [Int?](repeating: nil, count: tasks.count)
+        guard !tasks.isEmpty, depth > 0 else { return numbers }
+        let words = blockBytes / 8
+        let blocks = words > Self.resumeContextWord ? OwnMemory.read(at: tasks, words: words) : nil
+        var pending: [Walk] = []
+        var scratch: [UInt] = []
+        scratch.reserveCapacity(depth + 1)
+        if let blocks {
+            var unread: [Int] = []
+            blocks.words.withUnsafeBufferPointer { buffer in
+                for index in tasks.indices {
+                    // A task whose block runs past its mapping's end: its head read alone.
+                    guard blocks.ok[index] else {
+                        unread.append(index)
                         continue
                     }
-                    chain.functions.append(resume)
+                    let base = index * words
+                    guard
+                        let head = head(
+                            function: buffer[base + Self.resumeFunctionWord],
+                            context: buffer[base + Self.resumeContextWord])
+                    else { continue }
+                    scratch.removeAll(keepingCapacity: true)
+                    scratch.append(head.function)
+                    var truncated = false
+                    var level = 0
+                    var context = head.context
+                    let outcome = follow(
+                        &scratch, &truncated, level: &level, context: &context, window: tasks[index], words: words
+                    ) { buffer[base + $0] }
+                    switch outcome {
+                    case .broken: continue
+                    case .outside:
+                        pending.append(
+                            Walk(
+                                task: index, head: head, functions: scratch, context: context, truncated: truncated,
+                                level: level))
+                    case .whole:
+                        if unchanged(index) { numbers[index] = table.intern(scratch, truncated: truncated) }
+                    }
                 }
-                chains[entry.task] = chain
-                next.append((entry.task, parent))
             }
-            cursor = next
-            level += 1
+            for (index, head) in zip(unread, readHeads(unread.map { tasks[$0] })) {
+                if let head {
+                    pending.append(Walk(task: index, head: head, functions: [head.function], context: head.context))
+                }
+            }
+        } else {
+            for (index, head) in readHeads(tasks).enumerated() {
+                if let head {
+                    pending.append(Walk(task: index, head: head, functions: [head.function], context: head.context))
+                }
+            }
+        }
+        guard !pending.isEmpty else { return numbers }
+        // The chains that go on outside their task's block, all of them a read at a time: a
+        // window of memory ending with each one's next context (its callers' contexts were
+        // allocated before it, just below it in the same slab), or the context's two words alone
+        // where the window cannot be read whole.
+        let windowWords = max(2, words)
+        var finished: [Walk] = []
+        while !pending.isEmpty {
+            let windowBytes = UInt(windowWords * 8)
+            let starts = pending.map { walk in
+                walk.context >= windowBytes ? walk.context &+ 16 &- windowBytes : walk.context
+            }
+            let windows = OwnMemory.read(at: starts, words: windowWords)
+            let alone = pending.indices.filter { windows?.ok[$0] != true }
+            var pairs = [Int: (UInt, UInt)]()
+            for (slot, pair) in zip(alone, readPairs(alone.map { pending[$0].context })) { pairs[slot] = pair }
+            var next: [Walk] = []
+            for (slot, walk) in pending.enumerated() {
+                var walk = walk
+                let outcome: Outcome
+                if let windows, windows.ok[slot] {
+                    let base = slot * windowWords
+                    outcome = follow(
+                        &walk.functions, &walk.truncated, level: &walk.level, context: &walk.context,
+                        window: starts[slot], words: windowWords
+                    ) { windows.words[base + $0] }
+                } else if let (parent, resume) = pairs[slot] {
+                    outcome = follow(
+                        &walk.functions, &walk.truncated, level: &walk.level, context: &walk.context,
+                        window: walk.context, words: 2
+                    ) { $0 == 0 ? parent : resume }
+                } else {
+                    continue  // unreadable: no trustworthy stack
+                }
+                switch outcome {
+                case .broken: continue
+                case .whole: finished.append(walk)
+                case .outside: next.append(walk)
+                }
+            }
+            pending = next
         }
         // A task that resumed while read has another head now: its chain may be torn.
-        let again = readHeads(tasks)
-        for index in chains.indices where chains[index] != nil {
-            if again[index]?.function != heads[index]?.function || again[index]?.context != heads[index]?.context {
-                chains[index] = nil
+        let again = readHeads(finished.map { tasks[$0.task] })
+        for (walk, head) in zip(finished, again) {
+            guard let head, head == walk.head, unchanged(walk.task) else { continue }
+            numbers[walk.task] = table.intern(walk.functions, truncated: walk.truncated)
+        }
+        return numbers
+    }
+
+    /// The word of a window (`words` words read at `start`) where `context` begins, when its
+    /// first two words lie in the window.
+    private static func word(of context: UInt, in start: UInt, words: Int) -> Int? {
+        guard context >= start else { return nil }
+        let offset = context &- start
+        guard offset % 8 == 0, offset / 8 < UInt(words - 1) else { return nil }
+        return Int(offset / 8)
+    }
+
+    /// Follows a chain as far as a window of memory (`words` words read at `start`, given by
+    /// `word`) holds it: the chain is whole, broken, or goes on at `context` outside the window.
+    @inline(__always)
+    private func follow(
+        _ functions: inout [UInt], _ truncated: inout Bool, level: inout Int, context: inout UInt,
+        window start: UInt, words: Int, word: (Int) -> UInt
+    ) -> Outcome {
+        while level < depth + 1 {
+            guard let index = Self.word(of: context, in: start, words: words) else { return .outside }
+            switch step(&functions, &truncated, parent: word(index), resume: word(index + 1)) {
+            case .whole: return .whole
+            case .broken: return .broken
+            case .next(let parent):
+                context = parent
+                level += 1
             }
         }
-        return chains
+        return .whole
+    }
+
+    /// Follows one level of a chain: the context's parent and the function its caller resumes in.
+    private func step(_ functions: inout [UInt], _ truncated: inout Bool, parent: UInt, resume: UInt) -> Step {
+        if resume == 0 || parent == 0 { return .whole }  // the outermost context: the chain is whole
+        guard image.isCode(resume), parent & 7 == 0 else { return .broken }
+        // The innermost context's parent resume function repeats the task's own when the task
+        // waits directly in a continuation: name it once.
+        if !(functions.count == 1 && functions[0] == resume) {
+            if functions.count >= depth {
+                truncated = true
+                return .whole
+            }
+            functions.append(resume)
+        }
+        return .next(parent)
     }
 
     private func readHeads(_ tasks: [UInt]) -> [(function: UInt, context: UInt)?] {

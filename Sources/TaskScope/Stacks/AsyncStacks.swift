@@ -64,38 +64,28 @@ final class AsyncStacks: Sendable {
         return found
     }
 
-    /// The chains of `candidates`, interned: each candidate's stack index in `chains` (nil when
-    /// unreadable).
-    func read(_ candidates: [Candidate], depth: Int? = nil) -> (ids: [Int?], chains: [AsyncStackReader.Chain]) {
+    /// The chains of `candidates`, interned: each candidate's stack index in `chains` (-1 when
+    /// unreadable, or when the candidate left its wait while it was read).
+    func read(_ candidates: [Candidate], depth: Int? = nil) -> (ids: [Int32], chains: [AsyncStackReader.Chain]) {
         // Read deeper than shown: the runtime's frames between the written ones are left out.
         let reader = AsyncStackReader(
             depth: 4 * max(1, min(depth ?? self.depth, StackQuery.maxDepth)) + 16,
             image: ProcessImage.current())
-        var interned: [AsyncStackReader.Chain: Int] = [:]
-        var chains: [AsyncStackReader.Chain] = []
-        var ids: [Int?] = []
+        var table = AsyncStackReader.ChainTable()
+        var ids: [Int32] = []
         ids.reserveCapacity(candidates.count)
         var start = 0
         while start < candidates.count {
             let batch = candidates[start..<min(start + 4_096, candidates.count)]
-            let read = reader.read(batch.map { UInt(bitPattern: $0.taskKey) })
-            for (candidate, chain) in zip(batch, read) {
+            let read = reader.read(batch.map { UInt(bitPattern: $0.taskKey) }, into: &table) { index in
                 // Still in the same wait: then it was suspended there all the while it was read.
-                guard let chain, candidate.record.phaseWord.load(ordering: .acquiring) == candidate.phaseWord else {
-                    ids.append(nil)
-                    continue
-                }
-                if let id = interned[chain] {
-                    ids.append(id)
-                } else {
-                    interned[chain] = chains.count
-                    ids.append(chains.count)
-                    chains.append(chain)
-                }
+                let candidate = batch[batch.startIndex + index]
+                return candidate.record.phaseWord.load(ordering: .acquiring) == candidate.phaseWord
             }
+            for id in read { ids.append(id.map { Int32($0) } ?? -1) }
             start += batch.count
         }
-        return (ids, chains)
+        return (ids, table.chains)
     }
 
     /// Names a chain's functions, leaving out the runtime's machinery between them (thunks,
@@ -126,18 +116,18 @@ final class AsyncStacks: Sendable {
         var unreadable = 0
         var tasks: [String: Int] = [:]
         for (candidate, id) in zip(candidates, ids) {
-            guard let id else {
+            guard id >= 0 else {
                 unreadable += 1
                 continue
             }
             let record = candidate.record
-            let key = Key(stack: id, reason: record.wait?.reason)
-            var group = groups[key] ?? StackGroup(stack: id, reason: key.reason)
+            let key = Key(stack: Int(id), reason: record.wait?.reason)
+            var group = groups[key] ?? StackGroup(stack: key.stack, reason: key.reason)
             group.add(
                 id: record.id,
                 waited: record.inState(TaskPhase(word: candidate.phaseWord), clock: registry.clock, now: now))
             groups[key] = group
-            if !query.ids.isEmpty { tasks[String(record.id)] = id }
+            if !query.ids.isEmpty { tasks[String(record.id)] = key.stack }
         }
         let sorted = groups.values.sorted { lhs, rhs in
             if lhs.count != rhs.count { return lhs.count > rhs.count }
@@ -168,10 +158,10 @@ final class AsyncStacks: Sendable {
     }
 
     /// The stacks of a snapshot's waiting tasks: each distinct stack once, named, and each
-    /// record's stack id by its index in `records`; nil when stacks are not available here.
-    /// Cost: as a `stacks` request over the waiting ones among `records`, plus about 34 bytes a
-    /// waiting task for the ids (a dictionary entry each) while the snapshot streams.
-    func snapshot(of records: [TaskRecord]) -> (stacks: [StackInfo], ids: [Int: Int])? {
+    /// record's stack id by its index in `records` (0 for none); nil when stacks are not
+    /// available here. Cost: as a `stacks` request over the waiting ones among `records`, plus
+    /// 4 bytes a record for the ids while the snapshot streams.
+    func snapshot(of records: [TaskRecord]) -> (stacks: [StackInfo], ids: [Int32])? {
         guard unavailable == nil else { return nil }
         var indices: [Int] = []
         var candidates: [Candidate] = []
@@ -183,8 +173,8 @@ final class AsyncStacks: Sendable {
             candidates.append(Candidate(record: record, phaseWord: phase, taskKey: key))
         }
         let (ids, chains) = read(candidates)
-        var byIndex: [Int: Int] = [:]
-        for (index, id) in zip(indices, ids) { if let id { byIndex[index] = id + 1 } }
+        var byIndex = [Int32](repeating: 0, count: records.count)
+        for (index, id) in zip(indices, ids) where id >= 0 { byIndex[index] = id + 1 }
         let stacks = chains.enumerated().map { number, chain in stack(chain, id: number + 1) }
         return (stacks, byIndex)
     }
