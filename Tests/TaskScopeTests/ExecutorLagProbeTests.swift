@@ -218,3 +218,38 @@ import Testing
         #expect(log.stall?.began == 2_000 && log.stall?.tasks.isEmpty == true, "an older stall's capture is dropped")
     }
 }
+
+/// A capture that cannot read the threads guesses: the tracked tasks active since the stall
+/// began or before, oldest first, at most ``StallLog/taskLimit``. Only the oldest few are kept
+/// while the tasks are passed (a bounded heap); the full sort is the reference.
+@Suite struct StallGuessTests {
+    @Test(arguments: [1, StallLog.taskLimit, StallLog.taskLimit + 1, 40])
+    func theGuessesAreTheOldestTasksActiveThroughTheStall(active: Int) {
+        let millisecond: UInt64 = 1_000_000
+        let time = ManualTime(start: 1_000 * millisecond)
+        let registry = Registry(clock: AgentClock(manual: time))
+        let began: UInt64 = 1_000 * millisecond
+        var generator = SystemRandomNumberGenerator()
+        var records: [TaskRecord] = []
+        for index in 0..<active {
+            // Active since a moment before the stall, in no order; some at the same moment.
+            time.set(began - UInt64.random(in: 0...20, using: &generator) * millisecond)
+            records.append(registry.spawn(name: "t\(index)", parentID: 0, file: "G.swift", line: 1, function: "g()"))
+        }
+        // Neither a task that began after the stall nor one waiting through it is a guess.
+        time.set(began + millisecond)
+        _ = registry.spawn(name: "later", parentID: 0, file: "G.swift", line: 2, function: "g()")
+        time.set(began - 100 * millisecond)
+        let waiting = registry.spawn(name: "waiting", parentID: 0, file: "G.swift", line: 3, function: "g()")
+        _ = registry.beginWait(waiting, reason: "db", file: "G.swift", line: 4)
+        time.set(began + 2 * millisecond)
+
+        let capture = StallLog.capture(registry, began: began, signals: false, sampling: false)
+        let expected = records.sorted { ($0.phase.since, $0.id) < ($1.phase.since, $1.id) }
+            .prefix(StallLog.taskLimit)
+        #expect(capture.tasks.map(\.id) == expected.map(\.id))
+        #expect(capture.tasks.map(\.activeSince) == expected.map(\.phase.since))
+        #expect(capture.tasks.allSatisfy { !$0.seen }, "guessed, not seen on a thread")
+        #expect(capture.tasks.count == min(active, StallLog.taskLimit))
+    }
+}

@@ -160,12 +160,17 @@ final class StallLog: Sendable {
     /// from the threads themselves where the agent can (``CooperativeThreads``; `signals`: a
     /// thread on a CPU may be sent a SIGPROF for its frames), and for threads it could not read,
     /// the tracked tasks active since `began` or before, oldest first; at most ``taskLimit``.
-    static func capture(_ registry: Registry, began: UInt64, signals: Bool) -> Capture {
+    /// `sampling`: whether the threads may be read at all (tests of the guesses turn it off).
+    ///
+    /// Cost: a pass over the live tasks (two more when the threads are read, at most every
+    /// ``CooperativeThreads/minimumInterval`` a process); only the oldest ``taskLimit`` guesses are
+    /// kept while it passes.
+    static func capture(_ registry: Registry, began: UInt64, signals: Bool, sampling: Bool = true) -> Capture {
         var seen: [StalledTask] = []
         var unnamed: [(id: UInt64, thread: CooperativeThreads.Running)] = []
         var untracked: [CooperativeThreads.Running] = []
         var guesses = taskLimit
-        if CooperativeThreads.maySample {
+        if sampling, CooperativeThreads.maySample {
             var keys = Set<UInt>()
             registry.forEachRecord(live: true, finished: false) { record in
                 let key = record.taskKey.load(ordering: .relaxed)
@@ -184,15 +189,18 @@ final class StallLog: Sendable {
         }
         guard guesses > 0 else { return Capture(tasks: seen, unnamed: unnamed, unnamedUntracked: untracked) }
         let named = Set(seen.map(\.id))
-        var found: [StalledTask] = []
+        var found: [(since: UInt64, record: TaskRecord)] = []
         registry.forEachRecord(live: true, finished: false) { record in
             let phase = record.phase
             if !record.adopted, phase.isActive, phase.since <= began, !named.contains(record.id) {
-                found.append(stalled(record, since: phase.since))
+                found.append((phase.since, record))
             }
             return true
         }
-        let guessed = found.sorted { $0.activeSince < $1.activeSince }.prefix(guesses)
+        // The oldest few only: a loaded process may have thousands active.
+        let guessed = found.smallest(guesses) { ($0.since, $0.record.id) < ($1.since, $1.record.id) }.map {
+            stalled($0.record, since: $0.since)
+        }
         return Capture(
             tasks: Array((seen + guessed).prefix(taskLimit)), unnamed: unnamed, unnamedUntracked: untracked)
     }
