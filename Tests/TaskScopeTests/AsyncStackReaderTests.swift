@@ -145,6 +145,29 @@ import Testing
     }
 }
 
+/// Blocks are read ``AsyncStackReader/blocksAtOnce`` tasks at a time: a read of exactly that
+/// many and one that takes a second batch read as the level-by-level read does.
+@Suite struct AsyncStackBatchTests {
+    @Test(arguments: [AsyncStackReader.blocksAtOnce, AsyncStackReader.blocksAtOnce + 3])
+    func tasksOverMoreThanOneBatchReadAsTheSlowPathReadsThem(count: Int) async throws {
+        let (stream, end) = AsyncStream<Int>.makeStream()
+        let tasks = (0..<count).map { index in Task.detached { await AsyncStackBlockTests.park(index % 3, stream) } }
+        let addresses = tasks.map { unsafeBitCast($0, to: UInt.self) }
+        let image = ProcessImage.current()
+        var fast: [AsyncStackReader.Chain?] = []
+        try await eventually("the tasks are parked") {
+            fast = AsyncStackReader(depth: 128, image: image).read(addresses)
+            return zip(fast, 0..<count).allSatisfy { chain, index in (chain?.functions.count ?? 0) > index % 3 }
+        }
+        var slow = AsyncStackReader(depth: 128, image: image)
+        slow.blockBytes = 0
+        #expect(slow.read(addresses) == fast)
+        #expect(Set(fast.compactMap { $0 }).count == 3, "three depths, three chains")
+        end.finish()
+        for task in tasks { _ = await task.value }
+    }
+}
+
 /// Interning as chains are read: the last chain is compared first (most tasks wait where their
 /// neighbour does), the table's index otherwise; both must give one number per distinct chain.
 @Suite struct ChainTableTests {
@@ -197,25 +220,28 @@ import Testing
 
 /// A chain laid out by hand, so that where its contexts lie is known: the reader's window (the
 /// KiB ending with a context outside the task's block) is read whole when it is mapped, and
-/// the context's two words alone when the window reaches into a page that cannot be read.
+/// the context's two words alone when the window reaches into a page that cannot be read; a
+/// task whose block runs into such a page has its head read alone.
 @Suite struct AsyncStackWindowTests {
-    /// Three pages, the first unreadable; contexts on the second.
+    /// Four pages, the first and last unreadable; contexts on the second, the task on the third
+    /// (at its end when `atEdge`, so that its block runs into the last page).
     final class Layout {
         let region: UnsafeMutableRawPointer
-        let task: UnsafeMutablePointer<UInt>
+        let address: UInt
         let functions: [UInt]
 
         /// Contexts at `offsets` (bytes into the second page), each the parent of the one before.
-        init(offsets: [Int]) throws {
-            let mapped = mmap(nil, 3 * 4_096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        init(offsets: [Int], atEdge: Bool) throws {
+            let mapped = mmap(nil, 4 * 4_096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             guard let mapped, mapped != MAP_FAILED else { throw POSIXError(.ENOMEM) }
             region = mapped
             mprotect(region, 4_096, PROT_NONE)
+            mprotect(region + 3 * 4_096, 4_096, PROT_NONE)
             let image = ProcessImage.current()
             guard let code = image.code.first(where: { $0.end - $0.start > 4_096 }) else { throw POSIXError(.ENOENT) }
             functions = (0...offsets.count).map { code.start + UInt($0 * 64) }
-            task = .allocate(capacity: 128)
-            task.initialize(repeating: 0, count: 128)
+            address = UInt(bitPattern: region) + 2 * 4_096 + (atEdge ? 4_096 - 128 : 0)
+            let task = UnsafeMutablePointer<UInt>(bitPattern: address)!
             let page = UInt(bitPattern: region) + 4_096
             let contexts = offsets.map { page + UInt($0) }
             task[AsyncStackReader.resumeFunctionWord] = functions[0]
@@ -228,23 +254,19 @@ import Testing
             }
         }
 
-        deinit {
-            munmap(region, 3 * 4_096)
-            task.deallocate()
-        }
-
-        var address: UInt { UInt(bitPattern: task) }
+        deinit { munmap(region, 4 * 4_096) }
     }
 
-    @Test(arguments: [
-        // A window reaching into the unreadable page: each context read alone.
-        [0, 64, 128],
-        // Contexts deep in the page, each below the one before as a slab allocates them: one
-        // window holds them all.
-        [2_048, 1_536, 1_200, 1_104],
-    ])
-    func chainsOutsideTheBlockReadAsTheLevelByLevelReadReadsThem(offsets: [Int]) throws {
-        let layout = try Layout(offsets: offsets)
+    @Test(
+        arguments: [
+            // A window reaching into the unreadable page: each context read alone.
+            [0, 64, 128],
+            // Contexts deep in the page, each below the one before as a slab allocates them: one
+            // window holds them all.
+            [2_048, 1_536, 1_200, 1_104],
+        ], [false, true])
+    func chainsOutsideTheBlockReadAsTheLevelByLevelReadReadsThem(offsets: [Int], atEdge: Bool) throws {
+        let layout = try Layout(offsets: offsets, atEdge: atEdge)
         let image = ProcessImage.current()
         let fast = AsyncStackReader(depth: 16, image: image).read([layout.address])
         var slow = AsyncStackReader(depth: 16, image: image)

@@ -29,6 +29,9 @@ struct AsyncStackReader: Sendable {
     /// in its own first slab, just after it, so most chains are found whole in this block and
     /// need no read of their own. 0 reads every level apart.
     var blockBytes = 1_024
+    /// Tasks whose blocks are read at once: 256 KiB, which stays in a core's cache while the
+    /// chains in them are followed.
+    static let blocksAtOnce = 256
 
     /// One task's stack: function addresses, innermost first, and whether the chain went deeper.
     struct Chain: Sendable, Hashable {
@@ -70,6 +73,20 @@ struct AsyncStackReader: Sendable {
         var level = 0
     }
 
+    /// Whether addresses are mapped code, remembering the last range found: a chain's functions,
+    /// and the next task's, mostly lie in the same module's text.
+    private struct CodeCheck {
+        let image: ProcessImage
+        var recent: Range<UInt> = 0..<0
+
+        mutating func isCode(_ address: UInt) -> Bool {
+            if recent.contains(address) { return true }
+            guard let range = image.codeRange(of: address) else { return false }
+            recent = range
+            return true
+        }
+    }
+
     /// How far a window of memory took a chain.
     private enum Outcome {
         case whole
@@ -99,24 +116,30 @@ struct AsyncStackReader: Sendable {
         var numbers = [Int?](repeating: nil, count: tasks.count)
         guard !tasks.isEmpty, depth > 0 else { return numbers }
         let words = blockBytes / 8
-        let blocks = words > Self.resumeContextWord ? OwnMemory.read(at: tasks, words: words) : nil
         var pending: [Walk] = []
+        var code = CodeCheck(image: image)
         var scratch: [UInt] = []
         scratch.reserveCapacity(depth + 1)
-        if let blocks {
-            var unread: [Int] = []
-            blocks.words.withUnsafeBufferPointer { buffer in
-                for index in tasks.indices {
+        var unread: [Int] = []
+        var start = 0
+        var blocks: [UInt] = []
+        var ok: [Bool] = []
+        // A batch of blocks at a time, small enough to stay in cache while its chains are followed.
+        while words > Self.resumeContextWord, start < tasks.count {
+            let end = min(start + Self.blocksAtOnce, tasks.count)
+            guard OwnMemory.read(at: tasks[start..<end], words: words, into: &blocks, ok: &ok) else { break }
+            blocks.withUnsafeBufferPointer { buffer in
+                for index in start..<end {
                     // A task whose block runs past its mapping's end: its head read alone.
-                    guard blocks.ok[index] else {
+                    guard ok[index - start] else {
                         unread.append(index)
                         continue
                     }
-                    let base = index * words
+                    let base = (index - start) * words
                     guard
                         let head = head(
                             function: buffer[base + Self.resumeFunctionWord],
-                            context: buffer[base + Self.resumeContextWord])
+                            context: buffer[base + Self.resumeContextWord], &code)
                     else { continue }
                     scratch.removeAll(keepingCapacity: true)
                     scratch.append(head.function)
@@ -124,7 +147,8 @@ struct AsyncStackReader: Sendable {
                     var level = 0
                     var context = head.context
                     let outcome = follow(
-                        &scratch, &truncated, level: &level, context: &context, window: tasks[index], words: words
+                        &scratch, &truncated, level: &level, context: &context, &code, window: tasks[index],
+                        words: words
                     ) { buffer[base + $0] }
                     switch outcome {
                     case .broken: continue
@@ -138,16 +162,13 @@ struct AsyncStackReader: Sendable {
                     }
                 }
             }
-            for (index, head) in zip(unread, readHeads(unread.map { tasks[$0] })) {
-                if let head {
-                    pending.append(Walk(task: index, head: head, functions: [head.function], context: head.context))
-                }
-            }
-        } else {
-            for (index, head) in readHeads(tasks).enumerated() {
-                if let head {
-                    pending.append(Walk(task: index, head: head, functions: [head.function], context: head.context))
-                }
+            start = end
+        }
+        // Without blocks (turned off, or this process may not read itself so): heads alone.
+        unread += start..<tasks.count
+        for (index, head) in zip(unread, readHeads(unread.map { tasks[$0] })) {
+            if let head {
+                pending.append(Walk(task: index, head: head, functions: [head.function], context: head.context))
             }
         }
         guard !pending.isEmpty else { return numbers }
@@ -173,12 +194,12 @@ struct AsyncStackReader: Sendable {
                 if let windows, windows.ok[slot] {
                     let base = slot * windowWords
                     outcome = follow(
-                        &walk.functions, &walk.truncated, level: &walk.level, context: &walk.context,
+                        &walk.functions, &walk.truncated, level: &walk.level, context: &walk.context, &code,
                         window: starts[slot], words: windowWords
                     ) { windows.words[base + $0] }
                 } else if let (parent, resume) = pairs[slot] {
                     outcome = follow(
-                        &walk.functions, &walk.truncated, level: &walk.level, context: &walk.context,
+                        &walk.functions, &walk.truncated, level: &walk.level, context: &walk.context, &code,
                         window: walk.context, words: 2
                     ) { $0 == 0 ? parent : resume }
                 } else {
@@ -215,11 +236,11 @@ struct AsyncStackReader: Sendable {
     @inline(__always)
     private func follow(
         _ functions: inout [UInt], _ truncated: inout Bool, level: inout Int, context: inout UInt,
-        window start: UInt, words: Int, word: (Int) -> UInt
+        _ code: inout CodeCheck, window start: UInt, words: Int, word: (Int) -> UInt
     ) -> Outcome {
         while level < depth + 1 {
             guard let index = Self.word(of: context, in: start, words: words) else { return .outside }
-            switch step(&functions, &truncated, parent: word(index), resume: word(index + 1)) {
+            switch step(&functions, &truncated, parent: word(index), resume: word(index + 1), &code) {
             case .whole: return .whole
             case .broken: return .broken
             case .next(let parent):
@@ -231,9 +252,11 @@ struct AsyncStackReader: Sendable {
     }
 
     /// Follows one level of a chain: the context's parent and the function its caller resumes in.
-    private func step(_ functions: inout [UInt], _ truncated: inout Bool, parent: UInt, resume: UInt) -> Step {
+    private func step(
+        _ functions: inout [UInt], _ truncated: inout Bool, parent: UInt, resume: UInt, _ code: inout CodeCheck
+    ) -> Step {
         if resume == 0 || parent == 0 { return .whole }  // the outermost context: the chain is whole
-        guard image.isCode(resume), parent & 7 == 0 else { return .broken }
+        guard parent & 7 == 0, code.isCode(resume) else { return .broken }
         // The innermost context's parent resume function repeats the task's own when the task
         // waits directly in a continuation: name it once.
         if !(functions.count == 1 && functions[0] == resume) {
@@ -248,11 +271,14 @@ struct AsyncStackReader: Sendable {
 
     private func readHeads(_ tasks: [UInt]) -> [(function: UInt, context: UInt)?] {
         let pairs = readPairs(tasks.map { $0 &+ UInt(Self.resumeFunctionWord * 8) })
-        return pairs.map { pair in pair.flatMap { head(function: $0.0, context: $0.1) } }
+        var code = CodeCheck(image: image)
+        return pairs.map { pair in pair.flatMap { head(function: $0.0, context: $0.1, &code) } }
     }
 
-    private func head(function: UInt, context: UInt) -> (function: UInt, context: UInt)? {
-        guard function != 0, context != 0, context & 7 == 0, image.isCode(function) else { return nil }
+    private func head(
+        function: UInt, context: UInt, _ code: inout CodeCheck
+    ) -> (function: UInt, context: UInt)? {
+        guard function != 0, context != 0, context & 7 == 0, code.isCode(function) else { return nil }
         return (function, context)
     }
 

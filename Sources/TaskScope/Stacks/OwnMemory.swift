@@ -9,18 +9,34 @@ enum OwnMemory {
     /// `i * words ..< (i + 1) * words`, zero where unread), and whether each was read whole; nil
     /// when the process may not read its own memory (a seccomp filter).
     static func read(at addresses: [UInt], words: Int) -> (words: [UInt], ok: [Bool])? {
-        guard !addresses.isEmpty, words > 0 else { return nil }
-        var buffer = [UInt](repeating: 0, count: addresses.count * words)
-        var ok = [UInt8](repeating: 0, count: addresses.count)
+        var buffer: [UInt] = []
+        var ok: [Bool] = []
+        guard read(at: addresses[...], words: words, into: &buffer, ok: &ok) else { return nil }
+        return (buffer, ok)
+    }
+
+    /// As ``read(at:words:)``, into `buffer` and `ok` (resized to fit), so that a caller reading
+    /// batch after batch reuses their memory; false when the process may not read itself.
+    static func read(
+        at addresses: ArraySlice<UInt>, words: Int, into buffer: inout [UInt], ok: inout [Bool]
+    ) -> Bool {
+        guard !addresses.isEmpty, words > 0 else { return false }
+        let count = addresses.count * words
+        if buffer.count > count { buffer.removeLast(buffer.count - count) }
+        if buffer.count < count { buffer += repeatElement(0, count: count - buffer.count) }
+        if ok.count != addresses.count { ok = [Bool](repeating: false, count: addresses.count) }
         let result = addresses.withUnsafeBufferPointer { remote in
             buffer.withUnsafeMutableBytes { local in
                 ok.withUnsafeMutableBufferPointer { ok in
-                    ts_read_blocks(remote.baseAddress, local.baseAddress, words * 8, addresses.count, ok.baseAddress)
+                    // Bool is one byte, 0 or 1: the C side writes exactly those.
+                    ok.withMemoryRebound(to: UInt8.self) { flags in
+                        ts_read_blocks(
+                            remote.baseAddress, local.baseAddress, words * 8, addresses.count, flags.baseAddress)
+                    }
                 }
             }
         }
-        guard result >= 0 else { return nil }
-        return (buffer, ok.map { $0 != 0 })
+        return result >= 0
     }
 
     /// `words` machine words at each address, nil where they could not all be read; all nil when

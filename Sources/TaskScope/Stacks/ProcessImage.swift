@@ -97,4 +97,7 @@ struct ProcessImage: Sendable {
 
     /// Whether `address` is in mapped code.
     func isCode(_ address: UInt) -> Bool { module(of: address) != nil }
+
+    /// The mapped code range holding `address`, nil when it is not code.
+    func codeRange(of address: UInt) -> Range<UInt>? { range(of: address).map { $0.start..<$0.end } }
 }
