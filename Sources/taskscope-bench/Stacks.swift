@@ -110,7 +110,7 @@ enum StackBench {
         } else {
             print("(no \(cli): build the CLI with -c release too to measure snapshot exports)")
         }
-        try await hostDuring(queries, label, rounds: stallRounds, into: &report)
+        try await Stall.report(queries, label, rounds: stallRounds, into: &report)
         parking.releaseAll()
         return report
     }
@@ -173,42 +173,6 @@ enum StackBench {
         guard result.succeeded else { throw StackBenchError.export("taskscope snapshot failed") }
         if stacks { try checkExport(output, count: count) }
         return ExportRun(export: result, agentPeak: peak)
-    }
-
-    /// The host's spawn+join latency and the ticker's worst gap while each of `queries` runs over
-    /// and over, in `rounds` rounds of a second that alternate idle and each query: the rounds'
-    /// medians, the ratio to idle taken within a round.
-    static func hostDuring(
-        _ queries: [(String, () async throws -> Void)], _ label: String, rounds: Int, into report: inout Report
-    ) async throws {
-        var idleRuns: [Stall.Result] = []
-        var queryRuns = [[Stall.Result]](repeating: [], count: queries.count)
-        for _ in 0..<rounds {
-            idleRuns.append(try await Stall.measure(seconds: 1, nil))
-            for (index, (_, query)) in queries.enumerated() {
-                queryRuns[index].append(try await Stall.measure(seconds: 1, query))
-            }
-        }
-        let idle = Stall.median(idleRuns)
-        // Each round's figures too: on a shared machine a neighbour's burst lands in one round.
-        for (name, runs) in [("idle", idleRuns)] + zip(queries.map(\.0), queryRuns).map({ ($0, $1) }) {
-            print(
-                "(\(name), round by round: p99 \(runs.map { format($0.p99) }.joined(separator: " / ")), "
-                    + "worst gap \(runs.map { format($0.worstGap) }.joined(separator: " / ")))")
-        }
-        report.add(
-            "\(label) tasks: idle host, spawn+join p50 / p99 / max, 1 ms ticker worst gap",
-            "\(format(idle.p50)) / \(format(idle.p99)) / \(format(idle.worst)), \(format(idle.worstGap))")
-        for (index, (name, _)) in queries.enumerated() {
-            let during = Stall.median(queryRuns[index])
-            let ratio = Measure.median(zip(queryRuns[index], idleRuns).map { $0.p99 / $1.p99 })
-            report.add(
-                "\(label) tasks: host during \(name) (\(during.queries)x)",
-                String(
-                    format: "%@ / %@ (%.1fx idle p99) / %@, %@", format(during.p50), format(during.p99), ratio,
-                    format(during.worst), format(during.worstGap)),
-                target: "p99 ≤ 2x idle, gap < 10 ms", met: ratio <= 2 && during.worstGap < 0.010)
-        }
     }
 
     /// The snapshot at `path`, taken with stacks, names the three calls in its head and gives a

@@ -6,6 +6,42 @@ import TaskScope
 /// every 200 µs or so, and the worst gap between the wake-ups of a 1 ms ticker (a task sleeping
 /// 1 ms at a time), both in this process beside the agent.
 enum Stall {
+    /// The host's spawn+join latency and the ticker's worst gap while each of `queries` runs over
+    /// and over, in `rounds` rounds of a second that alternate idle and each query: the rounds'
+    /// medians, the ratio to idle taken within a round.
+    static func report(
+        _ queries: [(String, () async throws -> Void)], _ label: String, rounds: Int, into report: inout Report
+    ) async throws {
+        var idleRuns: [Result] = []
+        var queryRuns = [[Result]](repeating: [], count: queries.count)
+        for _ in 0..<rounds {
+            idleRuns.append(try await measure(seconds: 1, nil))
+            for (index, (_, query)) in queries.enumerated() {
+                queryRuns[index].append(try await measure(seconds: 1, query))
+            }
+        }
+        let idle = median(idleRuns)
+        // Each round's figures too: on a shared machine a neighbour's burst lands in one round.
+        for (name, runs) in [("idle", idleRuns)] + zip(queries.map(\.0), queryRuns).map({ ($0, $1) }) {
+            print(
+                "(\(name), round by round: p99 \(runs.map { format($0.p99) }.joined(separator: " / ")), "
+                    + "worst gap \(runs.map { format($0.worstGap) }.joined(separator: " / ")))")
+        }
+        report.add(
+            "\(label) tasks: idle host, spawn+join p50 / p99 / max, 1 ms ticker worst gap",
+            "\(format(idle.p50)) / \(format(idle.p99)) / \(format(idle.worst)), \(format(idle.worstGap))")
+        for (index, (name, _)) in queries.enumerated() {
+            let during = median(queryRuns[index])
+            let ratio = Measure.median(zip(queryRuns[index], idleRuns).map { $0.p99 / $1.p99 })
+            report.add(
+                "\(label) tasks: host during \(name) (\(during.queries)x)",
+                String(
+                    format: "%@ / %@ (%.1fx idle p99) / %@, %@", format(during.p50), format(during.p99), ratio,
+                    format(during.worst), format(during.worstGap)),
+                target: "p99 ≤ 2x idle, gap < 10 ms", met: ratio <= 2 && during.worstGap < 0.010)
+        }
+    }
+
     struct Result {
         var p50: Double
         var p99: Double

@@ -318,28 +318,9 @@ for scale in scales {
             }
         ),
     ]
-    var idleRuns: [Stall.Result] = []
-    var queryRuns = [[Stall.Result]](repeating: [], count: stallQueries.count)
-    for _ in 0..<(quick ? 1 : 3) {
-        idleRuns.append(try await Stall.measure(seconds: 1, nil))
-        for (index, (_, query)) in stallQueries.enumerated() {
-            queryRuns[index].append(try await Stall.measure(seconds: 1, query))
-        }
-    }
-    let idle = Stall.median(idleRuns)
-    report.add(
-        "\(label) tasks: idle host, spawn+join p50 / p99 / max, 1 ms ticker worst gap",
-        "\(format(idle.p50)) / \(format(idle.p99)) / \(format(idle.worst)), \(format(idle.worstGap))")
-    for (index, (name, _)) in stallQueries.enumerated() {
-        let during = Stall.median(queryRuns[index])
-        let ratio = Measure.median(zip(queryRuns[index], idleRuns).map { $0.p99 / $1.p99 })
-        report.add(
-            "\(label) tasks: host during \(name) (\(during.queries)x)",
-            String(
-                format: "%@ / %@ (%.1fx idle p99) / %@, %@", format(during.p50), format(during.p99), ratio,
-                format(during.worst), format(during.worstGap)),
-            target: "p99 ≤ 2x idle, gap < 10 ms", met: ratio <= 2 && during.worstGap < 0.010)
-    }
+    var stallReport = Report()
+    try await Stall.report(stallQueries, label, rounds: quick ? 1 : 3, into: &stallReport)
+    report.rows += stallReport.rows
     if stallOnly {
         connection.close()
         continue

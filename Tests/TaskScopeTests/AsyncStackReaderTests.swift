@@ -230,16 +230,25 @@ import Testing
         let address: UInt
         let functions: [UInt]
 
-        /// Contexts at `offsets` (bytes into the second page), each the parent of the one before.
-        init(offsets: [Int], atEdge: Bool) throws {
+        /// Contexts at `offsets` (bytes into the second page), each the parent of the one before;
+        /// their functions in two modules by turns; the one resumed at level `notCode` (when
+        /// given) an address that is not code.
+        init(offsets: [Int], atEdge: Bool, notCode: Int? = nil) throws {
             let mapped = mmap(nil, 4 * 4_096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             guard let mapped, mapped != MAP_FAILED else { throw POSIXError(.ENOMEM) }
             region = mapped
             mprotect(region, 4_096, PROT_NONE)
             mprotect(region + 3 * 4_096, 4_096, PROT_NONE)
             let image = ProcessImage.current()
-            guard let code = image.code.first(where: { $0.end - $0.start > 4_096 }) else { throw POSIXError(.ENOENT) }
-            functions = (0...offsets.count).map { code.start + UInt($0 * 64) }
+            let large = image.code.filter { $0.end - $0.start > 4_096 }
+            guard let first = large.first, let second = large.first(where: { $0.module != first.module }) else {
+                throw POSIXError(.ENOENT)
+            }
+            // By turns, so that the reader's remembered code range misses and hits.
+            functions = (0...offsets.count).map { index in
+                index == notCode
+                    ? UInt(bitPattern: mapped) + 64 : (index % 2 == 0 ? first : second).start + UInt(index * 64)
+            }
             address = UInt(bitPattern: region) + 2 * 4_096 + (atEdge ? 4_096 - 128 : 0)
             let task = UnsafeMutablePointer<UInt>(bitPattern: address)!
             let page = UInt(bitPattern: region) + 4_096
@@ -274,5 +283,15 @@ import Testing
         #expect(fast == slow.read([layout.address]))
         let expected = Array(layout.functions.dropLast())
         #expect(fast == [AsyncStackReader.Chain(functions: expected, truncated: false)])
+    }
+
+    @Test(arguments: [1, 2])
+    func aChainResumingInDataIsNoStack(level: Int) throws {
+        let layout = try Layout(offsets: [2_048, 1_536, 1_200], atEdge: false, notCode: level)
+        let image = ProcessImage.current()
+        #expect(AsyncStackReader(depth: 16, image: image).read([layout.address]) == [nil])
+        var slow = AsyncStackReader(depth: 16, image: image)
+        slow.blockBytes = 0
+        #expect(slow.read([layout.address]) == [nil])
     }
 }

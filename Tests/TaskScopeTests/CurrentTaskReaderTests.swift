@@ -129,6 +129,35 @@ import Testing
         await task.value
     }
 
+    /// With more threads than either bound, the thread list stops at ``CooperativeThreads/threadLimit``
+    /// and the stack mappings read stop at ``CurrentTaskReader/mappingLimit``.
+    @Test func theThreadAndMappingReadsStopAtTheirBounds() async throws {
+        let extra = max(CooperativeThreads.threadLimit, CurrentTaskReader.mappingLimit) + 8
+        let release = DispatchSemaphore(value: 0)
+        let parked = Atomic<Int>(0)
+        for _ in 0..<extra {
+            let thread = Thread {
+                parked.add(1, ordering: .relaxed)
+                release.wait()
+            }
+            thread.stackSize = 64 * 1_024
+            thread.start()
+        }
+        defer { for _ in 0..<extra { release.signal() } }
+        try await eventually("the threads are parked") { parked.load(ordering: .relaxed) == extra }
+        #expect(ThreadSampler.threadIDs().count > CooperativeThreads.threadLimit)
+        #expect(ThreadSampler.threadIDs(limit: CooperativeThreads.threadLimit).count == CooperativeThreads.threadLimit)
+
+        CurrentTaskReader.shared.start()
+        let layout = try #require(await CurrentTaskReader.shared.waitLearned(timeout: .seconds(60)))
+        let all = CurrentTaskReader.scanStacks(layout: layout, limit: .max)
+        #expect(all.count > CurrentTaskReader.mappingLimit, "each parked thread's stack holds its block")
+        let bounded = CurrentTaskReader.scanStacks(layout: layout)
+        #expect(bounded.count <= CurrentTaskReader.mappingLimit)
+        #expect(bounded.count < all.count, "the mappings past the bound are not read")
+        #expect(CurrentTaskReader.scanStacks(layout: layout, limit: 8).count <= 8)
+    }
+
     @Test func theSyscallFileParsesAsTheKernelWritesIt() {
         #expect(CooperativeThreads.state(syscallFile: "running\n") == .onCPU)
         #expect(

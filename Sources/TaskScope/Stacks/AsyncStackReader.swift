@@ -12,10 +12,11 @@ import CTaskScopeNative
 /// by reading the task's head again at the end: a task that resumed meanwhile gives no stack
 /// rather than a wrong one.
 ///
-/// Cost: one system call per 1,024 tasks for their blocks (the kernel pins and copies 1 KiB a
-/// task), and one per 1,024 contexts outside them a level; memory of about 1 KiB a task of a
-/// batch while reading. Chains are interned as they are read (``ChainTable``), so a task whose
-/// chain is its neighbour's allocates nothing. The layout belongs to the Swift runtime:
+/// Cost: one system call per ``blocksAtOnce`` tasks for their blocks (the kernel pins and
+/// copies 1 KiB a task, into one buffer reused batch after batch), and for chains that go on
+/// beyond their block, one per 1,024 of them a level, each reading the KiB that ends at its next
+/// context. Chains are interned as they are read (``ChainTable``), so a task whose chain is its
+/// neighbour's allocates nothing. The layout belongs to the Swift runtime:
 /// ``StackSelfTest`` checks it when the agent starts.
 struct AsyncStackReader: Sendable {
     /// Word offsets in the task object (Swift 6.3, 64-bit): `ResumeTask`, then `ResumeContext`.

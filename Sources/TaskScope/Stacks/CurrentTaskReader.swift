@@ -194,12 +194,12 @@ final class CurrentTaskReader: Sendable {
     }
 
     /// Every thread control block at the top of a mapping laid out as a thread's stack (a guard
-    /// page right below it), by the thread id it holds.
-    static func scanStacks(layout: Layout) -> [Int32: UInt] {
+    /// page right below it), by the thread id it holds; the first `limit` such mappings only.
+    static func scanStacks(layout: Layout, limit: Int = mappingLimit) -> [Int32: UInt] {
         guard let maps = ProcessImage.mapsText() else { return [:] }
         var tops: [UInt] = []
         var previous: (end: UInt, guarded: Bool) = (0, false)
-        for line in maps.split(separator: "\n") where tops.count < mappingLimit {
+        for line in maps.split(separator: "\n") where tops.count < limit {
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard fields.count >= 5, let dash = fields[0].firstIndex(of: "-"),
                 let start = UInt(fields[0][..<dash], radix: 16),
