@@ -285,6 +285,45 @@ import Testing
         #expect(fast == [AsyncStackReader.Chain(functions: expected, truncated: false)])
     }
 
+    /// A task that resumes while its chain is read (its head changes) and suspends again in the
+    /// same wait is read again: its new chain, not the torn one, and not nothing.
+    @Test(arguments: [1, 3])
+    func aChainTornByItsTaskResumingIsReadAgain(attempts: Int) throws {
+        let layout = try Layout(offsets: [2_048, 1_536], atEdge: false)
+        // A second chain on the same page: where the task suspends next.
+        let page = UInt(bitPattern: layout.region) + 4_096
+        let next = [page + 3_072, page + 2_560]
+        let resumed = layout.functions.map { $0 + 8 }
+        for (index, context) in next.enumerated() {
+            let words = UnsafeMutablePointer<UInt>(bitPattern: context)!
+            words[0] = index + 1 < next.count ? next[index + 1] : 0
+            words[1] = index + 1 < next.count ? resumed[index + 1] : 0
+        }
+        let task = UnsafeMutablePointer<UInt>(bitPattern: layout.address)!
+        var asked = 0
+        var table = AsyncStackReader.ChainTable()
+        let numbers = AsyncStackReader(depth: 16, image: ProcessImage.current()).read(
+            [layout.address], into: &table, attempts: attempts
+        ) { _ in
+            // Asked once the first chain is read: the task has resumed and suspended elsewhere.
+            asked += 1
+            if asked == 1 {
+                task[AsyncStackReader.resumeFunctionWord] = resumed[0]
+                task[AsyncStackReader.resumeContextWord] = next[0]
+            }
+            return true
+        }
+        if attempts == 1 {
+            #expect(numbers == [nil], "torn, and not read again")
+            #expect(table.chains.isEmpty)
+        } else {
+            let number = try #require(numbers[0])
+            #expect(table.chains[number].functions == Array(resumed.prefix(next.count)))
+            #expect(table.chains.count == 1, "the torn chain is not kept")
+            #expect(asked == 2)
+        }
+    }
+
     @Test(arguments: [1, 2])
     func aChainResumingInDataIsNoStack(level: Int) throws {
         let layout = try Layout(offsets: [2_048, 1_536, 1_200], atEdge: false, notCode: level)

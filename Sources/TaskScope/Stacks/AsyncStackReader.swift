@@ -9,8 +9,8 @@ import CTaskScopeNative
 /// own process (an address that is no longer mapped fails the read instead of faulting the host)
 /// and checks that each function is mapped code. A chain found whole in one copy of the task's
 /// first ``blockBytes`` is as consistent as that copy; one that took reads of its own is checked
-/// by reading the task's head again at the end: a task that resumed meanwhile gives no stack
-/// rather than a wrong one.
+/// by reading the task's head again at the end: a task that resumed meanwhile is read again (it
+/// has suspended again), three times at most, and gives no stack rather than a wrong one.
 ///
 /// Cost: one system call per ``blocksAtOnce`` tasks for their blocks (the kernel pins and
 /// copies 1 KiB a task, into one buffer reused batch after batch), and for chains that go on
@@ -110,9 +110,10 @@ struct AsyncStackReader: Sendable {
 
     /// Reads the chains of the tasks at `tasks` (their addresses) into `table`: each task's chain
     /// number, nil where one could not be read or `unchanged` (asked once a task's chain is read,
-    /// by its index) says the task moved on meanwhile.
+    /// by its index) says the task moved on meanwhile. A chain torn by its task resuming while it
+    /// was read (its head changed, its wait did not) is read again, `attempts` times in all.
     func read(
-        _ tasks: [UInt], into table: inout ChainTable, unchanged: (Int) -> Bool = { _ in true }
+        _ tasks: [UInt], into table: inout ChainTable, attempts: Int = 3, unchanged: (Int) -> Bool = { _ in true }
     ) -> [Int?] {
         var numbers = [Int?](repeating: nil, count: tasks.count)
         guard !tasks.isEmpty, depth > 0 else { return numbers }
@@ -214,11 +215,21 @@ struct AsyncStackReader: Sendable {
             }
             pending = next
         }
-        // A task that resumed while read has another head now: its chain may be torn.
-        let again = readHeads(finished.map { tasks[$0.task] })
-        for (walk, head) in zip(finished, again) {
-            guard let head, head == walk.head, unchanged(walk.task) else { continue }
+        // A task that resumed while read has another head now: its chain may be torn. Still in
+        // the same wait, it has suspended again (or soon will): read it again.
+        let waiting = finished.filter { unchanged($0.task) }
+        let again = readHeads(waiting.map { tasks[$0.task] })
+        var torn: [Int] = []
+        for (walk, head) in zip(waiting, again) {
+            guard let head, head == walk.head else {
+                torn.append(walk.task)
+                continue
+            }
             numbers[walk.task] = table.intern(walk.functions, truncated: walk.truncated)
+        }
+        if !torn.isEmpty, attempts > 1 {
+            let retried = read(torn.map { tasks[$0] }, into: &table, attempts: attempts - 1) { unchanged(torn[$0]) }
+            for (index, number) in zip(torn, retried) { numbers[index] = number }
         }
         return numbers
     }
