@@ -1,5 +1,3 @@
-import CTaskScopeNative
-
 /// Reads the async call stacks of suspended tasks from memory, on demand: nothing is recorded
 /// at a spawn or a wait.
 ///
@@ -303,18 +301,10 @@ struct AsyncStackReader: Sendable {
 
     /// Two words at each address, nil where the memory could not be read.
     func readPairs(_ addresses: [UInt]) -> [(UInt, UInt)?] {
-        guard !addresses.isEmpty else { return [] }
-        var words = [UInt](repeating: 0, count: addresses.count * 2)
-        var ok = [UInt8](repeating: 0, count: addresses.count)
-        let result = addresses.withUnsafeBufferPointer { remote in
-            words.withUnsafeMutableBytes { local in
-                ok.withUnsafeMutableBufferPointer { ok in
-                    ts_read_blocks(remote.baseAddress, local.baseAddress, 16, addresses.count, ok.baseAddress)
-                }
-            }
+        guard let read = OwnMemory.read(at: addresses, words: 2) else { return addresses.map { _ in nil } }
+        return addresses.indices.map { index in
+            read.ok[index] ? (read.words[index * 2], read.words[index * 2 + 1]) : nil
         }
-        guard result >= 0 else { return addresses.map { _ in nil } }
-        return addresses.indices.map { index in ok[index] != 0 ? (words[index * 2], words[index * 2 + 1]) : nil }
     }
 
     /// Whether this process may read its own memory this way (a seccomp filter can refuse it).

@@ -16,7 +16,8 @@ enum OwnMemory {
     }
 
     /// As ``read(at:words:)``, into `buffer` and `ok` (resized to fit), so that a caller reading
-    /// batch after batch reuses their memory; false when the process may not read itself.
+    /// batch after batch reuses their memory (an unread block's words are then left as they
+    /// were: only `ok` says which hold this read); false when the process may not read itself.
     static func read(
         at addresses: ArraySlice<UInt>, words: Int, into buffer: inout [UInt], ok: inout [Bool]
     ) -> Bool {
