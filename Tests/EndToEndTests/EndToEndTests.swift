@@ -125,13 +125,25 @@ import Testing
         let hello = try await client.readObject()
         #expect(hello["type"] as? String == "hello")
         #expect(hello["pid"] as? Int == Int(demo.pid))
-        let summary = try await client.request(#"{"id":1,"op":"summary"}"#)
-        let counts = try #require((summary["result"] as? [String: Any])?["tasks"] as? [String: Int])
-        #expect(counts["waiting", default: 0] >= 4)
-        let page = try await client.request(#"{"id":2,"op":"tasks","wait":"lock.acquire"}"#)
-        let rows = try #require((page["result"] as? [String: Any])?["tasks"] as? [[String: Any]])
-        #expect(rows.map { $0["name"] as? String } == ["lock-waiter"])
-        let error = try await client.request(#"{"id":3,"op":"tasks","sort":"sideways"}"#)
+        // The demo's tasks reach their waits a moment after its socket is up (later on a loaded
+        // machine): asked until they have, each request a new id.
+        var id = 0
+        try await eventually("the demo's tasks wait") {
+            id += 1
+            let summary = try await client.request(#"{"id":\#(id),"op":"summary"}"#)
+            let counts = try #require((summary["result"] as? [String: Any])?["tasks"] as? [String: Int])
+            return counts["waiting", default: 0] >= 4
+        }
+        var names: [String?] = []
+        try await eventually("the lock waiter is listed by its wait") {
+            id += 1
+            let page = try await client.request(#"{"id":\#(id),"op":"tasks","wait":"lock.acquire"}"#)
+            let rows = try #require((page["result"] as? [String: Any])?["tasks"] as? [[String: Any]])
+            names = rows.map { $0["name"] as? String }
+            return !names.isEmpty
+        }
+        #expect(names == ["lock-waiter"])
+        let error = try await client.request(#"{"id":\#(id + 1),"op":"tasks","sort":"sideways"}"#)
         #expect((error["error"] as? [String: Any])?["code"] as? String == "invalid-field")
         #expect(try await demo.interrupt() == 0)
     }

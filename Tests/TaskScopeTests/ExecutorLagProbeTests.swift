@@ -253,3 +253,56 @@ import Testing
         #expect(capture.tasks.count == min(active, StallLog.taskLimit))
     }
 }
+
+/// A capture that reads the threads names the tasks it finds on them and says where untracked
+/// code held the others. The tasks the agent knows are gathered a moment before the threads are
+/// read: a task that enters its record in between (a child starting on a loaded machine) is
+/// still its record's, named once, not counted again as an untracked thread.
+@Suite struct StallSampleTests {
+    static let millisecond: UInt64 = 1_000_000
+
+    /// `owned` tracked tasks active through a stall, on threads 1..., the first keyed before the
+    /// capture and the rest only while the threads are read; one untracked task on the next thread.
+    func capture(owned: Int) -> (StallLog.Capture, records: [TaskRecord], keysSeen: Set<UInt>) {
+        let time = ManualTime(start: 1_000 * Self.millisecond)
+        let registry = Registry(clock: AgentClock(manual: time))
+        let began: UInt64 = 1_000 * Self.millisecond
+        var records: [TaskRecord] = []
+        for index in 0..<owned {
+            time.set(began - UInt64(owned - index) * Self.millisecond)
+            records.append(registry.spawn(name: "b\(index)", parentID: 0, file: "B.swift", line: 1, function: "b()"))
+        }
+        time.set(began + Self.millisecond)
+        func key(_ index: Int) -> Int { 0x10_0000 + index * 0x1000 }
+        registry.enter(records[0], taskKey: key(0))
+        let keysSeen = Mutex<Set<UInt>>([])
+        let capture = StallLog.capture(registry, began: began, signals: false) { keys in
+            keysSeen.withLock { $0 = keys }
+            for index in 1..<owned { registry.enter(records[index], taskKey: key(index)) }
+            var sample = CooperativeThreads.Sample()
+            for index in 0..<owned {
+                sample.running.append(
+                    .init(thread: Int32(index + 1), task: UInt(key(index)), addresses: [], isKnown: index == 0))
+            }
+            sample.running.append(.init(thread: Int32(owned + 1), task: 0xdead_0000, addresses: [], isKnown: false))
+            return sample
+        }
+        return (capture, records, keysSeen.withLock { $0 })
+    }
+
+    @Test func aTaskKeyedWhileTheThreadsAreReadIsNamedOnceAndNotUntracked() {
+        let (capture, records, keys) = capture(owned: 2)
+        #expect(keys == [0x10_0000], "the second task entered its record after the keys were gathered")
+        #expect(capture.tasks.map(\.id) == records.prefix(StallLog.taskLimit).map(\.id))
+        #expect(capture.tasks.allSatisfy { $0.seen })
+        #expect(capture.unnamedUntracked.map(\.thread) == [3], "only the thread no record owns")
+    }
+
+    /// More owned threads than a stall names: those left out are still not untracked code.
+    @Test func ownedThreadsBeyondTheLimitAreNotUntrackedEither() {
+        let (capture, records, _) = capture(owned: StallLog.taskLimit + 2)
+        #expect(capture.tasks.map(\.id) == records.prefix(StallLog.taskLimit).map(\.id), "the oldest first")
+        #expect(capture.unnamed.count == StallLog.taskLimit)
+        #expect(capture.unnamedUntracked.map(\.thread) == [Int32(StallLog.taskLimit + 3)])
+    }
+}

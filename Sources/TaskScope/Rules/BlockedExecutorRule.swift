@@ -165,25 +165,37 @@ final class StallLog: Sendable {
     /// Cost: a pass over the live tasks (two more when the threads are read, at most every
     /// ``CooperativeThreads/minimumInterval`` a process); only the oldest ``taskLimit`` guesses are
     /// kept while it passes.
-    static func capture(_ registry: Registry, began: UInt64, signals: Bool, sampling: Bool = true) -> Capture {
+    ///
+    /// `readThreads` stands in for ``CooperativeThreads/sample(taskKeys:signals:untrackedLimit:)``
+    /// in tests: given the keys of the tasks the agent knows, what the threads were running.
+    static func capture(
+        _ registry: Registry, began: UInt64, signals: Bool, sampling: Bool = true,
+        readThreads: ((Set<UInt>) -> CooperativeThreads.Sample?)? = nil
+    ) -> Capture {
         var seen: [StalledTask] = []
         var unnamed: [(id: UInt64, thread: CooperativeThreads.Running)] = []
         var untracked: [CooperativeThreads.Running] = []
         var guesses = taskLimit
-        if sampling, CooperativeThreads.maySample {
+        if sampling, readThreads != nil || CooperativeThreads.maySample {
             var keys = Set<UInt>()
             registry.forEachRecord(live: true, finished: false) { record in
                 let key = record.taskKey.load(ordering: .relaxed)
                 if key != 0 { keys.insert(UInt(bitPattern: key)) }
                 return true
             }
-            if let sample = CooperativeThreads.sample(taskKeys: keys, signals: signals, untrackedLimit: taskLimit) {
+            let read =
+                readThreads ?? { CooperativeThreads.sample(taskKeys: $0, signals: signals, untrackedLimit: taskLimit) }
+            if let sample = read(keys) {
                 // Matched now, named later: naming builds symbol tables the first time, and by
                 // the time it ends the tasks may have finished.
                 let matched = named(registry, running: sample.running)
-                seen = matched.map(\.0)
-                unnamed = matched.map { ($0.0.id, $0.1) }
-                untracked = sample.running.filter { !$0.isKnown }
+                let owned = Set(matched.map(\.1.thread))
+                seen = matched.prefix(taskLimit).map(\.0)
+                unnamed = matched.prefix(taskLimit).map { ($0.0.id, $0.1) }
+                // Untracked: no record owns the thread's task, now that they are matched. A task that
+                // entered its record after the keys were gathered (a child starting on a loaded
+                // machine) is its record's, not a second, untracked thread.
+                untracked = sample.running.filter { !$0.isKnown && !owned.contains($0.thread) }
                 guesses = sample.unknown
             }
         }
@@ -213,7 +225,8 @@ final class StallLog: Sendable {
         return path.isEmpty ? "" : "blocked in " + path
     }
 
-    /// The tracked or adopted tasks among those the threads were running, each with its thread.
+    /// The tracked or adopted tasks among those the threads were running, each with its thread,
+    /// the longest running first; all of them (the caller keeps ``taskLimit``).
     static func named(
         _ registry: Registry, running: [CooperativeThreads.Running]
     ) -> [(StalledTask, CooperativeThreads.Running)] {
@@ -229,7 +242,7 @@ final class StallLog: Sendable {
             }
             return true
         }
-        return Array(found.sorted { $0.0.activeSince < $1.0.activeSince }.prefix(taskLimit))
+        return found.sorted { $0.0.activeSince < $1.0.activeSince }
     }
 
     private static func stalled(_ record: TaskRecord, since: UInt64) -> StalledTask {

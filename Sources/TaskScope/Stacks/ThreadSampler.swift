@@ -71,13 +71,16 @@ enum ThreadSampler {
         defer { closedir(dir) }
         var ids: [Int32] = []
         ids.reserveCapacity(64)
+        // A thread that exits while the directory is read moves the entries after it: one may
+        // come twice (the kernel resumes the listing by position).
+        var listed = Set<Int32>()
         while ids.count < limit, let entry = readdir(dir) {
             let tid: Int32? = withUnsafePointer(to: &entry.pointee.d_name) { p in
                 p.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
                     Int32(String(cString: $0))
                 }
             }
-            if let tid, tid > 0 { ids.append(tid) }
+            if let tid, tid > 0, listed.insert(tid).inserted { ids.append(tid) }
         }
         return ids
     }
