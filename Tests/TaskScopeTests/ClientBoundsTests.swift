@@ -231,18 +231,25 @@ extension AgentServerTests {
 
     // MARK: The event loop
 
+    /// Every time is taken on a thread of the test's own, blocking on the socket: what is
+    /// measured is the agent's answer, not how long this test's task waits for one of the
+    /// cooperative threads the rest of the suite keeps busy.
     @Test func aSummaryIsAnsweredPromptlyWhileHeavyQueriesRun() async throws {
         let registry = try await Self.registry(tasks: 30_000)
         try await withAgent(registry: registry) { _, path in
             let heavy = try RawLineClient(path: path, timeout: 60)
             _ = try await heavy.readObject()
             let query = #""op":"tasks","text":"worker-9","sort":"name","limit":10000"#
-            let started = ContinuousClock.now
-            _ = try await heavy.readLine(sending: #"{"id":0,\#(query)}"#)
-            let oneQuery = ContinuousClock.now - started
+            let oneQuery = try await onOwnThread { () throws -> Duration in
+                let started = ContinuousClock.now
+                _ = try heavy.request(#"{"id":0,\#(query)}"#)
+                return ContinuousClock.now - started
+            }
             // Six at once on one connection, and six more on another, both read as they come.
             let second = try RawLineClient(path: path, timeout: 60)
             _ = try await second.readObject()
+            let cheap = try RawLineClient(path: path)
+            _ = try await cheap.readObject()
             for client in [heavy, second] {
                 try client.write(Array((1...6).map { #"{"id":\#($0),\#(query)}"# + "\n" }.joined().utf8))
             }
@@ -253,15 +260,19 @@ extension AgentServerTests {
                 async let other = onOwnThread { try (1...6).map { _ in try second.readObject()["id"] as? Int ?? -1 } }
                 return try await first + other
             }
-            let cheap = try RawLineClient(path: path)
-            _ = try await cheap.readObject()
-            var latencies: [Duration] = []
-            var id = 0
-            while !done.isRaised {
-                id += 1
-                let asked = ContinuousClock.now
-                #expect(try await cheap.request(#"{"id":\#(id),"op":"summary"}"#)["id"] as? Int == id)
-                latencies.append(ContinuousClock.now - asked)
+            let latencies = try await onOwnThread { () throws -> [Duration] in
+                var latencies: [Duration] = []
+                var id = 0
+                while !done.isRaised {
+                    id += 1
+                    let asked = ContinuousClock.now
+                    let reply = try cheap.request(#"{"id":\#(id),"op":"summary"}"#)
+                    latencies.append(ContinuousClock.now - asked)
+                    guard reply["id"] as? Int == id else {
+                        throw RawLineClient.Failure(description: "summary \(id) answered as \(reply)")
+                    }
+                }
+                return latencies
             }
             #expect(try await reading.value == Array(1...6) + Array(1...6))
             // Summaries kept coming while the twelve queries ran.
@@ -269,10 +280,12 @@ extension AgentServerTests {
             // Old code answered a summary after every query before it: seconds. Now it waits for
             // a thread at worst (two cores, shared with the queries and this test's readers).
             let sorted = latencies.sorted()
+            let milliseconds = sorted.map { Int($0 / .milliseconds(1)) }
             let typical = sorted[sorted.count * 95 / 100]
             #expect(
                 typical < max(.milliseconds(100), oneQuery),
-                "95th percentile \(typical) of \(sorted.count) summaries, one query \(oneQuery)")
+                "95th percentile \(typical) of \(sorted.count) summaries, one query \(oneQuery); all (ms): \(milliseconds)"
+            )
             #expect(sorted.last! < oneQuery * 4, "worst \(sorted.last!), one query \(oneQuery)")
         }
     }

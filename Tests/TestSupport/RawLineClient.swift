@@ -17,6 +17,7 @@ public final class RawLineClient: @unchecked Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Connects to `path`; reads time out after `timeout` seconds.
