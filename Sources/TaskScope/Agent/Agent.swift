@@ -333,7 +333,14 @@ final class Agent: Sendable {
     }
 
     /// Whether the sampler should pass the rules over every task now.
-    var isRulePassDue: Bool { rulePasses.withLock { $0.isDue(now: registry.clock.now()) } }
+    /// When the last rule pass ended (the registry's clock), 0 before the first.
+    var lastRulePass: UInt64 { rulePasses.withLock { $0.lastPass } }
+
+    var isRulePassDue: Bool {
+        // Watched: a client is connected, or the ticks of this agent (the process's) are observed.
+        let watched = clients.current > 0 || (SamplerTicks.isObserved && TaskScope.runningAgent === self)
+        return rulePasses.withLock { $0.isDue(now: registry.clock.now(), watched: watched) }
+    }
 
     /// Evaluates the rules, asking every task whether it was cancelled, keeps the result for
     /// summaries, and schedules the next pass by how long this one took.
