@@ -31,7 +31,7 @@ import Testing
         }
         let expected: Set<String> = [
             "orphaned-channel unanswered-results", "orphaned-channel log-lines", "orphaned-channel lookup-result",
-            "orphaned-timer session-heartbeat", "leaked-continuation legacy-lookup", "stuck-wait db-pool",
+            "orphaned-timer session-heartbeat", "leaked-continuation legacy-lookup", "leaked-permit db-pool",
             "ignored-cancellation poller",
         ]
         func runaway(_ leaks: [String]) -> String? { leaks.first { $0.hasPrefix("runaway-spawn ") } }

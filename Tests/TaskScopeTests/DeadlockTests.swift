@@ -35,22 +35,56 @@ import Testing
         } ?? false
     }
 
+    /// GoKer's AB-BA: two tracked tasks named `names` take semaphores `a` and `b` in opposite
+    /// orders, each its first before either takes its second.
+    static func takeInOppositeOrders(
+        _ a: TrackedSemaphore, _ b: TrackedSemaphore, names: (String, String)
+    ) -> [Task<Void, any Error>] {
+        @Sendable func both(_ one: TrackedSemaphore, _ other: TrackedSemaphore) async throws {
+            try await one.withPermit {
+                while a.availablePermits > 0 || b.availablePermits > 0 { await Task.yield() }
+                try await other.withPermit {}
+            }
+        }
+        return [Task.tracked(names.0) { try await both(a, b) }, Task.tracked(names.1) { try await both(b, a) }]
+    }
+
+    /// Tasks the graph proves stuck get its definite warning only: `stuck-wait` (here at once, its
+    /// threshold zero) leaves them out, and names them again when the definite rules are off.
+    @Test func aDeadlockIsNotAlsoAStuckWait() async throws {
+        let name = Self.unique("ab-once")
+        let first = TrackedSemaphore(permits: 1, name: "\(name)-a")
+        let second = TrackedSemaphore(permits: 1, name: "\(name)-b")
+        let names = [Self.unique("once-left"), Self.unique("once-right")]
+        let tasks = Self.takeInOppositeOrders(first, second, names: (names[0], names[1]))
+        defer { for task in tasks { task.cancel() } }
+        var settings = TaskScope.RuleSettings()
+        settings.stuckWait = .zero
+        func warnings(_ settings: TaskScope.RuleSettings) -> [Warning] {
+            LeakRules(settings: settings).evaluate(registry: TaskScope.registry, samples: [])
+        }
+        var ids: [UInt64] = []
+        try await eventually("the deadlock is found") {
+            ids = names.compactMap(Self.taskID(named:))
+            return ids.count == 2
+                && warnings(settings).contains { $0.rule == .deadlock && Set($0.taskIDs) == Set(ids) }
+        }
+        let found = warnings(settings)
+        #expect(!found.contains { $0.rule == .stuckWait && !Set($0.taskIDs).isDisjoint(with: ids) }, "\(found)")
+        settings.disabled = [.deadlock, .blockedForever, .leakedPermit]
+        let suspects = warnings(settings).filter { $0.rule == .stuckWait && !Set($0.taskIDs).isDisjoint(with: ids) }
+        #expect(Set(suspects.flatMap(\.taskIDs)).isSuperset(of: ids), "the suspect still names them: \(suspects)")
+        for task in tasks { task.cancel() }
+        for task in tasks { _ = await task.result }
+    }
+
     // GoKer's AB-BA: two tasks take two semaphores in opposite orders.
     @Test func twoSemaphoresTakenInOppositeOrdersDeadlock() async throws {
         let name = Self.unique("ab")
         let first = TrackedSemaphore(permits: 1, name: "\(name)-a")
         let second = TrackedSemaphore(permits: 1, name: "\(name)-b")
-        func both(_ one: TrackedSemaphore, _ other: TrackedSemaphore) async throws {
-            try await one.withPermit {
-                // Each takes its first semaphore before either takes its second.
-                while first.availablePermits > 0 || second.availablePermits > 0 { await Task.yield() }
-                try await other.withPermit {}
-            }
-        }
         let (left, right) = (Self.unique("ab-left"), Self.unique("ab-right"))
-        let tasks = [
-            Task.tracked(left) { try await both(first, second) }, Task.tracked(right) { try await both(second, first) },
-        ]
+        let tasks = Self.takeInOppositeOrders(first, second, names: (left, right))
         try await eventually("the deadlock is found") {
             let ids = [left, right].compactMap(Self.taskID(named:))
             return ids.count == 2 && !Self.warnings(.deadlock, tasks: ids).isEmpty

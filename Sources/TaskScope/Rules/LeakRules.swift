@@ -51,9 +51,12 @@ struct LeakRules {
         if observingCancellation, settings.isOn(.ignoredCancellation) {
             Adoptions.shared.noteCancellations(now: context.now)
         }
+        // The graph first: the tasks it proves stuck get its definite warning, not a suspect too.
+        let proven = WaitForGraph.warnings(registry: registry, resources: byID, settings: settings)
         warnings += taskWarnings(
-            registry: registry, now: context.now, resources: byID, observingCancellation: observingCancellation)
-        warnings += WaitForGraph.warnings(registry: registry, resources: byID, settings: settings)
+            registry: registry, now: context.now, resources: byID, proven: proven.tasks,
+            observingCancellation: observingCancellation)
+        warnings += proven.warnings
         if settings.isOn(.abandonedChannel) {
             warnings += AbandonedChannelRule(settings: settings).warnings(
                 registry: registry, resources: byID, now: context.now)
@@ -198,7 +201,8 @@ struct LeakRules {
     }
 
     private func taskWarnings(
-        registry: Registry, now: UInt64, resources: [UInt64: ResourceInfo], observingCancellation: Bool
+        registry: Registry, now: UInt64, resources: [UInt64: ResourceInfo], proven: Set<UInt64>,
+        observingCancellation: Bool
     ) -> [Warning] {
         let stuckOn = settings.isOn(.stuckWait)
         let cancelOn = settings.isOn(.ignoredCancellation)
@@ -215,9 +219,10 @@ struct LeakRules {
         var settledAtPoint: [ObjectIdentifier: (point: WaitPoint, waiters: [WaitPiles.Waiter])] = [:]
         // In slices under each shard's lock: the host's spawns wait for a slice at most.
         registry.forEachRecord(live: true, finished: false) { record in
-            // A wait on an orphaned or leaked resource is already a definite warning; not a suspect too.
+            // A wait on an orphaned or leaked resource, or one the wait-for graph proved endless, is
+            // already a definite warning; not a suspect too.
             let phase = record.phase
-            if stuckOn, phase.isWaiting, let point = record.waitPoint {
+            if stuckOn, phase.isWaiting, let point = record.waitPoint, proven.isEmpty || !proven.contains(record.id) {
                 let waited = now &- min(phase.since, now)
                 let resource = record.waitResource
                 if waited >= min(stuckAfter, settling), resource == 0 || !(resources[resource]?.orphaned ?? false) {

@@ -88,16 +88,17 @@ struct WaitForGraph {
         resource != 0 || reason == WaitReason.taskJoin || reason == WaitReason.groupNext
     }
 
-    /// The warnings the graph proves now.
+    /// The warnings the graph proves now, and every task they name (their `taskIDs` list the
+    /// first few only): the suspect rules leave those tasks to them.
     static func warnings(
         registry: Registry, resources: [UInt64: ResourceInfo], settings: TaskScope.RuleSettings
-    ) -> [Warning] {
+    ) -> (warnings: [Warning], tasks: Set<UInt64>) {
         guard settings.isOn(.deadlock) || settings.isOn(.leakedPermit) || settings.isOn(.blockedForever) else {
-            return []
+            return ([], [])
         }
         var graph = WaitForGraph(registry: registry, resources: resources, now: registry.clock.now())
         let stuck = graph.stuckTasks()
-        guard !stuck.isEmpty else { return [] }
+        guard !stuck.isEmpty else { return ([], []) }
         return graph.report(stuck, settings: settings)
     }
 
@@ -242,13 +243,19 @@ struct WaitForGraph {
 
     // MARK: Reporting
 
-    private func report(_ stuck: Set<UInt64>, settings: TaskScope.RuleSettings) -> [Warning] {
+    private func report(
+        _ stuck: Set<UInt64>, settings: TaskScope.RuleSettings
+    ) -> (warnings: [Warning], tasks: Set<UInt64>) {
         let components = cycles(among: stuck)
         var warnings: [Warning] = []
+        var named: Set<UInt64> = []
         var onCycle: Set<UInt64> = []
         for component in components {
             onCycle.formUnion(component)
-            if settings.isOn(.deadlock) { warnings.append(deadlock(component)) }
+            if settings.isOn(.deadlock) {
+                warnings.append(deadlock(component))
+                named.formUnion(component)
+            }
         }
         // Semaphores whose every permit is held by finished tasks.
         var leaked: [UInt64: (facts: SemaphoreFacts, holders: [UInt64], waiters: [UInt64], site: SourceSite)] = [:]
@@ -259,6 +266,7 @@ struct WaitForGraph {
         }
         if settings.isOn(.leakedPermit) {
             for (facts, holders, waiters, site) in leaked.values.sorted(by: { $0.facts.id < $1.facts.id }) {
+                named.formUnion(waiters)
                 let finished = firstIDs(Set(holders))
                 warnings.append(
                     Warning(
@@ -271,7 +279,7 @@ struct WaitForGraph {
                         hint: "release the permit on every path (withPermit does), errors and early returns included"))
             }
         }
-        guard settings.isOn(.blockedForever) else { return warnings }
+        guard settings.isOn(.blockedForever) else { return (warnings, named) }
         // The rest wait, through their exits, on a cycle or a dead end: grouped by wait site and cause.
         var groups: [String: (site: SourceSite, reason: String, ids: [UInt64], cause: String)] = [:]
         for id in stuck.sorted() where !onCycle.contains(id) {
@@ -281,6 +289,7 @@ struct WaitForGraph {
             groups[key, default: (node.site, node.reason, [], cause.text)].ids.append(id)
         }
         for group in groups.values.sorted(by: { $0.ids[0] < $1.ids[0] }) {
+            named.formUnion(group.ids)
             let first = group.ids[0]
             let others = group.ids.count > 1 ? " (and \(plural(group.ids.count - 1, "other task")) there)" : ""
             warnings.append(
@@ -290,7 +299,7 @@ struct WaitForGraph {
                     message: "task \(first)\(others) can never go on: it \(group.cause)",
                     hint: "fix the leak it waits through; a wait that cannot end keeps its task forever"))
         }
-        return warnings
+        return (warnings, named)
     }
 
     /// The strongly connected components of the stuck tasks that hold a cycle (a self-wait
