@@ -332,10 +332,11 @@ final class Agent: Sendable {
         }
     }
 
-    /// Whether the sampler should pass the rules over every task now.
     /// When the last rule pass ended (the registry's clock), 0 before the first.
     var lastRulePass: UInt64 { rulePasses.withLock { $0.lastPass } }
 
+    /// Whether the sampler should pass the rules over every task now: on the short schedule while
+    /// someone watches, on the long one otherwise (see ``RulePassSchedule``).
     var isRulePassDue: Bool {
         // Watched: a client is connected, or the ticks of this agent (the process's) are observed.
         let watched = clients.current > 0 || (SamplerTicks.isObserved && TaskScope.runningAgent === self)
