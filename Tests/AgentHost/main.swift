@@ -72,9 +72,14 @@ enum Host {
     static let wrong = Atomic<Int>(0)
     static let running = Atomic<Bool>(true)
     static let terminated = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    /// Whether SIGTERM came (written under `terminated`'s lock, so that main's wait sees it).
+    nonisolated(unsafe) static var terminating = false
+    /// Signals received and not yet acted on, counted by their handlers.
+    static let pauses = Atomic<Int>(0)
+    static let hogs = Atomic<Int>(0)
+    static let terms = Atomic<Int>(0)
     /// Descriptors taken by SIGUSR2, to leave the agent none.
     static let hogged = Mutex<[Int32]?>(nil)
-    nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
 
     /// One round: tracked tasks that compute sums, pass them through a tracked channel,
     /// wait on labelled waits, and are joined by a tracked group; the total is checked.
@@ -116,24 +121,32 @@ enum Host {
         }
     }
 
-    /// SIGUSR1 stops the workload; SIGTERM stops it and ends the process.
+    /// SIGUSR1 stops the workload; SIGUSR2 toggles hogging; SIGTERM stops the workload and ends
+    /// the process. The handlers are installed at once and only count (an atomic add, safe in a
+    /// handler); a thread of their own acts on the counts. (A DispatchSource registers later, on
+    /// libdispatch's manager thread: a signal a test sends as soon as it reads `ready` could come
+    /// before, while the signal was still ignored, and be lost.)
     static func handleSignals() {
-        signal(SIGUSR1, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let pause = DispatchSource.makeSignalSource(signal: SIGUSR1)
-        pause.setEventHandler { running.store(false, ordering: .relaxed) }
-        pause.resume()
-        signal(SIGUSR2, SIG_IGN)
-        let hog = DispatchSource.makeSignalSource(signal: SIGUSR2)
-        hog.setEventHandler { toggleHogging() }
-        hog.resume()
-        let terminate = DispatchSource.makeSignalSource(signal: SIGTERM)
-        terminate.setEventHandler {
-            running.store(false, ordering: .relaxed)
-            terminated.withLock { $0?.resume() ?? () }
+        // Initialized here, not first in a handler.
+        _ = (pauses.load(ordering: .relaxed), hogs.load(ordering: .relaxed), terms.load(ordering: .relaxed))
+        signal(SIGUSR1) { _ in Host.pauses.add(1, ordering: .relaxed) }
+        signal(SIGUSR2) { _ in Host.hogs.add(1, ordering: .relaxed) }
+        signal(SIGTERM) { _ in Host.terms.add(1, ordering: .relaxed) }
+        Thread.detachNewThread {
+            while true {
+                if pauses.exchange(0, ordering: .relaxed) > 0 { running.store(false, ordering: .relaxed) }
+                for _ in 0..<hogs.exchange(0, ordering: .relaxed) { toggleHogging() }
+                if terms.exchange(0, ordering: .relaxed) > 0 {
+                    running.store(false, ordering: .relaxed)
+                    terminated.withLock { waiting in
+                        terminating = true
+                        waiting?.resume()
+                        waiting = nil
+                    }
+                }
+                usleep(5_000)
+            }
         }
-        terminate.resume()
-        signalSources = [pause, hog, terminate]
     }
 
     /// Takes every descriptor there is (so that the agent's accepts fail with EMFILE), or gives
@@ -250,6 +263,10 @@ if let park = environment["TASKSCOPE_HOST_PARK"].flatMap(Int.init) {
     for order in 0..<park { Task.tracked("checkout") { _ = await Shop.checkout(order) } }
 }
 let workload = Task.detached { await Host.work() }
-await withCheckedContinuation { continuation in Host.terminated.withLock { $0 = continuation } }
+await withCheckedContinuation { continuation in
+    Host.terminated.withLock { waiting in
+        if Host.terminating { continuation.resume() } else { waiting = continuation }
+    }
+}
 await workload.value
 exit(Host.wrong.load(ordering: .relaxed) == 0 ? 0 : 3)
