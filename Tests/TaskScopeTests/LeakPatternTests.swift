@@ -12,6 +12,11 @@ import Testing
 /// The tests share the process-wide registry, so each names its resources and
 /// tasks uniquely and looks only at its own warnings.
 @Suite(.timeLimit(.minutes(2))) struct LeakPatternTests {
+    /// How long a test waits for its warning: a rule pass over the whole process's tasks, which
+    /// other tests fill by the ten thousand while the suite starts (then every test of the
+    /// process waited ~15 s for a thread once, in CI).
+    static let patience: Duration = .seconds(40)
+
     /// Short thresholds, so suspect rules fire within a test.
     static let settings = TaskScope.RuleSettings(
         stuckWait: .milliseconds(200), ignoredCancellation: .milliseconds(200), runawayWindow: 5, runawayGrowth: 40)
@@ -52,7 +57,9 @@ import Testing
             return Task.tracked(worker) { try await results.send(42) }
         }
         let stuck = startWorkerAndForgetTheReceiver()
-        try await eventually("orphaned-channel fires") { !Self.warnings(.orphanedChannel, about: channel).isEmpty }
+        try await eventually("orphaned-channel fires", timeout: Self.patience) {
+            !Self.warnings(.orphanedChannel, about: channel).isEmpty
+        }
         let warning = try #require(Self.warnings(.orphanedChannel, about: channel).first)
         #expect(warning.rule == .orphanedChannel)
         #expect(warning.severity == .definite)
@@ -91,7 +98,9 @@ import Testing
                 return sum
             }
         }
-        try await eventually("orphaned-channel fires") { !Self.warnings(.orphanedChannel, about: channel).isEmpty }
+        try await eventually("orphaned-channel fires", timeout: Self.patience) {
+            !Self.warnings(.orphanedChannel, about: channel).isEmpty
+        }
         let warning = try #require(Self.warnings(.orphanedChannel, about: channel).first)
         #expect(warning.rule == .orphanedChannel)
         #expect(warning.reason == WaitReason.channelReceive)
@@ -132,7 +141,9 @@ import Testing
             Task.tracked(Self.unique("loader")) { try await load(sender, valid: false, finishOnEveryPath: false) }
             Task.tracked(waiter) { try await receiver.receive() }
         }
-        try await eventually("orphaned-channel fires") { !Self.warnings(.orphanedChannel, about: channel).isEmpty }
+        try await eventually("orphaned-channel fires", timeout: Self.patience) {
+            !Self.warnings(.orphanedChannel, about: channel).isEmpty
+        }
         let warning = try #require(Self.warnings(.orphanedChannel, about: channel).first)
         #expect(warning.rule == .orphanedChannel)
         #expect(warning.tasks == 1)
@@ -174,7 +185,9 @@ import Testing
         let channel = Self.unique("answer")
         let worker = Self.unique("slow-worker")
         #expect(await Self.fetch(channel: channel, worker: worker, capacity: 0) == nil)
-        try await eventually("orphaned-channel fires") { !Self.warnings(.orphanedChannel, about: channel).isEmpty }
+        try await eventually("orphaned-channel fires", timeout: Self.patience) {
+            !Self.warnings(.orphanedChannel, about: channel).isEmpty
+        }
         let warning = try #require(Self.warnings(.orphanedChannel, about: channel).first)
         #expect(warning.reason == WaitReason.channelSend)
         #expect(warning.tasks == 1)
@@ -184,9 +197,11 @@ import Testing
         let fixed = Self.unique("answer-fixed")
         let fixedWorker = Self.unique("slow-worker-fixed")
         #expect(await Self.fetch(channel: fixed, worker: fixedWorker, capacity: 1) == nil)
-        try await eventually("the worker finishes") { Self.isFinished(fixedWorker) }
+        try await eventually("the worker finishes", timeout: Self.patience) { Self.isFinished(fixedWorker) }
         // With both endpoints gone the channel goes too (a report running elsewhere may hold it a moment).
-        try await eventually("no warning about the fixed channel") { Self.warnings(about: fixed).isEmpty }
+        try await eventually("no warning about the fixed channel", timeout: Self.patience) {
+            Self.warnings(about: fixed).isEmpty
+        }
     }
 
     // MARK: 5. A ticker started by a task that returned without stopping it
@@ -208,7 +223,9 @@ import Testing
             return (ticker, (try? beaterID.get()).flatMap { $0 })
         }.value
         defer { kept.stop() }
-        try await eventually("orphaned-timer fires") { !Self.warnings(.orphanedTimer, about: name).isEmpty }
+        try await eventually("orphaned-timer fires", timeout: Self.patience) {
+            !Self.warnings(.orphanedTimer, about: name).isEmpty
+        }
         let warning = try #require(Self.warnings(.orphanedTimer, about: name).first)
         #expect(warning.rule == .orphanedTimer)
         #expect(beaterID != nil)
@@ -252,7 +269,9 @@ import Testing
                 }
             }
         }
-        try await eventually("leaked-continuation fires") { !Self.warnings(.leakedContinuation, about: name).isEmpty }
+        try await eventually("leaked-continuation fires", timeout: Self.patience) {
+            !Self.warnings(.leakedContinuation, about: name).isEmpty
+        }
         let warning = try #require(Self.warnings(.leakedContinuation, about: name).first)
         #expect(warning.rule == .leakedContinuation)
         #expect(warning.tasks == 1)
@@ -288,7 +307,9 @@ import Testing
             Task.tracked(Self.unique("query-\(index)")) { try await pool.withPermit {} }
         }
         // Proven (its only holder finished): the definite warning, and not a stuck-wait as well.
-        try await eventually("leaked-permit fires") { Self.warnings(.leakedPermit, about: name).first?.tasks == 2 }
+        try await eventually("leaked-permit fires", timeout: Self.patience) {
+            Self.warnings(.leakedPermit, about: name).first?.tasks == 2
+        }
         let warning = try #require(Self.warnings(.leakedPermit, about: name).first)
         #expect(warning.severity == .definite)
         #expect(warning.reason == WaitReason.semaphore)
@@ -326,7 +347,9 @@ import Testing
             while !stop.load(ordering: .relaxed) { await Self.nap() }  // buggy: never checks cancellation
         }
         buggy.cancel()
-        try await eventually("ignored-cancellation fires") { !Self.warnings(.ignoredCancellation, about: name).isEmpty }
+        try await eventually("ignored-cancellation fires", timeout: Self.patience) {
+            !Self.warnings(.ignoredCancellation, about: name).isEmpty
+        }
         let warning = try #require(Self.warnings(.ignoredCancellation, about: name).first)
         #expect(warning.rule == .ignoredCancellation)
         #expect(warning.tasks == 1)
@@ -354,7 +377,7 @@ import Testing
             for _ in 0..<20 {
                 Task.tracked("unbounded-worker") { for await _ in gate {} }
             }
-            try await eventually("the round is live") {
+            try await eventually("the round is live", timeout: Self.patience) {
                 TaskScope.registry.counts().sites[SiteKey(file: #fileID, line: buggyLine), default: 0] % 20 == 0
             }
             sampler.sample(TaskScope.registry)
